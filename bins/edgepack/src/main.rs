@@ -1,0 +1,180 @@
+//! `edgepack`: the daemon (`serve`, the default) and its tools (`inspect`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use edge::media::source_file::load_movie_blocking;
+use edge::{AppState, Config, Server};
+use packager::presentation::PackagingOptions;
+
+#[derive(Parser)]
+#[command(name = "edgepack", version, about = "Just-in-time HLS and DASH packaging at the edge")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HLS and DASH from a media root (the default command).
+    Serve(ServeArgs),
+    /// Describe an MP4 file: tracks, codecs, durations, keyframes, and what would stop it
+    /// from packaging.
+    Inspect {
+        /// The MP4 files to describe.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Target segment duration to judge keyframe spacing against.
+        #[arg(long, default_value_t = 4000)]
+        target_segment_ms: u32,
+    },
+}
+
+#[derive(clap::Args, Default)]
+struct ServeArgs {
+    /// TOML configuration file (see deploy/config/edgepack.toml).
+    #[arg(long, env = "EDGEPACK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on (overrides the config).
+    #[arg(long, env = "EDGEPACK_LISTEN")]
+    listen: Option<std::net::SocketAddr>,
+    /// Directory of MP4 files and title directories (overrides the config).
+    #[arg(long, env = "EDGEPACK_MEDIA_ROOT")]
+    media_root: Option<PathBuf>,
+    /// Target segment duration in milliseconds (overrides the config).
+    #[arg(long)]
+    target_segment_ms: Option<u32>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve(args),
+        Command::Inspect {
+            files,
+            target_segment_ms,
+        } => inspect(&files, target_segment_ms),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("edgepack: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(root) = &args.media_root {
+        config.media_root = root.clone();
+    }
+    if let Some(ms) = args.target_segment_ms {
+        config.packaging.target_segment_ms = ms;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let config = load_config(&args)?;
+    if !config.media_root.is_dir() {
+        anyhow::bail!(
+            "media root {} is not a directory (set --media-root or media_root in the config)",
+            config.media_root.display()
+        );
+    }
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let root = config.media_root.clone();
+        let state = AppState::new(config).context("cannot register metrics")?;
+        let server = Server::bind(state.clone())
+            .await
+            .with_context(|| format!("cannot listen on {}", state.config.listen))?;
+        let addr = server.local_addr()?;
+        println!("edgepack listening on http://{addr}");
+        println!("media root: {}", root.display());
+        print_urls(&root, addr);
+        server.run(shutdown_signal()).await;
+        println!("edgepack stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Prints the playlist URLs of every asset in the media root.
+fn print_urls(root: &std::path::Path, addr: std::net::SocketAddr) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            !name.starts_with('.') && (e.path().is_dir() || name.ends_with(".mp4"))
+        })
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    for name in names {
+        println!("  {name}:");
+        println!("    HLS (CMAF): http://{addr}/vod/{name}/master.m3u8");
+        println!("    HLS (TS):   http://{addr}/vod/{name}/ts/master.m3u8");
+        println!("    DASH:       http://{addr}/vod/{name}/manifest.mpd");
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    println!("edgepack: shutting down, letting in-flight requests finish");
+}
+
+fn inspect(files: &[PathBuf], target_segment_ms: u32) -> anyhow::Result<ExitCode> {
+    let options = PackagingOptions { target_segment_ms };
+    let mut failed = false;
+    for file in files {
+        match load_movie_blocking(file) {
+            Ok(movie) => print!(
+                "{}",
+                packager::inspect::report(&file.display().to_string(), &movie, options)
+            ),
+            Err(e) => {
+                failed = true;
+                println!("{}: cannot be packaged: {e}", file.display());
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

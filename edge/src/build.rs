@@ -1,0 +1,247 @@
+//! Building the object a request names, from its title: manifests from the plan, segments
+//! from the plan plus one coalesced read of the source.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use packager::cmaf::{media_segment_len, write_init_segment, write_media_segment};
+use packager::dash::write_mpd;
+use packager::hls::{
+    cmaf_iframe_playlist, cmaf_media_playlist, subtitle_playlist, write_multivariant, HlsFlavor,
+    VariantRates,
+};
+use packager::presentation::{Presentation, Rendition};
+use packager::segment::{SegmentSpan, SourceRange};
+use packager::ts_package;
+
+use crate::media::source_file::read_range;
+use crate::media::title::Title;
+use crate::problem::{Problem, ProblemKind};
+use crate::route::{Flavor, VodObject};
+use crate::state::AppState;
+
+/// How a response may be cached downstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cacheability {
+    Playlist,
+    Segment,
+}
+
+/// A built object: its parts, type and cacheability.
+pub struct Built {
+    pub parts: Vec<Bytes>,
+    pub content_type: &'static str,
+    pub cacheability: Cacheability,
+}
+
+const M3U8: &str = "application/vnd.apple.mpegurl";
+
+fn playlist(text: String, content_type: &'static str) -> Built {
+    Built {
+        parts: vec![Bytes::from(text)],
+        content_type,
+        cacheability: Cacheability::Playlist,
+    }
+}
+
+fn no_rendition(what: &str) -> Problem {
+    Problem::new(
+        ProblemKind::RenditionNotFound,
+        format!("the asset has no {what}"),
+    )
+}
+
+fn rendition<'a>(p: &'a Presentation, id: &str) -> Result<&'a Rendition, Problem> {
+    p.rendition(id)
+        .ok_or_else(|| no_rendition(&format!("rendition '{id}'")))
+}
+
+fn span(r: &Rendition, number: u32) -> Result<SegmentSpan, Problem> {
+    r.segments
+        .get(number as usize - 1)
+        .copied()
+        .ok_or_else(|| {
+            no_rendition(&format!(
+                "segment {number} in rendition '{}' ({} segments)",
+                r.id,
+                r.segments.len()
+            ))
+        })
+}
+
+fn media_type(p: &Presentation, r: &Rendition) -> &'static str {
+    if p.track(r).is_video() {
+        "video/mp4"
+    } else {
+        "audio/mp4"
+    }
+}
+
+/// Reads the bytes of samples `span` of rendition `r` in one coalesced range.
+async fn read_span(
+    state: &AppState,
+    title: &Title,
+    r: &Rendition,
+    span: &SegmentSpan,
+) -> Result<SourceRange, Problem> {
+    let track = title.presentation.track(r);
+    let Some((start, end)) = track.samples.byte_span(span.samples()) else {
+        return Ok(SourceRange {
+            offset: 0,
+            data: Bytes::new(),
+        });
+    };
+    let limit = state.config.limits.max_segment_read_bytes;
+    if end - start > limit {
+        return Err(Problem::new(
+            ProblemKind::SourceUnpackable,
+            format!(
+                "segment needs a read of {} bytes, over the limit of {limit} (limits.max_segment_read_bytes)",
+                end - start
+            ),
+        ));
+    }
+    let data = read_range(title.paths[r.source].clone(), start, end - start).await?;
+    Ok(SourceRange {
+        offset: start,
+        data,
+    })
+}
+
+/// Exact size of an object whose size is known without building it (for HEAD).
+pub fn known_len(title: &Title, object: &VodObject) -> Option<u64> {
+    let p = &title.presentation;
+    match object {
+        VodObject::CmafSegment(id, n) => {
+            let r = p.rendition(id)?;
+            let s = r.segments.get((*n as usize).checked_sub(1)?)?;
+            Some(media_segment_len(p.track(r), s))
+        }
+        _ => None,
+    }
+}
+
+/// Builds `object` of `title`.
+pub async fn build(
+    state: &AppState,
+    title: Arc<Title>,
+    object: &VodObject,
+) -> Result<Built, Problem> {
+    let p = &title.presentation;
+    let started = Instant::now();
+    let (output, built) = match object {
+        VodObject::Multivariant(Flavor::Cmaf) => {
+            let rates = VariantRates {
+                video: &|r| r.bandwidth,
+                audio: &|r| r.bandwidth,
+            };
+            (
+                "hls_multivariant",
+                playlist(write_multivariant(p, HlsFlavor::Cmaf, &rates), M3U8),
+            )
+        }
+        VodObject::Multivariant(Flavor::Ts) => (
+            "hls_multivariant",
+            playlist(ts_package::ts_multivariant(p), M3U8),
+        ),
+        VodObject::Mpd => ("dash_mpd", playlist(write_mpd(p), "application/dash+xml")),
+        VodObject::MediaPlaylist(Flavor::Cmaf, id) => (
+            "hls_media_playlist",
+            playlist(cmaf_media_playlist(p, rendition(p, id)?), M3U8),
+        ),
+        VodObject::MediaPlaylist(Flavor::Ts, id) => (
+            "hls_media_playlist",
+            playlist(
+                ts_package::ts_media_playlist(p, rendition(p, id)?)?,
+                M3U8,
+            ),
+        ),
+        VodObject::IframePlaylist(id) => {
+            let r = rendition(p, id)?;
+            if !p.track(r).is_video() {
+                return Err(no_rendition(&format!("I-frame playlist for audio '{id}'")));
+            }
+            ("hls_media_playlist", playlist(cmaf_iframe_playlist(p, r), M3U8))
+        }
+        VodObject::SubtitlePlaylist(_, lang) => {
+            p.subtitle(lang)
+                .ok_or_else(|| no_rendition(&format!("subtitles in '{lang}'")))?;
+            ("hls_media_playlist", playlist(subtitle_playlist(p), M3U8))
+        }
+        VodObject::SubtitleSegment(flavor, lang, n) => {
+            let sub = p
+                .subtitle(lang)
+                .ok_or_else(|| no_rendition(&format!("subtitles in '{lang}'")))?;
+            let (start, end) = p
+                .segment_window_ms(*n as usize - 1)
+                .ok_or_else(|| no_rendition(&format!("subtitle segment {n}")))?;
+            let mpegts = p.origin_90k()
+                + match flavor {
+                    Flavor::Cmaf => 0,
+                    Flavor::Ts => ts_package::TS_TIMESTAMP_OFFSET,
+                };
+            let mut built = playlist(sub.vtt.segment(start, end, mpegts), "text/vtt");
+            built.cacheability = Cacheability::Segment;
+            ("webvtt", built)
+        }
+        VodObject::SubtitleFile(lang) => {
+            let sub = p
+                .subtitle(lang)
+                .ok_or_else(|| no_rendition(&format!("subtitles in '{lang}'")))?;
+            let mut built = playlist(sub.text.to_string(), "text/vtt");
+            built.cacheability = Cacheability::Segment;
+            ("webvtt", built)
+        }
+        VodObject::Init(id) => {
+            let r = rendition(p, id)?;
+            (
+                "cmaf_init",
+                Built {
+                    parts: vec![write_init_segment(p.track(r))],
+                    content_type: media_type(p, r),
+                    cacheability: Cacheability::Segment,
+                },
+            )
+        }
+        VodObject::CmafSegment(id, n) => {
+            let r = rendition(p, id)?;
+            let s = span(r, *n)?;
+            let source = read_span(state, &title, r, &s).await?;
+            let segment = write_media_segment(p.track(r), &s, *n, r.timeline_offset, &source)?;
+            (
+                "cmaf_segment",
+                Built {
+                    parts: segment.parts().cloned().collect(),
+                    content_type: media_type(p, r),
+                    cacheability: Cacheability::Segment,
+                },
+            )
+        }
+        VodObject::TsSegment(id, n) => {
+            let r = rendition(p, id)?;
+            let plan = ts_package::plan_ts_segment(p, r, *n)?;
+            let mut reads = Vec::with_capacity(plan.parts.len());
+            for part in &plan.parts {
+                let pr = &p.video.iter().chain(&p.audio).find(|x| x.id == part.rendition_id);
+                let pr = pr.ok_or_else(|| no_rendition(&part.rendition_id))?;
+                reads.push(read_span(state, &title, pr, &part.span).await?);
+            }
+            let bytes = ts_package::write_ts(p, &plan, &reads)?;
+            (
+                "ts_segment",
+                Built {
+                    parts: vec![Bytes::from(bytes)],
+                    content_type: "video/mp2t",
+                    cacheability: Cacheability::Segment,
+                },
+            )
+        }
+    };
+    state
+        .metrics
+        .packaging_duration
+        .with_label_values(&[output])
+        .observe(started.elapsed().as_secs_f64());
+    Ok(built)
+}

@@ -1,0 +1,139 @@
+//! The central catalog of HTTP errors, each an RFC 7807 `application/problem+json` document
+//! with a stable `type` URI that clients can switch on. Every error the daemon sends comes
+//! from here.
+
+use http::StatusCode;
+use serde::Serialize;
+
+/// Base of every problem `type` URI.
+pub const PROBLEM_BASE: &str = "https://edgepack.dev/problems/";
+
+/// The kinds of problem the daemon reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// The URL does not name anything the daemon serves.
+    NotFound,
+    /// The asset named in the URL does not exist in the media root.
+    AssetNotFound,
+    /// The asset exists but has no such rendition, segment or subtitle.
+    RenditionNotFound,
+    /// The source is not an MP4 we can package (malformed, unsupported codec, over a limit).
+    SourceUnpackable,
+    /// A source could not be read (I/O error).
+    SourceUnreadable,
+    /// The request itself is malformed (bad asset name, bad path segment).
+    BadRequest,
+    MethodNotAllowed,
+    RangeNotSatisfiable,
+    Internal,
+}
+
+impl ProblemKind {
+    /// Slug of the `type` URI, HTTP status and fixed title.
+    pub fn describe(self) -> (&'static str, StatusCode, &'static str) {
+        use ProblemKind::*;
+        match self {
+            NotFound => ("not-found", StatusCode::NOT_FOUND, "No such resource"),
+            AssetNotFound => ("asset-not-found", StatusCode::NOT_FOUND, "Asset not found"),
+            RenditionNotFound => (
+                "rendition-not-found",
+                StatusCode::NOT_FOUND,
+                "The asset has no such rendition, segment or subtitle",
+            ),
+            SourceUnpackable => (
+                "source-unpackable",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The source media cannot be packaged",
+            ),
+            SourceUnreadable => (
+                "source-unreadable",
+                StatusCode::BAD_GATEWAY,
+                "The source media could not be read",
+            ),
+            BadRequest => ("bad-request", StatusCode::BAD_REQUEST, "Malformed request"),
+            MethodNotAllowed => (
+                "method-not-allowed",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Only GET, HEAD and OPTIONS are served",
+            ),
+            RangeNotSatisfiable => (
+                "range-not-satisfiable",
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "The requested byte range is outside the resource",
+            ),
+            Internal => (
+                "internal",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal error",
+            ),
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        self.describe().1
+    }
+}
+
+/// One problem occurrence: a kind plus the detail of this case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
+        Problem {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// The problem+json document, with `instance` set to the request path.
+    pub fn to_json(&self, instance: &str) -> String {
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            #[serde(rename = "type")]
+            kind: String,
+            title: &'a str,
+            status: u16,
+            detail: &'a str,
+            instance: &'a str,
+        }
+        let (slug, status, title) = self.kind.describe();
+        let doc = Doc {
+            kind: format!("{PROBLEM_BASE}{slug}"),
+            title,
+            status: status.as_u16(),
+            detail: &self.detail,
+            instance,
+        };
+        serde_json::to_string(&doc).unwrap_or_else(|_| String::from("{}"))
+    }
+}
+
+impl From<packager::Error> for Problem {
+    fn from(e: packager::Error) -> Self {
+        let kind = match &e {
+            packager::Error::NotFound(_) => ProblemKind::RenditionNotFound,
+            packager::Error::Output { .. } => ProblemKind::Internal,
+            _ => ProblemKind::SourceUnpackable,
+        };
+        Problem::new(kind, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_has_rfc7807_members() {
+        let p = Problem::new(ProblemKind::AssetNotFound, "no asset 'x' in the media root");
+        let v: serde_json::Value = serde_json::from_str(&p.to_json("/vod/x/master.m3u8")).unwrap();
+        assert_eq!(v["type"], "https://edgepack.dev/problems/asset-not-found");
+        assert_eq!(v["status"], 404);
+        assert_eq!(v["title"], "Asset not found");
+        assert_eq!(v["instance"], "/vod/x/master.m3u8");
+    }
+}

@@ -1,0 +1,182 @@
+//! Parsing a request path into a typed request: what is asked for, of which asset. This is
+//! the URL contract of the daemon; the README documents it.
+
+use crate::problem::{Problem, ProblemKind};
+
+/// HLS segment flavor of a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Cmaf,
+    Ts,
+}
+
+/// What a path asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    Ready,
+    Metrics,
+    Vod { asset: String, object: VodObject },
+}
+
+/// An object of one asset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VodObject {
+    Multivariant(Flavor),
+    Mpd,
+    MediaPlaylist(Flavor, String),
+    IframePlaylist(String),
+    Init(String),
+    CmafSegment(String, u32),
+    TsSegment(String, u32),
+    SubtitlePlaylist(Flavor, String),
+    SubtitleSegment(Flavor, String, u32),
+    SubtitleFile(String),
+}
+
+impl Route {
+    /// A short label for metrics: what kind of object was asked for.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Route::Health | Route::Ready => "health",
+            Route::Metrics => "metrics",
+            Route::Vod { object, .. } => match object {
+                VodObject::Multivariant(_) => "multivariant",
+                VodObject::Mpd => "mpd",
+                VodObject::MediaPlaylist(..) | VodObject::IframePlaylist(_) => "media_playlist",
+                VodObject::Init(_) => "init",
+                VodObject::CmafSegment(..) => "cmaf_segment",
+                VodObject::TsSegment(..) => "ts_segment",
+                VodObject::SubtitlePlaylist(..) => "subtitle_playlist",
+                VodObject::SubtitleSegment(..) | VodObject::SubtitleFile(_) => "subtitle",
+            },
+        }
+    }
+}
+
+fn not_found(path: &str) -> Problem {
+    Problem::new(ProblemKind::NotFound, format!("nothing is served at {path}"))
+}
+
+/// A path segment that names a file-system entry: no separators, no dot-files, no `..`.
+fn safe_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 255
+        && !s.starts_with('.')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// `N.ext` with N from 1: the segment number.
+fn numbered(file: &str, ext: &str) -> Option<u32> {
+    let n = file.strip_suffix(ext)?;
+    if n.is_empty() || n.len() > 9 || !n.bytes().all(|b| b.is_ascii_digit()) || n.starts_with('0')
+    {
+        return None;
+    }
+    n.parse().ok()
+}
+
+/// Parses a request path (without query).
+pub fn parse_route(path: &str) -> Result<Route, Problem> {
+    match path {
+        "/healthz" => return Ok(Route::Health),
+        "/readyz" => return Ok(Route::Ready),
+        "/metrics" => return Ok(Route::Metrics),
+        _ => {}
+    }
+    let Some(rest) = path.strip_prefix("/vod/") else {
+        return Err(not_found(path));
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    let asset = parts[0];
+    if !safe_name(asset) {
+        return Err(Problem::new(
+            ProblemKind::BadRequest,
+            format!("'{asset}' is not a valid asset name (letters, digits, '-', '_', '.'; not starting with '.')"),
+        ));
+    }
+    for p in &parts[1..] {
+        if !safe_name(p) {
+            return Err(not_found(path));
+        }
+    }
+    use Flavor::*;
+    use VodObject::*;
+    let object = match parts[1..] {
+        ["master.m3u8"] => Multivariant(Cmaf),
+        ["manifest.mpd"] => Mpd,
+        ["ts", "master.m3u8"] => Multivariant(Ts),
+        ["sub", file] if file.ends_with(".vtt") => {
+            SubtitleFile(file.trim_end_matches(".vtt").to_owned())
+        }
+        ["sub", lang, "media.m3u8"] => SubtitlePlaylist(Cmaf, lang.to_owned()),
+        ["ts", "sub", lang, "media.m3u8"] => SubtitlePlaylist(Ts, lang.to_owned()),
+        ["sub", lang, file] => match numbered(file, ".vtt") {
+            Some(n) => SubtitleSegment(Cmaf, lang.to_owned(), n),
+            None => return Err(not_found(path)),
+        },
+        ["ts", "sub", lang, file] => match numbered(file, ".vtt") {
+            Some(n) => SubtitleSegment(Ts, lang.to_owned(), n),
+            None => return Err(not_found(path)),
+        },
+        ["ts", rendition, "media.m3u8"] => MediaPlaylist(Ts, rendition.to_owned()),
+        ["ts", rendition, file] => match numbered(file, ".ts") {
+            Some(n) => TsSegment(rendition.to_owned(), n),
+            None => return Err(not_found(path)),
+        },
+        [rendition, "media.m3u8"] => MediaPlaylist(Cmaf, rendition.to_owned()),
+        [rendition, "iframes.m3u8"] => IframePlaylist(rendition.to_owned()),
+        [rendition, "init.mp4"] => Init(rendition.to_owned()),
+        [rendition, file] => match numbered(file, ".m4s") {
+            Some(n) => CmafSegment(rendition.to_owned(), n),
+            None => return Err(not_found(path)),
+        },
+        _ => return Err(not_found(path)),
+    };
+    Ok(Route::Vod {
+        asset: asset.to_owned(),
+        object,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vod(path: &str) -> VodObject {
+        match parse_route(path).unwrap() {
+            Route::Vod { object, .. } => object,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_the_url_contract() {
+        assert_eq!(vod("/vod/a.mp4/master.m3u8"), VodObject::Multivariant(Flavor::Cmaf));
+        assert_eq!(vod("/vod/a/ts/master.m3u8"), VodObject::Multivariant(Flavor::Ts));
+        assert_eq!(vod("/vod/a/manifest.mpd"), VodObject::Mpd);
+        assert_eq!(vod("/vod/a/v1/init.mp4"), VodObject::Init("v1".into()));
+        assert_eq!(vod("/vod/a/v1/12.m4s"), VodObject::CmafSegment("v1".into(), 12));
+        assert_eq!(vod("/vod/a/ts/v1/3.ts"), VodObject::TsSegment("v1".into(), 3));
+        assert_eq!(
+            vod("/vod/a/ts/sub/en/2.vtt"),
+            VodObject::SubtitleSegment(Flavor::Ts, "en".into(), 2)
+        );
+        assert_eq!(vod("/vod/a/sub/en.vtt"), VodObject::SubtitleFile("en".into()));
+    }
+
+    #[test]
+    fn rejects_traversal_and_odd_numbers() {
+        assert_eq!(
+            parse_route("/vod/../master.m3u8").unwrap_err().kind,
+            ProblemKind::BadRequest
+        );
+        assert!(parse_route("/vod/.hidden/master.m3u8").is_err());
+        assert!(parse_route("/vod/a/v1/0.m4s").is_err());
+        assert!(parse_route("/vod/a/v1/01.m4s").is_err());
+        assert!(parse_route("/vod/a/v1/99999999999.m4s").is_err());
+        assert!(parse_route("/vod/a/v%2f1/1.m4s").is_err());
+        assert!(parse_route("/etc/passwd").is_err());
+    }
+}

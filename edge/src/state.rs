@@ -1,0 +1,35 @@
+//! What every request handler shares: the configuration, the media caches and the metrics.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use packager::presentation::PackagingOptions;
+
+use crate::config::Config;
+use crate::media::cache::MediaCache;
+use crate::metrics::Metrics;
+
+/// Shared state of a running daemon.
+pub struct AppState {
+    pub config: Config,
+    pub media: MediaCache,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Result<Arc<Self>, prometheus::Error> {
+        let media = MediaCache::new(
+            config.media_root.clone(),
+            PackagingOptions {
+                target_segment_ms: config.packaging.target_segment_ms,
+            },
+            config.cache.metadata_bytes,
+            Duration::from_secs(config.cache.title_revalidate_seconds.max(1)),
+        );
+        Ok(Arc::new(AppState {
+            config,
+            media,
+            metrics: Metrics::new()?,
+        }))
+    }
+}

@@ -1,0 +1,162 @@
+//! CMAF media segments: one `moof` + `mdat` per segment, whose payload is the source's sample
+//! bytes handed through as zero-copy slices.
+
+use bytes::Bytes;
+
+use crate::cmaf::init::OUTPUT_TRACK_ID;
+use crate::cmaf::writer::BoxWriter;
+use crate::error::{Error, Result};
+use crate::mp4::Track;
+use crate::segment::{SegmentSpan, SourceRange};
+
+const TRUN_DATA_OFFSET: u32 = 0x0001;
+const TRUN_DURATION: u32 = 0x0100;
+const TRUN_SIZE: u32 = 0x0200;
+const TRUN_FLAGS: u32 = 0x0400;
+const TRUN_CTO: u32 = 0x0800;
+const TFHD_DEFAULT_FLAGS: u32 = 0x20;
+const TFHD_DEFAULT_BASE_IS_MOOF: u32 = 0x02_0000;
+const SYNC_FLAGS: u32 = 0x0200_0000;
+const NON_SYNC_FLAGS: u32 = 0x0101_0000;
+
+/// A built media segment: the box headers, then the payload slices in order.
+#[derive(Debug, Clone)]
+pub struct CmafSegment {
+    pub header: Bytes,
+    pub payload: Vec<Bytes>,
+}
+
+impl CmafSegment {
+    pub fn len(&self) -> u64 {
+        self.header.len() as u64 + self.payload.iter().map(|b| b.len() as u64).sum::<u64>()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// All parts in order: header first.
+    pub fn parts(&self) -> impl Iterator<Item = &Bytes> {
+        std::iter::once(&self.header).chain(self.payload.iter())
+    }
+}
+
+struct Layout {
+    trun_flags: u32,
+    per_sample: usize,
+    video: bool,
+}
+
+fn layout(track: &Track) -> Layout {
+    let video = track.is_video();
+    let mut trun_flags = TRUN_DATA_OFFSET | TRUN_DURATION | TRUN_SIZE;
+    let mut per_sample = 8;
+    if video {
+        trun_flags |= TRUN_FLAGS | TRUN_CTO;
+        per_sample += 8;
+    }
+    Layout {
+        trun_flags,
+        per_sample,
+        video,
+    }
+}
+
+/// Bytes of `moof` + `mdat` header for `count` samples of `track`.
+fn header_len(layout: &Layout, count: usize) -> usize {
+    let mfhd = 16;
+    let tfhd = 16 + if layout.video { 0 } else { 4 };
+    let tfdt = 20;
+    let trun = 20 + layout.per_sample * count;
+    8 + mfhd + 8 + tfhd + tfdt + trun + 8
+}
+
+/// The exact size of the segment `span` of `track`, without building it.
+pub fn media_segment_len(track: &Track, span: &SegmentSpan) -> u64 {
+    let l = layout(track);
+    header_len(&l, span.count()) as u64 + track.samples.bytes_in(span.samples())
+}
+
+/// Size of the segment's headers plus its first sample: the byte range an I-frame playlist
+/// names for the keyframe that starts the segment.
+pub fn first_sample_range_len(track: &Track, span: &SegmentSpan) -> u64 {
+    let l = layout(track);
+    header_len(&l, span.count()) as u64 + u64::from(track.samples.size(span.first))
+}
+
+/// Builds segment `span` of `track` from `source`, a read that covers the span's bytes.
+/// `timeline_offset` (track timescale) moves decode times onto the output timeline.
+pub fn write_media_segment(
+    track: &Track,
+    span: &SegmentSpan,
+    sequence_number: u32,
+    timeline_offset: u64,
+    source: &SourceRange,
+) -> Result<CmafSegment> {
+    let l = layout(track);
+    let samples = &track.samples;
+    let count = span.count();
+    let header_len = header_len(&l, count);
+    let mut w = BoxWriter::with_capacity(header_len);
+    let moof = w.open(b"moof");
+    let mfhd = w.open_full(b"mfhd", 0, 0);
+    w.u32(sequence_number);
+    w.close(mfhd);
+    let traf = w.open(b"traf");
+    let tfhd_flags = TFHD_DEFAULT_BASE_IS_MOOF | if l.video { 0 } else { TFHD_DEFAULT_FLAGS };
+    let tfhd = w.open_full(b"tfhd", 0, tfhd_flags);
+    w.u32(OUTPUT_TRACK_ID);
+    if !l.video {
+        w.u32(SYNC_FLAGS);
+    }
+    w.close(tfhd);
+    let tfdt = w.open_full(b"tfdt", 1, 0);
+    w.u64(samples.decode_time(span.first) + timeline_offset);
+    w.close(tfdt);
+    let trun = w.open_full(b"trun", 1, l.trun_flags);
+    w.u32(count as u32);
+    w.u32((header_len) as u32);
+    let mut payload: Vec<Bytes> = Vec::new();
+    let mut run: Option<(usize, usize)> = None;
+    for i in span.samples() {
+        let size = samples.size(i);
+        w.u32(samples.sample_duration(i));
+        w.u32(size);
+        if l.video {
+            w.u32(if samples.is_sync(i) {
+                SYNC_FLAGS
+            } else {
+                NON_SYNC_FLAGS
+            });
+            w.i32(samples.composition_offset(i));
+        }
+        let start = source.position(samples.offset(i), size)?;
+        let end = start + size as usize;
+        run = match run {
+            Some((s, e)) if e == start => Some((s, end)),
+            Some((s, e)) => {
+                payload.push(source.data.slice(s..e));
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    if let Some((s, e)) = run {
+        payload.push(source.data.slice(s..e));
+    }
+    w.close(trun);
+    w.close(traf);
+    w.close(moof);
+    let mdat_size = 8 + samples.bytes_in(span.samples());
+    let mdat_size = u32::try_from(mdat_size).map_err(|_| Error::Output {
+        what: "CMAF segment",
+        reason: format!("mdat of {mdat_size} bytes does not fit a 32-bit box size"),
+    })?;
+    w.u32(mdat_size);
+    w.bytes(b"mdat");
+    debug_assert_eq!(w.len(), header_len);
+    Ok(CmafSegment {
+        header: Bytes::from(w.buf),
+        payload,
+    })
+}

@@ -1,0 +1,5 @@
+//! DASH manifests.
+
+pub mod mpd;
+
+pub use mpd::write_mpd;

@@ -1,0 +1,23 @@
+//! Pure just-in-time packaging: MP4 bytes in, CMAF and MPEG-TS segments and HLS and DASH
+//! manifests out. This crate never opens a file or a socket and never reads the clock.
+//!
+//! The flow: [`mp4::parse_movie`] turns a source's `moov` into tracks with compact sample
+//! tables; [`presentation::Presentation::build`] plans a title's renditions and segments;
+//! [`hls`] and [`dash`] write manifests from that plan; [`cmaf`] and [`ts`] build segments
+//! from the plan and the source bytes of one segment.
+#![forbid(unsafe_code)]
+
+pub mod cmaf;
+pub mod dash;
+pub mod error;
+pub mod hls;
+pub mod inspect;
+pub mod language;
+pub mod mp4;
+pub mod presentation;
+pub mod segment;
+pub mod ts;
+pub mod ts_package;
+pub mod vtt;
+
+pub use error::{Error, Result};

@@ -1,0 +1,285 @@
+//! A title as it is packaged: the renditions drawn from its source files, each with its
+//! segments and measured bit rates, and its subtitles. Manifests and segments are all built
+//! from this one plan, so HLS and DASH always agree.
+
+use std::sync::Arc;
+
+use crate::cmaf::fragment::media_segment_len;
+use crate::error::{Error, Result};
+use crate::mp4::{Codec, Movie, Track};
+use crate::segment::{cut_track, plan_boundaries, Boundaries, SegmentSpan};
+use crate::vtt::WebVtt;
+
+/// Default target segment duration.
+pub const DEFAULT_TARGET_SEGMENT_MS: u32 = 4000;
+
+/// One parsed source file of a title.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// File stem used in rendition ids (empty for a single-file asset).
+    pub name: String,
+    pub movie: Arc<Movie>,
+}
+
+/// A subtitle file of a title.
+#[derive(Debug, Clone)]
+pub struct SubtitleSource {
+    /// Language from the file name (`demo.en.vtt` gives `en`).
+    pub language: String,
+    pub vtt: Arc<WebVtt>,
+    /// The file as it was, served whole to DASH players.
+    pub text: Arc<str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackagingOptions {
+    pub target_segment_ms: u32,
+}
+
+impl Default for PackagingOptions {
+    fn default() -> Self {
+        PackagingOptions {
+            target_segment_ms: DEFAULT_TARGET_SEGMENT_MS,
+        }
+    }
+}
+
+/// Peak and mean bit rate of a rendition's CMAF segments, in bits per second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Bandwidth {
+    pub peak: u64,
+    pub average: u64,
+}
+
+/// One track of one source, as a rendition the player can pick.
+#[derive(Debug, Clone)]
+pub struct Rendition {
+    /// URL-safe id, unique in the title: `v1` or `video_360p-v1`.
+    pub id: String,
+    pub source: usize,
+    pub track: usize,
+    pub segments: Vec<SegmentSpan>,
+    pub bandwidth: Bandwidth,
+    /// Added to the track's decode times to put it on the output timeline (track timescale).
+    pub timeline_offset: u64,
+}
+
+/// The whole packaging plan of a title.
+#[derive(Debug, Clone)]
+pub struct Presentation {
+    pub sources: Vec<SourceFile>,
+    /// Video renditions, lowest bit rate first.
+    pub video: Vec<Rendition>,
+    /// Audio renditions, one per language and codec, in source order; the first is default.
+    pub audio: Vec<Rendition>,
+    pub subtitles: Vec<SubtitleSource>,
+    /// Segment starts of the lead track (first video, else first audio).
+    pub boundaries: Boundaries,
+    /// Output time at which presentation time zero falls, as (value, timescale). Edit lists
+    /// delay composition (B-frames) and trim audio priming; rather than write negative
+    /// times, every track is moved later by the largest such shift, so A/V sync holds.
+    pub origin: (u64, u32),
+    pub options: PackagingOptions,
+}
+
+impl Presentation {
+    /// Plans a title from its parsed sources (in a stable order) and subtitles.
+    pub fn build(
+        sources: Vec<SourceFile>,
+        subtitles: Vec<SubtitleSource>,
+        options: PackagingOptions,
+    ) -> Result<Self> {
+        let target = options.target_segment_ms.max(500);
+        let mut video_tracks = Vec::new();
+        let mut audio_tracks = Vec::new();
+        for (s, source) in sources.iter().enumerate() {
+            for (t, track) in source.movie.tracks.iter().enumerate() {
+                match track.codec {
+                    Codec::Video(_) => video_tracks.push((s, t)),
+                    Codec::Audio(_) => audio_tracks.push((s, t)),
+                }
+            }
+        }
+        // One audio rendition per language, codec and channel count: ladders whose every
+        // file repeats the same audio keep one copy.
+        let mut seen = Vec::new();
+        audio_tracks.retain(|&(s, t)| {
+            let track = &sources[s].movie.tracks[t];
+            let key = (
+                track.language.clone(),
+                track.codec.codec_string().to_owned(),
+                match &track.codec {
+                    Codec::Audio(a) => a.channels,
+                    Codec::Video(_) => 0,
+                },
+            );
+            if seen.contains(&key) {
+                false
+            } else {
+                seen.push(key);
+                true
+            }
+        });
+        let &(lead_s, lead_t) = video_tracks
+            .first()
+            .or(audio_tracks.first())
+            .ok_or_else(|| Error::NotFound("no audio or video track in the title".into()))?;
+        let origin = timeline_origin(
+            video_tracks
+                .iter()
+                .chain(&audio_tracks)
+                .map(|&(s, t)| &sources[s].movie.tracks[t]),
+        );
+        let lead = &sources[lead_s].movie.tracks[lead_t];
+        let boundaries = plan_boundaries(lead, timeline_offset(lead, origin), target);
+        let rendition = |(s, t): (usize, usize)| {
+            let source = &sources[s];
+            let track = &source.movie.tracks[t];
+            let offset = timeline_offset(track, origin);
+            let segments = cut_track(track, offset, &boundaries);
+            let bandwidth = measure(track, &segments);
+            let kind = if track.is_video() { 'v' } else { 'a' };
+            let id = if source.name.is_empty() {
+                format!("{kind}{}", track.track_id)
+            } else {
+                format!("{}-{kind}{}", source.name, track.track_id)
+            };
+            Rendition {
+                id,
+                source: s,
+                track: t,
+                segments,
+                bandwidth,
+                timeline_offset: offset,
+            }
+        };
+        let mut video: Vec<Rendition> = video_tracks.into_iter().map(rendition).collect();
+        video.sort_by_key(|r| (r.bandwidth.average, r.id.clone()));
+        let audio = audio_tracks.into_iter().map(rendition).collect();
+        Ok(Presentation {
+            sources,
+            video,
+            audio,
+            subtitles,
+            boundaries,
+            origin,
+            options: PackagingOptions {
+                target_segment_ms: target,
+            },
+        })
+    }
+
+    pub fn track(&self, rendition: &Rendition) -> &Track {
+        &self.sources[rendition.source].movie.tracks[rendition.track]
+    }
+
+    /// Finds a rendition (video or audio) by id.
+    pub fn rendition(&self, id: &str) -> Option<&Rendition> {
+        self.video.iter().chain(&self.audio).find(|r| r.id == id)
+    }
+
+    pub fn subtitle(&self, language: &str) -> Option<&SubtitleSource> {
+        self.subtitles.iter().find(|s| s.language == language)
+    }
+
+    /// The lead rendition whose keyframes set the segment boundaries.
+    pub fn lead(&self) -> Option<&Rendition> {
+        self.video
+            .iter()
+            .min_by_key(|r| (r.source, r.track))
+            .or(self.audio.first())
+    }
+
+    /// Duration of the title in seconds (the longest rendition).
+    pub fn duration_seconds(&self) -> f64 {
+        self.video
+            .iter()
+            .chain(&self.audio)
+            .map(|r| self.track(r).duration_seconds())
+            .fold(0.0, f64::max)
+    }
+
+    /// The origin in the 90 kHz clock (for WebVTT `X-TIMESTAMP-MAP`).
+    pub fn origin_90k(&self) -> u64 {
+        self.origin.0 * 90_000 / u64::from(self.origin.1.max(1))
+    }
+
+    /// Start and end of segment `index` in milliseconds of presentation time (subtitles
+    /// use it).
+    pub fn segment_window_ms(&self, index: usize) -> Option<(u64, u64)> {
+        let ts = u64::from(self.boundaries.timescale.max(1));
+        let origin_ms = self.origin.0 * 1000 / u64::from(self.origin.1.max(1));
+        let start = (*self.boundaries.starts.get(index)? * 1000 / ts).saturating_sub(origin_ms);
+        let end = match self.boundaries.starts.get(index + 1) {
+            Some(&e) => (e * 1000 / ts).saturating_sub(origin_ms),
+            None => (self.duration_seconds() * 1000.0).ceil() as u64,
+        };
+        Some((start, end.max(start)))
+    }
+
+    /// Number of subtitle segments (one per lead segment).
+    pub fn subtitle_segment_count(&self) -> usize {
+        self.boundaries.starts.len()
+    }
+
+    /// True when every video rendition starts its segments at the same times.
+    pub fn video_segments_aligned(&self) -> bool {
+        let starts = |r: &Rendition| -> Vec<u64> {
+            let t = self.track(r);
+            r.segments
+                .iter()
+                .map(|s| s.start_time(t) * 1000 / u64::from(t.timescale))
+                .collect()
+        };
+        let mut all = self.video.iter().map(starts);
+        match all.next() {
+            Some(first) => all.all(|s| s == first),
+            None => true,
+        }
+    }
+}
+
+/// The largest edit-list shift of all tracks, as (value, timescale).
+fn timeline_origin<'a>(tracks: impl Iterator<Item = &'a Track>) -> (u64, u32) {
+    let mut origin = (0u64, 1u32);
+    for t in tracks {
+        let shift = u64::try_from(t.presentation_offset).unwrap_or(0);
+        // shift / t.timescale > origin.0 / origin.1 ?
+        if u128::from(shift) * u128::from(origin.1) > u128::from(origin.0) * u128::from(t.timescale)
+        {
+            origin = (shift, t.timescale);
+        }
+    }
+    origin
+}
+
+/// What to add to `track`'s decode times so its presentation time zero lands on `origin`.
+pub fn timeline_offset(track: &Track, origin: (u64, u32)) -> u64 {
+    let origin_in_track = (u128::from(origin.0) * u128::from(track.timescale))
+        .div_ceil(u128::from(origin.1.max(1)));
+    let origin_in_track = u64::try_from(origin_in_track).unwrap_or(u64::MAX);
+    origin_in_track.saturating_sub(u64::try_from(track.presentation_offset).unwrap_or(0))
+}
+
+/// Peak and mean bit rate of the CMAF segments of a track.
+fn measure(track: &Track, segments: &[SegmentSpan]) -> Bandwidth {
+    let mut total_bytes = 0u64;
+    let mut total_duration = 0u64;
+    let mut peak = 0u64;
+    for span in segments {
+        let bytes = media_segment_len(track, span);
+        let duration = span.duration(track);
+        total_bytes += bytes;
+        total_duration += duration;
+        if duration > 0 {
+            let rate = bytes * 8 * u64::from(track.timescale) / duration;
+            peak = peak.max(rate);
+        }
+    }
+    let average = if total_duration > 0 {
+        total_bytes * 8 * u64::from(track.timescale) / total_duration
+    } else {
+        0
+    };
+    Bandwidth { peak, average }
+}

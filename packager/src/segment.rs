@@ -1,0 +1,201 @@
+//! Segment planning: where segments start, chosen on the lead video track's keyframes at a
+//! target duration, and how every other track is cut to match.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+
+use crate::error::{Error, Result};
+use crate::mp4::Track;
+
+/// Samples `[first, end)` of one track, in decode order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentSpan {
+    pub first: usize,
+    pub end: usize,
+}
+
+impl SegmentSpan {
+    pub fn count(&self) -> usize {
+        self.end - self.first
+    }
+
+    pub fn samples(&self) -> Range<usize> {
+        self.first..self.end
+    }
+
+    /// Decode time of the first sample, in the track's timescale.
+    pub fn start_time(&self, track: &Track) -> u64 {
+        track.samples.decode_time(self.first)
+    }
+
+    /// Duration in the track's timescale (the sum of its sample durations).
+    pub fn duration(&self, track: &Track) -> u64 {
+        track.samples.decode_time_or_end(self.end) - track.samples.decode_time(self.first)
+    }
+
+    pub fn duration_seconds(&self, track: &Track) -> f64 {
+        self.duration(track) as f64 / f64::from(track.timescale)
+    }
+}
+
+/// Bytes read from a source: `data` starts at file offset `offset`.
+#[derive(Debug, Clone)]
+pub struct SourceRange {
+    pub offset: u64,
+    pub data: Bytes,
+}
+
+impl SourceRange {
+    /// Where a sample at file offset `offset` of `size` bytes sits in `data`.
+    pub fn position(&self, offset: u64, size: u32) -> Result<usize> {
+        let end = offset + u64::from(size);
+        if offset < self.offset || end > self.offset + self.data.len() as u64 {
+            return Err(Error::Output {
+                what: "segment",
+                reason: format!(
+                    "sample bytes {offset}..{end} are outside the read {}..{}",
+                    self.offset,
+                    self.offset + self.data.len() as u64
+                ),
+            });
+        }
+        Ok((offset - self.offset) as usize)
+    }
+}
+
+/// Segment start times on the output timeline, in one timescale (the lead track's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Boundaries {
+    pub timescale: u32,
+    pub starts: Vec<u64>,
+}
+
+/// Chooses segment starts on `lead`'s sync samples: a new segment begins at the first sync
+/// sample at least `target_ms` after the current segment's start. A GOP longer than the target
+/// makes a longer segment; nothing is ever cut between keyframes.
+/// `offset` moves the lead's decode times onto the output timeline.
+pub fn plan_boundaries(lead: &Track, offset: u64, target_ms: u32) -> Boundaries {
+    let ts = u128::from(lead.timescale);
+    let target = u128::from(target_ms);
+    let mut starts = vec![lead.samples.decode_time(0) + offset];
+    for i in lead.samples.sync_indices() {
+        let t = lead.samples.decode_time(i) + offset;
+        let current = *starts.last().unwrap_or(&0);
+        if u128::from(t) * 1000 >= u128::from(current) * 1000 + target * ts && t > current {
+            starts.push(t);
+        }
+    }
+    Boundaries {
+        timescale: lead.timescale,
+        starts,
+    }
+}
+
+/// Cuts `track` at `boundaries`: each segment starts at the first sample (a sync sample for
+/// video) whose decode time is at or after the boundary. Every sample lands in exactly one
+/// segment; boundaries that would give an empty segment are dropped. `offset` moves the
+/// track's decode times onto the output timeline.
+pub fn cut_track(track: &Track, offset: u64, boundaries: &Boundaries) -> Vec<SegmentSpan> {
+    let samples = &track.samples;
+    let ts = u128::from(track.timescale);
+    let lead_ts = u128::from(boundaries.timescale.max(1));
+    let mut starts: Vec<usize> = Vec::with_capacity(boundaries.starts.len());
+    for (n, &b) in boundaries.starts.iter().enumerate() {
+        let index = if n == 0 {
+            0
+        } else {
+            let threshold = (u128::from(b) * ts).div_ceil(lead_ts);
+            let threshold = u64::try_from(threshold)
+                .unwrap_or(u64::MAX)
+                .saturating_sub(offset);
+            let mut i = samples.first_at_or_after(threshold);
+            while i < samples.len() && !samples.is_sync(i) {
+                i += 1;
+            }
+            i
+        };
+        if index < samples.len() && starts.last().is_none_or(|&s| index > s) {
+            starts.push(index);
+        }
+    }
+    if starts.is_empty() {
+        starts.push(0);
+    }
+    starts
+        .iter()
+        .enumerate()
+        .map(|(n, &first)| SegmentSpan {
+            first,
+            end: starts.get(n + 1).copied().unwrap_or(samples.len()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mp4::{AudioCodec, AudioKind, Codec, SampleInfo, SampleTable};
+
+    fn track(timescale: u32, durations: &[u32], sync_every: usize) -> Track {
+        let samples: Vec<_> = durations
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| SampleInfo {
+                offset: i as u64 * 10,
+                size: 10,
+                duration: d,
+                composition_offset: 0,
+                sync: i % sync_every == 0,
+            })
+            .collect();
+        Track {
+            track_id: 1,
+            timescale,
+            language: "und".into(),
+            codec: Codec::Audio(AudioCodec {
+                kind: AudioKind::Ac3,
+                channels: 2,
+                sample_rate: 48000,
+                codec_string: "ac-3".into(),
+            }),
+            sample_entry: Bytes::new(),
+            presentation_offset: 0,
+            samples: SampleTable::from_samples(&samples),
+        }
+    }
+
+    #[test]
+    fn cuts_on_keyframes_at_target() {
+        // 25 fps (timescale 25), keyframe every 50 frames (2 s), 10 s long, target 4 s.
+        let v = track(25, &[1; 250], 50);
+        let b = plan_boundaries(&v, 0, 4000);
+        assert_eq!(b.starts, [0, 100, 200]);
+        let spans = cut_track(&v, 0, &b);
+        assert_eq!(spans.len(), 3);
+        assert_eq!(spans[2], SegmentSpan { first: 200, end: 250 });
+        let total: u64 = spans.iter().map(|s| s.duration(&v)).sum();
+        assert_eq!(total, v.samples.duration());
+    }
+
+    #[test]
+    fn long_gop_gives_long_segments() {
+        let v = track(25, &[1; 550], 250);
+        let b = plan_boundaries(&v, 0, 4000);
+        assert_eq!(b.starts, [0, 250, 500]);
+    }
+
+    #[test]
+    fn audio_cut_at_first_frame_at_or_after_boundary() {
+        let v = track(25, &[1; 250], 50);
+        let b = plan_boundaries(&v, 0, 4000);
+        // AAC at 48 kHz: 1024-sample frames.
+        let a = track(48000, &[1024; 470], 1);
+        let spans = cut_track(&a, 0, &b);
+        assert_eq!(spans.len(), 3);
+        // 4 s = 192000 samples; frame 188 starts at 192512 >= 192000 > frame 187.
+        assert_eq!(spans[1].first, 188);
+        let covered: usize = spans.iter().map(SegmentSpan::count).sum();
+        assert_eq!(covered, 470);
+    }
+}

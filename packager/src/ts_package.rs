@@ -1,0 +1,245 @@
+//! HLS with MPEG-TS segments: which samples go into each TS segment (a video rendition's
+//! segment carries the default audio muxed in; other audio languages get audio-only TS), the
+//! TS playlists, and the conversion of MP4 samples into the muxer's 90 kHz input.
+
+use crate::error::{Error, Result};
+use crate::hls::{write_media_playlist, write_multivariant, HlsFlavor, PlaylistEntry, VariantRates};
+use crate::mp4::{AudioKind, Codec, Track, VideoKind};
+use crate::presentation::{Bandwidth, Presentation, Rendition};
+use crate::segment::{SegmentSpan, SourceRange};
+use crate::ts::{
+    write_ts_segment, TsAudio, TsAudioCodec, TsSample, TsSegmentOptions, TsVideo, TsVideoCodec,
+    TS_PACKET_SIZE,
+};
+
+/// Every TS timestamp is this much (10 s in the 90 kHz clock) past the output timeline, so
+/// decode times before presentation times never go below zero.
+pub const TS_TIMESTAMP_OFFSET: u64 = 900_000;
+
+/// One track's share of a TS segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TsPart {
+    pub rendition_id: String,
+    pub span: SegmentSpan,
+}
+
+/// What one TS segment is made of: the parts to read, in order, video first when present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TsSegmentPlan {
+    pub parts: Vec<TsPart>,
+    pub has_video: bool,
+}
+
+fn not_found(what: String) -> Error {
+    Error::NotFound(what)
+}
+
+/// First sample of `track` whose output time is at or after `t` (in `t_timescale`).
+fn first_at_output_time(track: &Track, offset: u64, t: u64, t_timescale: u32) -> usize {
+    let threshold = (u128::from(t) * u128::from(track.timescale))
+        .div_ceil(u128::from(t_timescale.max(1)));
+    let threshold = u64::try_from(threshold)
+        .unwrap_or(u64::MAX)
+        .saturating_sub(offset);
+    track.samples.first_at_or_after(threshold)
+}
+
+/// The default audio's samples that play during video segment `index` of `video`.
+fn muxed_audio_span(p: &Presentation, video: &Rendition, audio: &Rendition, index: usize) -> SegmentSpan {
+    let vt = p.track(video);
+    let at = p.track(audio);
+    let bound = |i: usize| -> Option<usize> {
+        let s = video.segments.get(i)?;
+        Some(first_at_output_time(
+            at,
+            audio.timeline_offset,
+            s.start_time(vt) + video.timeline_offset,
+            vt.timescale,
+        ))
+    };
+    let first = if index == 0 { 0 } else { bound(index).unwrap_or(at.samples.len()) };
+    let end = bound(index + 1).unwrap_or(at.samples.len());
+    SegmentSpan {
+        first,
+        end: end.max(first),
+    }
+}
+
+/// Plans TS segment `number` (from 1) of rendition `r`.
+pub fn plan_ts_segment(p: &Presentation, r: &Rendition, number: u32) -> Result<TsSegmentPlan> {
+    let index = (number as usize)
+        .checked_sub(1)
+        .filter(|&i| i < r.segments.len())
+        .ok_or_else(|| not_found(format!("TS segment {number} of rendition '{}'", r.id)))?;
+    let mut parts = vec![TsPart {
+        rendition_id: r.id.clone(),
+        span: r.segments[index],
+    }];
+    let has_video = p.track(r).is_video();
+    if has_video {
+        if let Some(audio) = p.audio.first() {
+            parts.push(TsPart {
+                rendition_id: audio.id.clone(),
+                span: muxed_audio_span(p, r, audio, index),
+            });
+        }
+    }
+    Ok(TsSegmentPlan { parts, has_video })
+}
+
+/// Converts a track time on the output timeline to the 90 kHz TS clock.
+fn to_90k(t: i128, timescale: u32) -> u64 {
+    let v = t * 90_000 / i128::from(timescale.max(1)) + i128::from(TS_TIMESTAMP_OFFSET);
+    u64::try_from(v.max(0)).unwrap_or(0)
+}
+
+fn ts_samples<'a>(
+    track: &Track,
+    offset: u64,
+    span: &SegmentSpan,
+    source: &'a SourceRange,
+) -> Result<Vec<TsSample<'a>>> {
+    let s = &track.samples;
+    let decode_shift = i128::from(s.min_composition_offset());
+    span.samples()
+        .map(|i| {
+            let start = source.position(s.offset(i), s.size(i))?;
+            let dts = i128::from(s.decode_time(i)) + i128::from(offset);
+            Ok(TsSample {
+                dts: to_90k(dts + decode_shift, track.timescale),
+                pts: to_90k(dts + i128::from(s.composition_offset(i)), track.timescale),
+                keyframe: s.is_sync(i),
+                data: &source.data[start..start + s.size(i) as usize],
+            })
+        })
+        .collect()
+}
+
+fn ts_error(e: crate::ts::TsError) -> Error {
+    Error::Output {
+        what: "MPEG-TS segment",
+        reason: e.to_string(),
+    }
+}
+
+/// Muxes a planned segment; `reads[i]` covers the bytes of `plan.parts[i]`.
+pub fn write_ts(p: &Presentation, plan: &TsSegmentPlan, reads: &[SourceRange]) -> Result<Vec<u8>> {
+    let mut video = None;
+    let mut audio = None;
+    for (part, read) in plan.parts.iter().zip(reads) {
+        let r = p
+            .rendition(&part.rendition_id)
+            .ok_or_else(|| not_found(format!("rendition '{}'", part.rendition_id)))?;
+        let track = p.track(r);
+        let samples = ts_samples(track, r.timeline_offset, &part.span, read)?;
+        match &track.codec {
+            Codec::Video(v) => {
+                video = Some(TsVideo {
+                    codec: match v.kind {
+                        VideoKind::H264 => TsVideoCodec::H264,
+                        VideoKind::Hevc => TsVideoCodec::Hevc,
+                    },
+                    nal_length_size: v.nal_length_size,
+                    parameter_sets: v.parameter_sets.iter().map(|b| b.as_ref()).collect(),
+                    samples,
+                });
+            }
+            Codec::Audio(a) => {
+                audio = Some(TsAudio {
+                    codec: ts_audio_codec(a.kind)?,
+                    samples,
+                });
+            }
+        }
+    }
+    write_ts_segment(video.as_ref(), audio.as_ref(), &TsSegmentOptions::default())
+        .map(|s| s.bytes)
+        .map_err(ts_error)
+}
+
+fn ts_audio_codec(kind: AudioKind) -> Result<TsAudioCodec> {
+    Ok(match kind {
+        AudioKind::Aac {
+            core_object_type,
+            core_sampling_index,
+            channel_config,
+            ..
+        } => TsAudioCodec::Aac {
+            profile: core_object_type.saturating_sub(1),
+            sampling_index: core_sampling_index,
+            channel_config,
+        },
+        AudioKind::Ac3 => TsAudioCodec::Ac3,
+        AudioKind::Eac3 => TsAudioCodec::Eac3,
+    })
+}
+
+/// Estimated TS size of samples `span` of `track`: payload plus PES headers, ADTS headers
+/// or Annex B start codes and delimiters, parameter sets at keyframes, and the 4-byte
+/// packet headers. Exact sizes need the sample bytes; playlists are built without them.
+fn estimate_ts_bytes(track: &Track, span: &SegmentSpan) -> u64 {
+    let s = &track.samples;
+    let payload = s.bytes_in(span.samples());
+    let n = span.count() as u64;
+    let overhead = match &track.codec {
+        Codec::Video(v) => {
+            let sets: u64 = v.parameter_sets.iter().map(|p| p.len() as u64 + 4).sum();
+            let keyframes = span.samples().filter(|&i| s.is_sync(i)).count() as u64;
+            // PES header 19, AUD 6, one extra start-code byte a NAL, padding half a packet.
+            n * (19 + 6 + 2 + 94) + keyframes * sets
+        }
+        Codec::Audio(_) => n * 7 + n.div_ceil(5) * (14 + 94),
+    };
+    let body = payload + overhead;
+    let packet = TS_PACKET_SIZE as u64;
+    body.div_ceil(packet - 4) * packet
+}
+
+fn ts_bandwidth(p: &Presentation, r: &Rendition) -> Bandwidth {
+    let track = p.track(r);
+    let (mut bytes, mut duration, mut peak) = (0u64, 0u64, 0u64);
+    for span in &r.segments {
+        let b = estimate_ts_bytes(track, span) + 2 * TS_PACKET_SIZE as u64;
+        let d = span.duration(track);
+        if d > 0 {
+            peak = peak.max(b * 8 * u64::from(track.timescale) / d);
+        }
+        bytes += b;
+        duration += d;
+    }
+    let average = if duration > 0 {
+        bytes * 8 * u64::from(track.timescale) / duration
+    } else {
+        0
+    };
+    Bandwidth { peak, average }
+}
+
+/// The multivariant playlist of the TS flavor.
+pub fn ts_multivariant(p: &Presentation) -> String {
+    let rate = |r: &Rendition| ts_bandwidth(p, r);
+    write_multivariant(
+        p,
+        HlsFlavor::Ts,
+        &VariantRates {
+            video: &rate,
+            audio: &rate,
+        },
+    )
+}
+
+/// The TS media playlist of a rendition: `1.ts`, `2.ts`, ...
+pub fn ts_media_playlist(p: &Presentation, r: &Rendition) -> Result<String> {
+    let track = p.track(r);
+    let entries: Vec<_> = r
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| PlaylistEntry {
+            duration: s.duration_seconds(track),
+            uri: format!("{}.ts", i + 1),
+            byte_range: None,
+        })
+        .collect();
+    Ok(write_media_playlist(&entries, None, false))
+}

@@ -58,16 +58,13 @@ fn rendition<'a>(p: &'a Presentation, id: &str) -> Result<&'a Rendition, Problem
 }
 
 fn span(r: &Rendition, number: u32) -> Result<SegmentSpan, Problem> {
-    r.segments
-        .get(number as usize - 1)
-        .copied()
-        .ok_or_else(|| {
-            no_rendition(&format!(
-                "segment {number} in rendition '{}' ({} segments)",
-                r.id,
-                r.segments.len()
-            ))
-        })
+    r.segments.get(number as usize - 1).copied().ok_or_else(|| {
+        no_rendition(&format!(
+            "segment {number} in rendition '{}' ({} segments)",
+            r.id,
+            r.segments.len()
+        ))
+    })
 }
 
 fn media_type(p: &Presentation, r: &Rendition) -> &'static str {
@@ -152,17 +149,17 @@ pub async fn build(
         ),
         VodObject::MediaPlaylist(Flavor::Ts, id) => (
             "hls_media_playlist",
-            playlist(
-                ts_package::ts_media_playlist(p, rendition(p, id)?)?,
-                M3U8,
-            ),
+            playlist(ts_package::ts_media_playlist(p, rendition(p, id)?)?, M3U8),
         ),
         VodObject::IframePlaylist(id) => {
             let r = rendition(p, id)?;
             if !p.track(r).is_video() {
                 return Err(no_rendition(&format!("I-frame playlist for audio '{id}'")));
             }
-            ("hls_media_playlist", playlist(cmaf_iframe_playlist(p, r), M3U8))
+            (
+                "hls_media_playlist",
+                playlist(cmaf_iframe_playlist(p, r), M3U8),
+            )
         }
         VodObject::SubtitlePlaylist(_, lang) => {
             p.subtitle(lang)
@@ -223,7 +220,11 @@ pub async fn build(
             let plan = ts_package::plan_ts_segment(p, r, *n)?;
             let mut reads = Vec::with_capacity(plan.parts.len());
             for part in &plan.parts {
-                let pr = &p.video.iter().chain(&p.audio).find(|x| x.id == part.rendition_id);
+                let pr = &p
+                    .video
+                    .iter()
+                    .chain(&p.audio)
+                    .find(|x| x.id == part.rendition_id);
                 let pr = pr.ok_or_else(|| no_rendition(&part.rendition_id))?;
                 reads.push(read_span(state, &title, pr, &part.span).await?);
             }

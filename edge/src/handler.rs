@@ -83,17 +83,11 @@ async fn respond<B>(
                 problem_response(&p, path, method)
             }
         }
-        Route::Metrics => plain(
-            state.metrics.render(),
-            "text/plain; version=0.0.4",
-            method,
-        ),
-        Route::Vod { asset, object } => {
-            match serve_vod(state, req, &asset, &object).await {
-                Ok(res) => res,
-                Err(p) => problem_response(&p, path, method),
-            }
-        }
+        Route::Metrics => plain(state.metrics.render(), "text/plain; version=0.0.4", method),
+        Route::Vod { asset, object } => match serve_vod(state, req, &asset, &object).await {
+            Ok(res) => res,
+            Err(p) => problem_response(&p, path, method),
+        },
     }
 }
 
@@ -109,10 +103,7 @@ async fn serve_vod<B>(
     let title = state.media.title(asset).await?;
     let mut h = fnv1a(req.uri().path().as_bytes(), title.fingerprint);
     h = fnv1a(OUTPUT_VERSION.as_bytes(), h);
-    h = fnv1a(
-        &state.config.packaging.target_segment_ms.to_be_bytes(),
-        h,
-    );
+    h = fnv1a(&state.config.packaging.target_segment_ms.to_be_bytes(), h);
     let etag = format!("\"{h:016x}\"");
     let cache = &state.config.cache;
     let guess = ObjectMeta {

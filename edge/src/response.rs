@@ -68,7 +68,10 @@ pub fn problem_response(problem: &Problem, instance: &str, method: &Method) -> R
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if problem.kind == ProblemKind::MethodNotAllowed {
-        h.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
+        h.insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
     }
     res
 }
@@ -192,7 +195,10 @@ pub fn head_response(len: u64, meta: &ObjectMeta<'_>, cache: &CacheConfig) -> Re
     let mut res = Response::new(PartsBody::empty());
     let h = res.headers_mut();
     object_headers(h, meta, cache);
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(meta.content_type));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(meta.content_type),
+    );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     res
 }
@@ -233,7 +239,10 @@ pub fn object_response(
     *res.status_mut() = status;
     let h = res.headers_mut();
     object_headers(h, &meta, cache);
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(meta.content_type));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(meta.content_type),
+    );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
     if let Some(cr) = content_range {
         h.insert(header::CONTENT_RANGE, header_value(&cr));
@@ -254,7 +263,10 @@ mod tests {
         assert_eq!(range("bytes=0-9", 100), RangeRequest::Satisfiable(0, 10));
         assert_eq!(range("bytes=90-", 100), RangeRequest::Satisfiable(90, 100));
         assert_eq!(range("bytes=-10", 100), RangeRequest::Satisfiable(90, 100));
-        assert_eq!(range("bytes=50-500", 100), RangeRequest::Satisfiable(50, 100));
+        assert_eq!(
+            range("bytes=50-500", 100),
+            RangeRequest::Satisfiable(50, 100)
+        );
         assert_eq!(range("bytes=100-", 100), RangeRequest::Unsatisfiable);
         assert_eq!(range("bytes=0-1,5-6", 100), RangeRequest::None);
         assert_eq!(range("bytes=9-1", 100), RangeRequest::None);

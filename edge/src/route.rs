@@ -55,7 +55,10 @@ impl Route {
 }
 
 fn not_found(path: &str) -> Problem {
-    Problem::new(ProblemKind::NotFound, format!("nothing is served at {path}"))
+    Problem::new(
+        ProblemKind::NotFound,
+        format!("nothing is served at {path}"),
+    )
 }
 
 /// A path segment that names a file-system entry: no separators, no dot-files, no `..`.
@@ -70,8 +73,7 @@ fn safe_name(s: &str) -> bool {
 /// `N.ext` with N from 1: the segment number.
 fn numbered(file: &str, ext: &str) -> Option<u32> {
     let n = file.strip_suffix(ext)?;
-    if n.is_empty() || n.len() > 9 || !n.bytes().all(|b| b.is_ascii_digit()) || n.starts_with('0')
-    {
+    if n.is_empty() || n.len() > 9 || !n.bytes().all(|b| b.is_ascii_digit()) || n.starts_with('0') {
         return None;
     }
     n.parse().ok()
@@ -153,17 +155,32 @@ mod tests {
 
     #[test]
     fn parses_the_url_contract() {
-        assert_eq!(vod("/vod/a.mp4/master.m3u8"), VodObject::Multivariant(Flavor::Cmaf));
-        assert_eq!(vod("/vod/a/ts/master.m3u8"), VodObject::Multivariant(Flavor::Ts));
+        assert_eq!(
+            vod("/vod/a.mp4/master.m3u8"),
+            VodObject::Multivariant(Flavor::Cmaf)
+        );
+        assert_eq!(
+            vod("/vod/a/ts/master.m3u8"),
+            VodObject::Multivariant(Flavor::Ts)
+        );
         assert_eq!(vod("/vod/a/manifest.mpd"), VodObject::Mpd);
         assert_eq!(vod("/vod/a/v1/init.mp4"), VodObject::Init("v1".into()));
-        assert_eq!(vod("/vod/a/v1/12.m4s"), VodObject::CmafSegment("v1".into(), 12));
-        assert_eq!(vod("/vod/a/ts/v1/3.ts"), VodObject::TsSegment("v1".into(), 3));
+        assert_eq!(
+            vod("/vod/a/v1/12.m4s"),
+            VodObject::CmafSegment("v1".into(), 12)
+        );
+        assert_eq!(
+            vod("/vod/a/ts/v1/3.ts"),
+            VodObject::TsSegment("v1".into(), 3)
+        );
         assert_eq!(
             vod("/vod/a/ts/sub/en/2.vtt"),
             VodObject::SubtitleSegment(Flavor::Ts, "en".into(), 2)
         );
-        assert_eq!(vod("/vod/a/sub/en.vtt"), VodObject::SubtitleFile("en".into()));
+        assert_eq!(
+            vod("/vod/a/sub/en.vtt"),
+            VodObject::SubtitleFile("en".into())
+        );
     }
 
     #[test]

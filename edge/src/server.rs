@@ -80,7 +80,10 @@ impl Server {
         }
         drop(self.listener);
         let grace = Duration::from_secs(self.state.config.limits.shutdown_grace_seconds);
-        if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        if tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
             tracing::warn!("shutdown grace period over; closing remaining connections");
         }
     }

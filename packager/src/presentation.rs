@@ -228,7 +228,10 @@ impl Presentation {
             let t = self.track(r);
             r.segments
                 .iter()
-                .map(|s| s.start_time(t) * 1000 / u64::from(t.timescale))
+                .map(|s| {
+                    (s.start_presentation_time(t) + r.timeline_offset) * 1000
+                        / u64::from(t.timescale)
+                })
                 .collect()
         };
         let mut all = self.video.iter().map(starts);
@@ -255,8 +258,8 @@ fn timeline_origin<'a>(tracks: impl Iterator<Item = &'a Track>) -> (u64, u32) {
 
 /// What to add to `track`'s decode times so its presentation time zero lands on `origin`.
 pub fn timeline_offset(track: &Track, origin: (u64, u32)) -> u64 {
-    let origin_in_track = (u128::from(origin.0) * u128::from(track.timescale))
-        .div_ceil(u128::from(origin.1.max(1)));
+    let origin_in_track =
+        (u128::from(origin.0) * u128::from(track.timescale)).div_ceil(u128::from(origin.1.max(1)));
     let origin_in_track = u64::try_from(origin_in_track).unwrap_or(u64::MAX);
     origin_in_track.saturating_sub(u64::try_from(track.presentation_offset).unwrap_or(0))
 }

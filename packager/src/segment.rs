@@ -29,6 +29,11 @@ impl SegmentSpan {
         track.samples.decode_time(self.first)
     }
 
+    /// Presentation time of the first sample (the keyframe for video).
+    pub fn start_presentation_time(&self, track: &Track) -> u64 {
+        track.samples.presentation_time(self.first)
+    }
+
     /// Duration in the track's timescale (the sum of its sample durations).
     pub fn duration(&self, track: &Track) -> u64 {
         track.samples.decode_time_or_end(self.end) - track.samples.decode_time(self.first)
@@ -72,15 +77,15 @@ pub struct Boundaries {
 }
 
 /// Chooses segment starts on `lead`'s sync samples: a new segment begins at the first sync
-/// sample at least `target_ms` after the current segment's start. A GOP longer than the target
-/// makes a longer segment; nothing is ever cut between keyframes.
-/// `offset` moves the lead's decode times onto the output timeline.
+/// sample presented at least `target_ms` after the current segment's start. A GOP longer
+/// than the target makes a longer segment; nothing is ever cut between keyframes. Times are
+/// presentation times on the output timeline (`offset` moves the lead onto it).
 pub fn plan_boundaries(lead: &Track, offset: u64, target_ms: u32) -> Boundaries {
     let ts = u128::from(lead.timescale);
     let target = u128::from(target_ms);
-    let mut starts = vec![lead.samples.decode_time(0) + offset];
+    let mut starts = vec![lead.samples.presentation_time(0) + offset];
     for i in lead.samples.sync_indices() {
-        let t = lead.samples.decode_time(i) + offset;
+        let t = lead.samples.presentation_time(i) + offset;
         let current = *starts.last().unwrap_or(&0);
         if u128::from(t) * 1000 >= u128::from(current) * 1000 + target * ts && t > current {
             starts.push(t);
@@ -92,8 +97,8 @@ pub fn plan_boundaries(lead: &Track, offset: u64, target_ms: u32) -> Boundaries 
     }
 }
 
-/// Cuts `track` at `boundaries`: each segment starts at the first sample (a sync sample for
-/// video) whose decode time is at or after the boundary. Every sample lands in exactly one
+/// Cuts `track` at `boundaries`: each segment starts at the first sync sample (every audio
+/// sample is one) presented at or after the boundary. Every sample lands in exactly one
 /// segment; boundaries that would give an empty segment are dropped. `offset` moves the
 /// track's decode times onto the output timeline.
 pub fn cut_track(track: &Track, offset: u64, boundaries: &Boundaries) -> Vec<SegmentSpan> {
@@ -109,11 +114,7 @@ pub fn cut_track(track: &Track, offset: u64, boundaries: &Boundaries) -> Vec<Seg
             let threshold = u64::try_from(threshold)
                 .unwrap_or(u64::MAX)
                 .saturating_sub(offset);
-            let mut i = samples.first_at_or_after(threshold);
-            while i < samples.len() && !samples.is_sync(i) {
-                i += 1;
-            }
-            i
+            samples.first_sync_presented_at_or_after(threshold)
         };
         if index < samples.len() && starts.last().is_none_or(|&s| index > s) {
             starts.push(index);
@@ -173,7 +174,13 @@ mod tests {
         assert_eq!(b.starts, [0, 100, 200]);
         let spans = cut_track(&v, 0, &b);
         assert_eq!(spans.len(), 3);
-        assert_eq!(spans[2], SegmentSpan { first: 200, end: 250 });
+        assert_eq!(
+            spans[2],
+            SegmentSpan {
+                first: 200,
+                end: 250
+            }
+        );
         let total: u64 = spans.iter().map(|s| s.duration(&v)).sum();
         assert_eq!(total, v.samples.duration());
     }

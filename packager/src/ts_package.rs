@@ -3,7 +3,9 @@
 //! TS playlists, and the conversion of MP4 samples into the muxer's 90 kHz input.
 
 use crate::error::{Error, Result};
-use crate::hls::{write_media_playlist, write_multivariant, HlsFlavor, PlaylistEntry, VariantRates};
+use crate::hls::{
+    write_media_playlist, write_multivariant, HlsFlavor, PlaylistEntry, VariantRates,
+};
 use crate::mp4::{AudioKind, Codec, Track, VideoKind};
 use crate::presentation::{Bandwidth, Presentation, Rendition};
 use crate::segment::{SegmentSpan, SourceRange};
@@ -34,18 +36,23 @@ fn not_found(what: String) -> Error {
     Error::NotFound(what)
 }
 
-/// First sample of `track` whose output time is at or after `t` (in `t_timescale`).
+/// First sample of `track` presented at or after output time `t` (in `t_timescale`).
 fn first_at_output_time(track: &Track, offset: u64, t: u64, t_timescale: u32) -> usize {
-    let threshold = (u128::from(t) * u128::from(track.timescale))
-        .div_ceil(u128::from(t_timescale.max(1)));
+    let threshold =
+        (u128::from(t) * u128::from(track.timescale)).div_ceil(u128::from(t_timescale.max(1)));
     let threshold = u64::try_from(threshold)
         .unwrap_or(u64::MAX)
         .saturating_sub(offset);
-    track.samples.first_at_or_after(threshold)
+    track.samples.first_sync_presented_at_or_after(threshold)
 }
 
 /// The default audio's samples that play during video segment `index` of `video`.
-fn muxed_audio_span(p: &Presentation, video: &Rendition, audio: &Rendition, index: usize) -> SegmentSpan {
+fn muxed_audio_span(
+    p: &Presentation,
+    video: &Rendition,
+    audio: &Rendition,
+    index: usize,
+) -> SegmentSpan {
     let vt = p.track(video);
     let at = p.track(audio);
     let bound = |i: usize| -> Option<usize> {
@@ -53,11 +60,15 @@ fn muxed_audio_span(p: &Presentation, video: &Rendition, audio: &Rendition, inde
         Some(first_at_output_time(
             at,
             audio.timeline_offset,
-            s.start_time(vt) + video.timeline_offset,
+            s.start_presentation_time(vt) + video.timeline_offset,
             vt.timescale,
         ))
     };
-    let first = if index == 0 { 0 } else { bound(index).unwrap_or(at.samples.len()) };
+    let first = if index == 0 {
+        0
+    } else {
+        bound(index).unwrap_or(at.samples.len())
+    };
     let end = bound(index + 1).unwrap_or(at.samples.len());
     SegmentSpan {
         first,

@@ -28,7 +28,10 @@ pub fn parse_vtt(name: &str, text: &str) -> Result<WebVtt> {
     if text.len() > MAX_VTT_BYTES {
         return Err(Error::limit(
             name,
-            format!("subtitle file of {} bytes exceeds {MAX_VTT_BYTES}", text.len()),
+            format!(
+                "subtitle file of {} bytes exceeds {MAX_VTT_BYTES}",
+                text.len()
+            ),
         ));
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);

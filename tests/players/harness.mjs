@@ -146,8 +146,12 @@ export function startPageServer() {
   return listen(server);
 }
 
-// Static file server with CORS, for the reference streams.
-export function startCorsStaticServer(root) {
+// Static file server with CORS, for the reference streams. `prefix` mounts
+// root under a path (e.g. '/vod/demo' to mimic edgepack's URLs);
+// `virtualFiles` maps extra paths (under the prefix) to text content, for
+// deliberately broken manifests in the harness self-tests.
+export function startCorsStaticServer(root, { prefix = '', virtualFiles = {} } = {}) {
+  const rootAbs = path.resolve(root);
   const cors = {
     'access-control-allow-origin': '*',
     'access-control-allow-headers': 'range',
@@ -158,9 +162,18 @@ export function startCorsStaticServer(root) {
       res.writeHead(204, { ...cors, 'access-control-allow-methods': 'GET, HEAD, OPTIONS', 'access-control-max-age': '600' });
       return res.end();
     }
-    const p = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const file = path.join(root, path.normalize(p).replace(/^(\.\.[/\\])+/, ''));
-    if (!file.startsWith(path.resolve(root))) { res.writeHead(403, cors); return res.end(); }
+    let p = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (prefix) {
+      if (!p.startsWith(prefix + '/')) { res.writeHead(404, cors); return res.end(); }
+      p = p.slice(prefix.length);
+    }
+    if (Object.hasOwn(virtualFiles, p)) {
+      const body = Buffer.from(virtualFiles[p]);
+      res.writeHead(200, { ...cors, 'content-type': TYPES[path.extname(p)] || 'text/plain', 'content-length': body.length, 'cache-control': 'no-cache' });
+      return res.end(req.method === 'HEAD' ? undefined : body);
+    }
+    const file = path.join(rootAbs, path.normalize(p));
+    if (!file.startsWith(rootAbs)) { res.writeHead(403, cors); return res.end(); }
     sendFile(req, res, file, cors);
   });
   return listen(server);

@@ -10,7 +10,11 @@ use edge::{AppState, Config, Server};
 use packager::presentation::PackagingOptions;
 
 #[derive(Parser)]
-#[command(name = "edgepack", version, about = "Just-in-time HLS and DASH packaging at the edge")]
+#[command(
+    name = "edgepack",
+    version,
+    about = "Just-in-time HLS and DASH packaging at the edge"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -44,16 +44,17 @@ pub fn fnv1a(data: &[u8], seed: u64) -> u64 {
 }
 
 fn blocking_failed(e: tokio::task::JoinError) -> Problem {
-    Problem::new(ProblemKind::Internal, format!("background task failed: {e}"))
+    Problem::new(
+        ProblemKind::Internal,
+        format!("background task failed: {e}"),
+    )
 }
 
 impl From<SourceError> for Problem {
     fn from(e: SourceError) -> Self {
         match e {
             SourceError::Io { .. } => Problem::new(ProblemKind::SourceUnreadable, e.to_string()),
-            SourceError::Media { .. } => {
-                Problem::new(ProblemKind::SourceUnpackable, e.to_string())
-            }
+            SourceError::Media { .. } => Problem::new(ProblemKind::SourceUnpackable, e.to_string()),
         }
     }
 }

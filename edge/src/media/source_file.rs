@@ -64,10 +64,7 @@ fn read_at(file: &File, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>,
 /// Finds the `moov` by walking top-level box headers, reads it and parses it.
 pub fn load_movie_blocking(path: &Path) -> Result<Movie, SourceError> {
     let file = File::open(path).map_err(|e| SourceError::io(path, e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| SourceError::io(path, e))?
-        .len();
+    let len = file.metadata().map_err(|e| SourceError::io(path, e))?.len();
     let media = |source| SourceError::Media {
         path: path.to_owned(),
         source,

@@ -144,7 +144,10 @@ pub fn load_subtitles(listing: &Listing) -> Result<Vec<SubtitleSource>, Problem>
         if meta.len() > MAX_VTT_BYTES as u64 {
             return Err(Problem::new(
                 ProblemKind::SourceUnpackable,
-                format!("{name}: subtitle file of {} bytes exceeds {MAX_VTT_BYTES}", meta.len()),
+                format!(
+                    "{name}: subtitle file of {} bytes exceeds {MAX_VTT_BYTES}",
+                    meta.len()
+                ),
             ));
         }
         let text = std::fs::read_to_string(path)
@@ -190,7 +193,10 @@ mod tests {
 
     #[test]
     fn subtitle_language_from_file_name() {
-        assert_eq!(subtitle_language("demo.en.vtt", None).as_deref(), Some("en"));
+        assert_eq!(
+            subtitle_language("demo.en.vtt", None).as_deref(),
+            Some("en")
+        );
         assert_eq!(
             subtitle_language("movie.pt-BR.vtt", Some("movie")).as_deref(),
             Some("pt-BR")

@@ -88,9 +88,7 @@ pub fn write_mpd(p: &Presentation) -> String {
             "    <AdaptationSet id=\"{set_id}\" contentType=\"audio\" mimeType=\"audio/mp4\"{lang} segmentAlignment=\"true\" startWithSAP=\"1\">"
         );
         if set_id == u32::from(!p.video.is_empty()) {
-            out.push_str(
-                "      <Role schemeIdUri=\"urn:mpeg:dash:role:2011\" value=\"main\"/>\n",
-            );
+            out.push_str("      <Role schemeIdUri=\"urn:mpeg:dash:role:2011\" value=\"main\"/>\n");
         }
         write_representation(&mut out, p, r);
         out.push_str("    </AdaptationSet>\n");
@@ -153,7 +151,9 @@ fn write_representation(out: &mut String, p: &Presentation, r: &Rendition) {
     );
     out.push_str("          <SegmentTimeline>\n");
     write_timeline(out, p, r);
-    out.push_str("          </SegmentTimeline>\n        </SegmentTemplate>\n      </Representation>\n");
+    out.push_str(
+        "          </SegmentTimeline>\n        </SegmentTemplate>\n      </Representation>\n",
+    );
 }
 
 /// The media time of presentation time zero: the origin in the track's timescale.

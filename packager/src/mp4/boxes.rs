@@ -102,10 +102,7 @@ pub fn parse_children<'a>(data: &'a [u8], base: u64, parent: &str) -> Result<Vec
             Error::malformed(
                 parent,
                 offset,
-                format!(
-                    "{} trailing bytes are too few for a box header",
-                    rest.len()
-                ),
+                format!("{} trailing bytes are too few for a box header", rest.len()),
             )
         })?;
         let size = match header.size {

@@ -37,9 +37,7 @@ pub fn next_top_level(header: &[u8], offset: u64, file_len: u64) -> Result<TopLe
         return Err(Error::malformed(
             &name,
             offset,
-            format!(
-                "box size {size} runs past the end of the {file_len}-byte file"
-            ),
+            format!("box size {size} runs past the end of the {file_len}-byte file"),
         ));
     }
     if &parsed.kind == b"moov" {

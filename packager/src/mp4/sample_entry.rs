@@ -99,25 +99,24 @@ pub fn parse_stsd(stsd: &Mp4Box<'_>, handler: &FourCc) -> Result<(Codec, Bytes)>
 }
 
 fn parse_visual(entry: &Mp4Box<'_>) -> Result<VideoCodec> {
-    let kind = match &entry.kind {
-        b"avc1" | b"avc3" => VideoKind::H264,
-        b"hvc1" | b"hev1" => VideoKind::Hevc,
-        b"encv" => {
-            return Err(Error::unsupported(
+    let kind =
+        match &entry.kind {
+            b"avc1" | b"avc3" => VideoKind::H264,
+            b"hvc1" | b"hev1" => VideoKind::Hevc,
+            b"encv" => return Err(Error::unsupported(
                 &entry.path,
                 "the source is already encrypted (encv); edgepack packages clear mezzanine files",
-            ))
-        }
-        other => {
-            return Err(Error::unsupported(
-                &entry.path,
-                format!(
-                    "video codec '{}' (supported: avc1, avc3, hvc1, hev1)",
-                    fourcc_str(other)
-                ),
-            ))
-        }
-    };
+            )),
+            other => {
+                return Err(Error::unsupported(
+                    &entry.path,
+                    format!(
+                        "video codec '{}' (supported: avc1, avc3, hvc1, hev1)",
+                        fourcc_str(other)
+                    ),
+                ))
+            }
+        };
     let mut f = entry.fields();
     f.skip(6 + 2 + 16)?;
     let width = f.u16()?;
@@ -131,7 +130,10 @@ fn parse_visual(entry: &Mp4Box<'_>) -> Result<VideoCodec> {
         Error::malformed(
             &entry.path,
             entry.offset,
-            format!("missing decoder configuration '{}'", fourcc_str(config_kind)),
+            format!(
+                "missing decoder configuration '{}'",
+                fourcc_str(config_kind)
+            ),
         )
     })?;
     let sets = parse(config)?;
@@ -243,7 +245,9 @@ fn parse_audio(entry: &Mp4Box<'_>) -> Result<AudioCodec> {
     if version != 0 {
         return Err(Error::unsupported(
             &entry.path,
-            format!("QuickTime sound description version {version} (only version 0, as MP4 writes it)"),
+            format!(
+                "QuickTime sound description version {version} (only version 0, as MP4 writes it)"
+            ),
         ));
     }
     f.skip(6)?;

@@ -170,6 +170,33 @@ impl SampleTable {
         self.decode_times.partition_point(|&d| d < t)
     }
 
+    /// Presentation time (decode time plus composition offset, never below zero).
+    pub fn presentation_time(&self, i: usize) -> u64 {
+        let t = i64::try_from(self.decode_times[i]).unwrap_or(i64::MAX);
+        u64::try_from(t.saturating_add(i64::from(self.composition_offsets[i]))).unwrap_or(0)
+    }
+
+    /// Index of the first sync sample whose presentation time is at or after `t`, or
+    /// `len()` when there is none. Sync samples present in decode order.
+    pub fn first_sync_presented_at_or_after(&self, t: u64) -> usize {
+        if self.all_sync {
+            let (mut lo, mut hi) = (0, self.len());
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if self.presentation_time(mid) < t {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            return lo;
+        }
+        let k = self
+            .sync_samples
+            .partition_point(|&i| self.presentation_time(i as usize) < t);
+        self.sync_samples.get(k).map_or(self.len(), |&i| i as usize)
+    }
+
     /// Sum of the sizes of samples `range`.
     pub fn bytes_in(&self, range: std::ops::Range<usize>) -> u64 {
         self.sizes[range].iter().map(|&s| u64::from(s)).sum()
@@ -292,9 +319,9 @@ fn parse_decode_times(b: &Mp4Box<'_>, count: usize) -> Result<(Vec<u64>, u64)> {
         }
         for _ in 0..n {
             times.push(t);
-            t = t.checked_add(u64::from(delta)).ok_or_else(|| {
-                f.error("decode time overflows 64 bits")
-            })?;
+            t = t
+                .checked_add(u64::from(delta))
+                .ok_or_else(|| f.error("decode time overflows 64 bits"))?;
         }
     }
     if times.len() != count {
@@ -431,8 +458,7 @@ fn parse_sync_samples(b: &Mp4Box<'_>, count: usize) -> Result<Vec<u32>> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let number = f.u32()?;
-        if number == 0 || number as usize > count || out.last().is_some_and(|&p| number - 1 <= p)
-        {
+        if number == 0 || number as usize > count || out.last().is_some_and(|&p| number - 1 <= p) {
             return Err(f.error(format!(
                 "sync sample number {number} is out of order or outside 1..={count}"
             )));
@@ -551,6 +577,10 @@ mod tests {
             })
             .collect();
         let t = SampleTable::from_samples(&samples);
-        assert!(t.heap_bytes() <= 1000 * 24 + 20 * 4 + 64, "{}", t.heap_bytes());
+        assert!(
+            t.heap_bytes() <= 1000 * 24 + 20 * 4 + 64,
+            "{}",
+            t.heap_bytes()
+        );
     }
 }

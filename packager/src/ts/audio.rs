@@ -14,7 +14,12 @@ pub const MAX_AUDIO_PES_PAYLOAD: usize = MAX_PES_PACKET_LENGTH - 3 - 5;
 /// The 7-byte ADTS header (ISO/IEC 13818-7 / 14496-3 §1.A.2) of one raw AAC frame:
 /// MPEG-4, layer 0, no CRC, buffer fullness 0x7FF (variable rate), one raw data block.
 /// `frame_len` counts the header. The caller has checked the field ranges.
-pub fn adts_header(profile: u8, sampling_index: u8, channel_config: u8, frame_len: usize) -> [u8; 7] {
+pub fn adts_header(
+    profile: u8,
+    sampling_index: u8,
+    channel_config: u8,
+    frame_len: usize,
+) -> [u8; 7] {
     let len = frame_len & MAX_ADTS_FRAME_LEN;
     [
         0xff,
@@ -54,7 +59,10 @@ pub struct GroupLimits {
 /// demuxers, which derive each frame's time from the PES PTS and the frame duration, stay
 /// right), the PES still lasts at most `max_duration`, and PES_packet_length still fits.
 /// Empty frames are skipped (and end the current PES).
-pub fn group_frames(samples: &[TsSample<'_>], limits: &GroupLimits) -> Result<Vec<AudioGroup>, TsError> {
+pub fn group_frames(
+    samples: &[TsSample<'_>],
+    limits: &GroupLimits,
+) -> Result<Vec<AudioGroup>, TsError> {
     let mut groups = Vec::new();
     let mut current: Option<AudioGroup> = None;
     for (index, sample) in samples.iter().enumerate() {
@@ -88,8 +96,17 @@ pub fn group_frames(samples: &[TsSample<'_>], limits: &GroupLimits) -> Result<Ve
     Ok(groups)
 }
 
-fn joins(samples: &[TsSample<'_>], group: &AudioGroup, sample: &TsSample<'_>, len: usize, limits: &GroupLimits) -> bool {
-    let (Some(first), Some(previous)) = (samples.get(group.start), samples.get(group.end.wrapping_sub(1))) else {
+fn joins(
+    samples: &[TsSample<'_>],
+    group: &AudioGroup,
+    sample: &TsSample<'_>,
+    len: usize,
+    limits: &GroupLimits,
+) -> bool {
+    let (Some(first), Some(previous)) = (
+        samples.get(group.start),
+        samples.get(group.end.wrapping_sub(1)),
+    ) else {
         return false;
     };
     let count = group.end - group.start;
@@ -137,11 +154,22 @@ mod tests {
     }
 
     fn frames(dts: &[u64], data: &'static [u8]) -> Vec<TsSample<'static>> {
-        dts.iter().map(|&d| TsSample { dts: d, pts: d, keyframe: true, data }).collect()
+        dts.iter()
+            .map(|&d| TsSample {
+                dts: d,
+                pts: d,
+                keyframe: true,
+                data,
+            })
+            .collect()
     }
 
-    const LIMITS: GroupLimits =
-        GroupLimits { frame_overhead: 7, max_frame_len: MAX_ADTS_FRAME_LEN, max_frames: 5, max_duration: 9000 };
+    const LIMITS: GroupLimits = GroupLimits {
+        frame_overhead: 7,
+        max_frame_len: MAX_ADTS_FRAME_LEN,
+        max_frames: 5,
+        max_duration: 9000,
+    };
 
     fn ranges(groups: &[AudioGroup]) -> Vec<(usize, usize)> {
         groups.iter().map(|g| (g.start, g.end)).collect()
@@ -179,10 +207,21 @@ mod tests {
     fn oversized_frames() {
         static BIG: [u8; 8185] = [0; 8185];
         let err = group_frames(&frames(&[0], &BIG), &LIMITS).unwrap_err();
-        assert_eq!(err, TsError::AudioFrameTooLarge { sample: 0, size: 8185, max: 8184 });
+        assert_eq!(
+            err,
+            TsError::AudioFrameTooLarge {
+                sample: 0,
+                size: 8185,
+                max: 8184
+            }
+        );
         // Without a per-frame header, big frames each get their own PES below 64 KiB.
         static AC3: [u8; 30_000] = [0; 30_000];
-        let limits = GroupLimits { frame_overhead: 0, max_frame_len: MAX_AUDIO_PES_PAYLOAD, ..LIMITS };
+        let limits = GroupLimits {
+            frame_overhead: 0,
+            max_frame_len: MAX_AUDIO_PES_PAYLOAD,
+            ..LIMITS
+        };
         let groups = group_frames(&frames(&[0, 10, 20, 30], &AC3), &limits).unwrap();
         assert_eq!(ranges(&groups), [(0, 2), (2, 4)]);
     }

@@ -66,8 +66,8 @@ mod validate;
 
 use thiserror::Error;
 
-use packet::{Chunk, ContinuityCounter, Counter, FirstPacket, Out, SmallBuf};
 pub use packet::TS_PACKET_SIZE;
+use packet::{Chunk, ContinuityCounter, Counter, FirstPacket, Out, SmallBuf};
 pub use psi::crc32_mpeg2;
 
 /// Bytes of the PAT and PMT packets at the start of every segment.
@@ -278,8 +278,14 @@ pub enum TsError {
         value: u8,
         reason: &'static str,
     },
-    #[error("MPEG-TS: audio sample {sample}: {size}-byte frame is larger than the {max} bytes allowed")]
-    AudioFrameTooLarge { sample: usize, size: usize, max: usize },
+    #[error(
+        "MPEG-TS: audio sample {sample}: {size}-byte frame is larger than the {max} bytes allowed"
+    )]
+    AudioFrameTooLarge {
+        sample: usize,
+        size: usize,
+        max: usize,
+    },
 }
 
 /// Muxes one segment. Either track may be absent (audio-only or video-only segment), not both.
@@ -469,7 +475,13 @@ impl PcrClock {
     /// Called before each PES. Writes PCR-only packets where the interval since the last PCR
     /// would exceed 100 ms (and before the first PES when it is not on the PCR PID); returns
     /// the PCR for the PES's first packet when it is on the PCR PID.
-    fn before_pes<O: Out>(&mut self, out: &mut O, pes_pid: u16, dts: u64, pcr_cc: &ContinuityCounter) -> Option<u64> {
+    fn before_pes<O: Out>(
+        &mut self,
+        out: &mut O,
+        pes_pid: u16,
+        dts: u64,
+        pcr_cc: &ContinuityCounter,
+    ) -> Option<u64> {
         let target = dts.saturating_sub(self.delay).max(self.last.unwrap_or(0));
         if let Some(mut last) = self.last {
             let mut fills = 0;
@@ -551,7 +563,11 @@ fn mux<O: Out>(
         out,
         0,
         &mut pat_cc,
-        &psi::pat_section(options.transport_stream_id, options.program_number, options.pmt_pid),
+        &psi::pat_section(
+            options.transport_stream_id,
+            options.program_number,
+            options.pmt_pid,
+        ),
     );
     packet::write_section(
         out,
@@ -569,26 +585,35 @@ fn mux<O: Out>(
     let mut video_cc = ContinuityCounter::default();
     let mut audio_cc = ContinuityCounter::default();
     let video_samples: &[TsSample<'_>] = video.map_or(&[], |v| &v.samples);
-    let (audio_samples, audio_groups): (&[TsSample<'_>], &[audio::AudioGroup]) = match &audio_setup {
+    let (audio_samples, audio_groups): (&[TsSample<'_>], &[audio::AudioGroup]) = match &audio_setup
+    {
         Some((audio, _, groups)) => (&audio.samples, groups),
         None => (&[], &[]),
     };
     // The last PES of each PID, which gets the continuity counter padding.
     let last_video = match video {
-        Some(video) if options.align_continuity_counters => video_samples.iter().enumerate().rev().find_map(|(i, s)| {
-            let has_nals = video::split_nals(s.data, video.nal_length_size, i).map_or(true, |n| !n.is_empty());
-            has_nals.then_some(i)
-        }),
+        Some(video) if options.align_continuity_counters => {
+            video_samples.iter().enumerate().rev().find_map(|(i, s)| {
+                let has_nals = video::split_nals(s.data, video.nal_length_size, i)
+                    .map_or(true, |n| !n.is_empty());
+                has_nals.then_some(i)
+            })
+        }
         _ => None,
     };
-    let last_group = audio_groups.len().checked_sub(1).filter(|_| options.align_continuity_counters);
+    let last_group = audio_groups
+        .len()
+        .checked_sub(1)
+        .filter(|_| options.align_continuity_counters);
     let mut next_video = 0usize;
     let mut next_group = 0usize;
     let mut chunks: Vec<Chunk<'_>> = Vec::new();
     loop {
         let video_dts = video_samples.get(next_video).map(|s| s.dts);
         let group = audio_groups.get(next_group);
-        let audio_dts = group.and_then(|g| audio_samples.get(g.start)).map(|s| s.dts);
+        let audio_dts = group
+            .and_then(|g| audio_samples.get(g.start))
+            .map(|s| s.dts);
         let take_video = match (video_dts, audio_dts) {
             (Some(v), Some(a)) => v <= a,
             (Some(_), None) => true,
@@ -604,12 +629,24 @@ fn mux<O: Out>(
             };
             let nals = video::split_nals(sample.data, video.nal_length_size, index)?;
             chunks.push(Chunk::Data(&[])); // the PES header, once the length is known
-            if !video::append_annexb(video.codec, &video.parameter_sets, sample.keyframe, &nals, &mut chunks) {
+            if !video::append_annexb(
+                video.codec,
+                &video.parameter_sets,
+                sample.keyframe,
+                &nals,
+                &mut chunks,
+            ) {
                 continue;
             }
             let es_len: usize = chunks.iter().map(|c| c.bytes().len()).sum();
             if let Some(header) = chunks.first_mut() {
-                *header = Chunk::Small(pes::header(pes::STREAM_ID_VIDEO, sample.pts, sample.dts, es_len, true));
+                *header = Chunk::Small(pes::header(
+                    pes::STREAM_ID_VIDEO,
+                    sample.pts,
+                    sample.dts,
+                    es_len,
+                    true,
+                ));
             }
             let pcr_cc = video_cc;
             let pcr = clock.before_pes(out, options.video_pid, sample.dts, &pcr_cc);
@@ -619,12 +656,22 @@ fn mux<O: Out>(
                 pcr,
             };
             let min_packets = if last_video == Some(index) {
-                let natural = packet::pes_packet_count(es_len + pes::header_len(sample.pts, sample.dts), &first);
+                let natural = packet::pes_packet_count(
+                    es_len + pes::header_len(sample.pts, sample.dts),
+                    &first,
+                );
                 natural + video_cc.packets_to_wrap(natural)
             } else {
                 0
             };
-            let packets = packet::write_pes(out, options.video_pid, &mut video_cc, first, &chunks, min_packets);
+            let packets = packet::write_pes(
+                out,
+                options.video_pid,
+                &mut video_cc,
+                first,
+                &chunks,
+                min_packets,
+            );
             if sample.keyframe {
                 keyframes.push(TsKeyframe {
                     sample: index,
@@ -681,12 +728,20 @@ fn mux<O: Out>(
                 pcr,
             };
             let min_packets = if last_group == Some(next_group - 1) {
-                let natural = packet::pes_packet_count(group.payload_len + pes::header_len(0, 0), &first);
+                let natural =
+                    packet::pes_packet_count(group.payload_len + pes::header_len(0, 0), &first);
                 natural + audio_cc.packets_to_wrap(natural)
             } else {
                 0
             };
-            packet::write_pes(out, options.audio_pid, &mut audio_cc, first, &chunks, min_packets);
+            packet::write_pes(
+                out,
+                options.audio_pid,
+                &mut audio_cc,
+                first,
+                &chunks,
+                min_packets,
+            );
         }
     }
     Ok(())

@@ -256,16 +256,25 @@ pub fn write_pes<O: Out>(
         let is_first = packets == 0;
         let (flags, pcr) = if is_first {
             (
-                if first.random_access { 0x40 } else { 0 } | if first.pcr.is_some() { 0x10 } else { 0 },
+                if first.random_access { 0x40 } else { 0 }
+                    | if first.pcr.is_some() { 0x10 } else { 0 },
                 first.pcr,
             )
         } else {
             (0, None)
         };
-        let needed = if is_first { first_adaptation_len(&first) } else { 0 };
+        let needed = if is_first {
+            first_adaptation_len(&first)
+        } else {
+            0
+        };
         // Leave at least one byte for each packet still to come.
         let later = target.saturating_sub(packets + 1);
-        let payload = remaining.saturating_sub(later).max(1).min(remaining).min(PACKET_BODY - needed);
+        let payload = remaining
+            .saturating_sub(later)
+            .max(1)
+            .min(remaining)
+            .min(PACKET_BODY - needed);
         // Whatever the payload does not fill becomes adaptation field (length byte included).
         let adaptation = PACKET_BODY - payload;
         let afc = if adaptation > 0 { 0b11 } else { 0b01 };
@@ -328,7 +337,11 @@ mod tests {
         let mut out = Vec::new();
         for packet in bytes.chunks(TS_PACKET_SIZE) {
             let afc = (packet[3] >> 4) & 3;
-            let start = if afc & 0b10 != 0 { 5 + usize::from(packet[4]) } else { 4 };
+            let start = if afc & 0b10 != 0 {
+                5 + usize::from(packet[4])
+            } else {
+                4
+            };
             if afc & 0b01 != 0 {
                 out.extend_from_slice(&packet[start..]);
             }
@@ -339,26 +352,55 @@ mod tests {
     #[test]
     fn sizes_cc_pusi_and_stuffing_for_many_lengths() {
         let data: Vec<u8> = (0..2000u32).map(|i| (i % 251) as u8).collect();
-        for len in [1usize, 2, 100, 175, 176, 177, 182, 183, 184, 185, 367, 368, 369, 1000, 2000] {
+        for len in [
+            1usize, 2, 100, 175, 176, 177, 182, 183, 184, 185, 367, 368, 369, 1000, 2000,
+        ] {
             for first in [
                 FirstPacket::default(),
-                FirstPacket { random_access: true, pcr: None },
-                FirstPacket { random_access: true, pcr: Some(123_456) },
-                FirstPacket { random_access: false, pcr: Some(1) },
+                FirstPacket {
+                    random_access: true,
+                    pcr: None,
+                },
+                FirstPacket {
+                    random_access: true,
+                    pcr: Some(123_456),
+                },
+                FirstPacket {
+                    random_access: false,
+                    pcr: Some(1),
+                },
             ] {
                 let mut out = Vec::new();
                 let mut cc = ContinuityCounter::default();
-                let n = write_pes(&mut out, 0x100, &mut cc, first, &data_chunks(&data[..len]), 0);
+                let n = write_pes(
+                    &mut out,
+                    0x100,
+                    &mut cc,
+                    first,
+                    &data_chunks(&data[..len]),
+                    0,
+                );
                 assert_eq!(n, pes_packet_count(len, &first), "len {len}");
                 assert_eq!(out.len(), n * TS_PACKET_SIZE);
                 let mut counter = Counter::default();
                 let mut cc2 = ContinuityCounter::default();
-                write_pes(&mut counter, 0x100, &mut cc2, first, &data_chunks(&data[..len]), 0);
+                write_pes(
+                    &mut counter,
+                    0x100,
+                    &mut cc2,
+                    first,
+                    &data_chunks(&data[..len]),
+                    0,
+                );
                 assert_eq!(counter.0, out.len());
                 for (i, packet) in out.chunks(TS_PACKET_SIZE).enumerate() {
                     assert_eq!(packet[0], 0x47);
                     assert_eq!(pid_of(packet), 0x100);
-                    assert_eq!(packet[1] & 0x40 != 0, i == 0, "PUSI only on the first packet");
+                    assert_eq!(
+                        packet[1] & 0x40 != 0,
+                        i == 0,
+                        "PUSI only on the first packet"
+                    );
                     assert_eq!(usize::from(packet[3] & 0x0f), i % 16, "continuity counter");
                     let afc = (packet[3] >> 4) & 3;
                     assert!(afc == 1 || afc == 3);
@@ -391,17 +433,32 @@ mod tests {
         let b = [2u8; 150];
         let mut small = SmallBuf::new();
         small.extend(&[9, 9, 9]);
-        let chunks = [Chunk::Small(small), Chunk::Data(&a), Chunk::Data(&[]), Chunk::Data(&b)];
+        let chunks = [
+            Chunk::Small(small),
+            Chunk::Data(&a),
+            Chunk::Data(&[]),
+            Chunk::Data(&b),
+        ];
         let mut out = Vec::new();
         let mut cc = ContinuityCounter::default();
-        assert_eq!(write_pes(&mut out, 0x101, &mut cc, FirstPacket::default(), &chunks, 0), 2);
+        assert_eq!(
+            write_pes(&mut out, 0x101, &mut cc, FirstPacket::default(), &chunks, 0),
+            2
+        );
         let mut expected = vec![9, 9, 9];
         expected.extend_from_slice(&a);
         expected.extend_from_slice(&b);
         assert_eq!(payloads(&out), expected);
         // The next PES on the PID continues the counter.
         let mut out2 = Vec::new();
-        write_pes(&mut out2, 0x101, &mut cc, FirstPacket::default(), &chunks, 0);
+        write_pes(
+            &mut out2,
+            0x101,
+            &mut cc,
+            FirstPacket::default(),
+            &chunks,
+            0,
+        );
         assert_eq!(out2[3] & 0x0f, 2);
     }
 
@@ -410,7 +467,13 @@ mod tests {
         let data: Vec<u8> = (0..3000u32).map(|i| (i % 253) as u8).collect();
         for len in [14usize, 20, 183, 184, 185, 700, 3000] {
             for start_cc in 0..16u8 {
-                for first in [FirstPacket::default(), FirstPacket { random_access: true, pcr: Some(5) }] {
+                for first in [
+                    FirstPacket::default(),
+                    FirstPacket {
+                        random_access: true,
+                        pcr: Some(5),
+                    },
+                ] {
                     let mut cc = ContinuityCounter::default();
                     for _ in 0..start_cc {
                         cc.advance();
@@ -418,7 +481,14 @@ mod tests {
                     let natural = pes_packet_count(len, &first);
                     let wanted = natural + cc.packets_to_wrap(natural);
                     let mut out = Vec::new();
-                    let n = write_pes(&mut out, 0x100, &mut cc, first, &data_chunks(&data[..len]), wanted);
+                    let n = write_pes(
+                        &mut out,
+                        0x100,
+                        &mut cc,
+                        first,
+                        &data_chunks(&data[..len]),
+                        wanted,
+                    );
                     assert_eq!(n, wanted.min(len), "len {len} cc {start_cc}");
                     assert_eq!(out.len(), n * TS_PACKET_SIZE);
                     if wanted <= len {
@@ -436,7 +506,14 @@ mod tests {
                     for _ in 0..start_cc {
                         cc2.advance();
                     }
-                    write_pes(&mut counter, 0x100, &mut cc2, first, &data_chunks(&data[..len]), wanted);
+                    write_pes(
+                        &mut counter,
+                        0x100,
+                        &mut cc2,
+                        first,
+                        &data_chunks(&data[..len]),
+                        wanted,
+                    );
                     assert_eq!(counter.0, out.len());
                 }
             }
@@ -447,7 +524,10 @@ mod tests {
     fn pcr_encoding() {
         assert_eq!(encode_pcr(0), [0, 0, 0, 0, 0x7e, 0]);
         assert_eq!(encode_pcr(1), [0, 0, 0, 0, 0xfe, 0]);
-        assert_eq!(encode_pcr(TIMESTAMP_MASK), [0xff, 0xff, 0xff, 0xff, 0xfe, 0]);
+        assert_eq!(
+            encode_pcr(TIMESTAMP_MASK),
+            [0xff, 0xff, 0xff, 0xff, 0xfe, 0]
+        );
         // Wraps at 33 bits.
         assert_eq!(encode_pcr(TIMESTAMP_MASK + 3), encode_pcr(2));
         let pcr: u64 = 0x1_2345_6789;
@@ -466,7 +546,11 @@ mod tests {
         let mut out = Vec::new();
         write_pcr_only(&mut out, 0x100, &cc, 90_000);
         assert_eq!(out.len(), TS_PACKET_SIZE);
-        assert_eq!(out[3], 0x20 | 15, "adaptation only, counter before the first packet");
+        assert_eq!(
+            out[3],
+            0x20 | 15,
+            "adaptation only, counter before the first packet"
+        );
         assert_eq!(out[4], 183);
         assert_eq!(out[5], 0x10);
         assert!(out[12..].iter().all(|&b| b == 0xff));

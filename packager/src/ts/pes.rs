@@ -79,9 +79,25 @@ mod tests {
     fn timestamp_bits() {
         // Known vectors: PTS 0 and PTS 90000 (1 s) with prefix '0010'.
         assert_eq!(encode_timestamp(0b0010, 0), [0x21, 0x00, 0x01, 0x00, 0x01]);
-        assert_eq!(encode_timestamp(0b0010, 90_000), [0x21, 0x00, 0x05, 0xbf, 0x21]);
-        assert_eq!(encode_timestamp(0b0011, TIMESTAMP_MASK), [0x3f, 0xff, 0xff, 0xff, 0xff]);
-        for ts in [0u64, 1, 0x7f, 0x80, 0x7fff, 0x8000, 0x3fff_ffff, 0x4000_0000, TIMESTAMP_MASK] {
+        assert_eq!(
+            encode_timestamp(0b0010, 90_000),
+            [0x21, 0x00, 0x05, 0xbf, 0x21]
+        );
+        assert_eq!(
+            encode_timestamp(0b0011, TIMESTAMP_MASK),
+            [0x3f, 0xff, 0xff, 0xff, 0xff]
+        );
+        for ts in [
+            0u64,
+            1,
+            0x7f,
+            0x80,
+            0x7fff,
+            0x8000,
+            0x3fff_ffff,
+            0x4000_0000,
+            TIMESTAMP_MASK,
+        ] {
             let b = encode_timestamp(0b0001, ts);
             assert_eq!(decode(&b), ts);
             // Marker bits.
@@ -91,7 +107,10 @@ mod tests {
             assert_eq!(b[0] >> 4, 0b0001);
         }
         // 33-bit wrap.
-        assert_eq!(encode_timestamp(0b0010, TIMESTAMP_MASK + 1 + 5), encode_timestamp(0b0010, 5));
+        assert_eq!(
+            encode_timestamp(0b0010, TIMESTAMP_MASK + 1 + 5),
+            encode_timestamp(0b0010, 5)
+        );
     }
 
     #[test]

@@ -104,7 +104,10 @@ mod tests {
         // 0x1000, with its well-known CRC 2A B1 04 B2.
         assert_eq!(
             pat_section(1, 1, 0x1000),
-            [0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xf0, 0x00, 0x2a, 0xb1, 0x04, 0xb2]
+            [
+                0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xf0, 0x00, 0x2a, 0xb1,
+                0x04, 0xb2
+            ]
         );
     }
 
@@ -114,8 +117,16 @@ mod tests {
             1,
             0x100,
             &[
-                PmtStream { stream_type: 0x1b, pid: 0x100, descriptors: Vec::new() },
-                PmtStream { stream_type: 0x81, pid: 0x101, descriptors: registration_descriptor(b"AC-3") },
+                PmtStream {
+                    stream_type: 0x1b,
+                    pid: 0x100,
+                    descriptors: Vec::new(),
+                },
+                PmtStream {
+                    stream_type: 0x81,
+                    pid: 0x101,
+                    descriptors: registration_descriptor(b"AC-3"),
+                },
             ],
         );
         assert_eq!(crc32_mpeg2(&pmt), 0);
@@ -126,7 +137,10 @@ mod tests {
         assert_eq!(&pmt[8..10], &[0xe1, 0x00]);
         // First stream: type 0x1B on PID 0x100, no descriptors.
         assert_eq!(&pmt[12..17], &[0x1b, 0xe1, 0x00, 0xf0, 0x00]);
-        assert_eq!(&pmt[17..28], &[0x81, 0xe1, 0x01, 0xf0, 0x06, 0x05, 0x04, b'A', b'C', b'-', b'3']);
+        assert_eq!(
+            &pmt[17..28],
+            &[0x81, 0xe1, 0x01, 0xf0, 0x06, 0x05, 0x04, b'A', b'C', b'-', b'3']
+        );
         assert_eq!(crc32_mpeg2(&pat_section(7, 3, 0x20)), 0);
     }
 }

@@ -1,5 +1,8 @@
 //! Segment-level tests: a small transport stream demuxer reads the muxer's output back.
 
+// `is_multiple_of` is newer than the workspace's rust-version (1.85).
+#![allow(clippy::manual_is_multiple_of)]
+
 use super::*;
 
 #[derive(Debug, Clone)]
@@ -55,7 +58,11 @@ fn parse_packets(bytes: &[u8]) -> Vec<Packet> {
                 has_payload: afc & 1 != 0,
                 random_access,
                 pcr,
-                payload: if afc & 1 != 0 { p[start..].to_vec() } else { Vec::new() },
+                payload: if afc & 1 != 0 {
+                    p[start..].to_vec()
+                } else {
+                    Vec::new()
+                },
             }
         })
         .collect()
@@ -132,7 +139,10 @@ fn parse_pes(packets: &[Packet]) -> Vec<Pes> {
             }
             open.push((p.pid, p.payload.clone(), index));
         } else {
-            let entry = open.iter_mut().find(|(pid, _, _)| *pid == p.pid).expect("continuation after a start");
+            let entry = open
+                .iter_mut()
+                .find(|(pid, _, _)| *pid == p.pid)
+                .expect("continuation after a start");
             entry.1.extend_from_slice(&p.payload);
         }
     }
@@ -169,15 +179,22 @@ fn check_continuity_from(packets: &[Packet], psi_cc: u8) {
 
 /// PCRs never decrease, are at most 100 ms apart and never exceed the DTS of a later PES.
 fn check_pcr(packets: &[Packet], pes: &[Pes], pcr_pid: u16) {
-    let pcrs: Vec<(usize, u64)> =
-        packets.iter().enumerate().filter_map(|(i, p)| p.pcr.map(|pcr| (i, pcr))).collect();
+    let pcrs: Vec<(usize, u64)> = packets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.pcr.map(|pcr| (i, pcr)))
+        .collect();
     assert!(!pcrs.is_empty());
     for &(i, _) in &pcrs {
         assert_eq!(packets[i].pid, pcr_pid, "PCR on the PCR PID only");
     }
     for pair in pcrs.windows(2) {
         assert!(pair[1].1 >= pair[0].1, "PCR decreases");
-        assert!(pair[1].1 - pair[0].1 <= 9000, "PCR interval {}", pair[1].1 - pair[0].1);
+        assert!(
+            pair[1].1 - pair[0].1 <= 9000,
+            "PCR interval {}",
+            pair[1].1 - pair[0].1
+        );
     }
     // The first PCR comes before the first PES.
     assert!(pcrs[0].0 <= pes[0].packet);
@@ -205,7 +222,9 @@ fn sample_bytes(nals: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn filler(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 struct Fixture {
@@ -244,7 +263,12 @@ fn video_track(f: &Fixture) -> TsVideo<'_> {
                 let dts = START - 7200 + i * 3600;
                 // Decode order I P B B ... style: PTS two frames ahead for even, same for odd.
                 let pts = if i % 2 == 0 { dts + 7200 } else { dts + 3600 };
-                TsSample { dts, pts, keyframe: i % 6 == 0, data }
+                TsSample {
+                    dts,
+                    pts,
+                    keyframe: i % 6 == 0,
+                    data,
+                }
             })
             .collect(),
     }
@@ -252,14 +276,23 @@ fn video_track(f: &Fixture) -> TsVideo<'_> {
 
 fn aac_track(f: &Fixture) -> TsAudio<'_> {
     TsAudio {
-        codec: TsAudioCodec::Aac { profile: 1, sampling_index: 3, channel_config: 2 },
+        codec: TsAudioCodec::Aac {
+            profile: 1,
+            sampling_index: 3,
+            channel_config: 2,
+        },
         samples: f
             .audio
             .iter()
             .enumerate()
             .map(|(i, data)| {
                 let t = START + i as u64 * 1920;
-                TsSample { dts: t, pts: t, keyframe: true, data }
+                TsSample {
+                    dts: t,
+                    pts: t,
+                    keyframe: true,
+                    data,
+                }
             })
             .collect(),
     }
@@ -287,16 +320,25 @@ fn audio_video_segment_reads_back() {
     let audio = aac_track(&f);
     let options = TsSegmentOptions::default();
     let segment = write_ts_segment(Some(&video), Some(&audio), &options).unwrap();
-    assert_eq!(ts_segment_len(Some(&video), Some(&audio), &options).unwrap(), segment.bytes.len());
+    assert_eq!(
+        ts_segment_len(Some(&video), Some(&audio), &options).unwrap(),
+        segment.bytes.len()
+    );
     // Deterministic.
-    assert_eq!(write_ts_segment(Some(&video), Some(&audio), &options).unwrap(), segment);
+    assert_eq!(
+        write_ts_segment(Some(&video), Some(&audio), &options).unwrap(),
+        segment
+    );
 
     let packets = parse_packets(&segment.bytes);
     // PAT then PMT.
     assert_eq!((packets[0].pid, packets[0].pusi), (0, true));
     assert_eq!(
         &packets[0].payload[..17],
-        &[0, 0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xf0, 0x00, 0x2a, 0xb1, 0x04, 0xb2]
+        &[
+            0, 0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xf0, 0x00, 0x2a, 0xb1,
+            0x04, 0xb2
+        ]
     );
     assert!(packets[0].payload[17..].iter().all(|&b| b == 0xff));
     assert_eq!((packets[1].pid, packets[1].pusi), (0x1000, true));
@@ -304,7 +346,10 @@ fn audio_video_segment_reads_back() {
     let pmt_len = 3 + ((usize::from(pmt[1] & 0x0f) << 8) | usize::from(pmt[2]));
     assert_eq!(crc32_mpeg2(&pmt[..pmt_len]), 0);
     assert_eq!(&pmt[8..10], &[0xe1, 0x00], "PCR PID is video");
-    assert_eq!(&pmt[12..22], &[0x1b, 0xe1, 0x00, 0xf0, 0x00, 0x0f, 0xe1, 0x01, 0xf0, 0x00]);
+    assert_eq!(
+        &pmt[12..22],
+        &[0x1b, 0xe1, 0x00, 0xf0, 0x00, 0x0f, 0xe1, 0x01, 0xf0, 0x00]
+    );
     check_continuity(&packets);
 
     let pes = parse_pes(&packets);
@@ -324,11 +369,16 @@ fn audio_video_segment_reads_back() {
     for p in &audio_pes {
         assert_eq!(p.stream_id, 0xc0);
         assert_eq!(p.dts, None);
-        assert_eq!(p.pts, audio.samples[frame_index].pts, "PES PTS is its first frame's");
+        assert_eq!(
+            p.pts, audio.samples[frame_index].pts,
+            "PES PTS is its first frame's"
+        );
         assert!(p.random_access);
         let mut rest = &p.data[..];
         while !rest.is_empty() {
-            let len = (usize::from(rest[3] & 3) << 11) | (usize::from(rest[4]) << 3) | usize::from(rest[5] >> 5);
+            let len = (usize::from(rest[3] & 3) << 11)
+                | (usize::from(rest[4]) << 3)
+                | usize::from(rest[5] >> 5);
             assert_eq!(&rest[..3], &[0xff, 0xf1, 0x4c]);
             frames.push(rest[7..len].to_vec());
             rest = &rest[len..];
@@ -343,7 +393,7 @@ fn audio_video_segment_reads_back() {
     check_pcr(&packets, &pes, 0x100);
     // Every PES PID ends at counter 15, so the next segment (starting at 0) continues it.
     for pid in [0x100, 0x101] {
-        assert_eq!(packets.iter().filter(|p| p.pid == pid).last().unwrap().cc, 15);
+        assert_eq!(packets.iter().rev().find(|p| p.pid == pid).unwrap().cc, 15);
     }
     // With the default 100 ms delay.
     assert_eq!(video_pes[0].pcr, Some(START - 7200 - 9000));
@@ -358,9 +408,14 @@ fn audio_video_segment_reads_back() {
         assert_eq!(k.offset % 188, 0);
         assert_eq!(packets[first].pid, 0x100);
         assert!(packets[first].pusi && packets[first].random_access);
-        assert!(packets[first + 1..first + count].iter().all(|p| p.pid == 0x100 && !p.pusi));
+        assert!(packets[first + 1..first + count]
+            .iter()
+            .all(|p| p.pid == 0x100 && !p.pusi));
         // The next video packet after the range starts a new PES.
-        let next = packets[first + count..].iter().find(|p| p.pid == 0x100).unwrap();
+        let next = packets[first + count..]
+            .iter()
+            .find(|p| p.pid == 0x100)
+            .unwrap();
         assert!(next.pusi);
     }
     let (start, len) = segment.first_keyframe_range().unwrap();
@@ -381,7 +436,8 @@ fn audio_first_gets_a_pcr_packet_before_it() {
         s.pts += 20_000;
     }
     let audio = aac_track(&f);
-    let segment = write_ts_segment(Some(&video), Some(&audio), &TsSegmentOptions::default()).unwrap();
+    let segment =
+        write_ts_segment(Some(&video), Some(&audio), &TsSegmentOptions::default()).unwrap();
     let packets = parse_packets(&segment.bytes);
     assert_eq!(packets[2].pid, 0x100);
     assert!(!packets[2].has_payload);
@@ -391,7 +447,10 @@ fn audio_first_gets_a_pcr_packet_before_it() {
     check_continuity(&packets);
     let pes = parse_pes(&packets);
     check_pcr(&packets, &pes, 0x100);
-    assert_eq!(ts_segment_len(Some(&video), Some(&audio), &TsSegmentOptions::default()).unwrap(), segment.bytes.len());
+    assert_eq!(
+        ts_segment_len(Some(&video), Some(&audio), &TsSegmentOptions::default()).unwrap(),
+        segment.bytes.len()
+    );
 }
 
 #[test]
@@ -425,11 +484,17 @@ fn low_frame_rate_video_gets_pcr_packets_between_frames() {
     let packets = parse_packets(&segment.bytes);
     check_continuity(&packets);
     let pes = parse_pes(&packets);
-    assert!(pes.iter().all(|p| p.dts.is_none()), "no DTS when it equals PTS");
+    assert!(
+        pes.iter().all(|p| p.dts.is_none()),
+        "no DTS when it equals PTS"
+    );
     check_pcr(&packets, &pes, 0x100);
     let fill = packets.iter().filter(|p| !p.has_payload).count();
     assert_eq!(fill, 11 * 4, "4 PCR-only packets fill each 500 ms gap");
-    assert_eq!(ts_segment_len(Some(&video), None, &TsSegmentOptions::default()).unwrap(), segment.bytes.len());
+    assert_eq!(
+        ts_segment_len(Some(&video), None, &TsSegmentOptions::default()).unwrap(),
+        segment.bytes.len()
+    );
 }
 
 #[test]
@@ -446,11 +511,19 @@ fn huge_timestamp_gap_is_bounded() {
 #[test]
 fn ac3_and_eac3_signalling() {
     let f = fixture();
-    for (codec, stream_type, tag) in [(TsAudioCodec::Ac3, 0x81, b"AC-3"), (TsAudioCodec::Eac3, 0x87, b"EAC3")] {
+    for (codec, stream_type, tag) in [
+        (TsAudioCodec::Ac3, 0x81, b"AC-3"),
+        (TsAudioCodec::Eac3, 0x87, b"EAC3"),
+    ] {
         let audio = TsAudio {
             codec,
             samples: (0..10)
-                .map(|i| TsSample { dts: START + i * 2880, pts: START + i * 2880, keyframe: true, data: &f.audio[0] })
+                .map(|i| TsSample {
+                    dts: START + i * 2880,
+                    pts: START + i * 2880,
+                    keyframe: true,
+                    data: &f.audio[0],
+                })
                 .collect(),
         };
         let segment = write_ts_segment(None, Some(&audio), &TsSegmentOptions::default()).unwrap();
@@ -463,7 +536,10 @@ fn ac3_and_eac3_signalling() {
         // 3 frames of 32 ms per PES; frames unchanged.
         assert_eq!(pes.len(), 4);
         assert!(pes.iter().all(|p| p.stream_id == 0xbd));
-        assert_eq!(pes[0].data, [&f.audio[0][..], &f.audio[0], &f.audio[0]].concat());
+        assert_eq!(
+            pes[0].data,
+            [&f.audio[0][..], &f.audio[0], &f.audio[0]].concat()
+        );
         assert_eq!(pes[3].pts, START + 9 * 2880);
     }
 }
@@ -474,8 +550,17 @@ fn hevc_stream_type_and_aud() {
     let video = TsVideo {
         codec: TsVideoCodec::Hevc,
         nal_length_size: 4,
-        parameter_sets: vec![&[0x40u8, 0x01, 0x0c][..], &[0x42, 0x01, 0x01], &[0x44, 0x01, 0xc1]],
-        samples: vec![TsSample { dts: START, pts: START, keyframe: true, data: &idr }],
+        parameter_sets: vec![
+            &[0x40u8, 0x01, 0x0c][..],
+            &[0x42, 0x01, 0x01],
+            &[0x44, 0x01, 0xc1],
+        ],
+        samples: vec![TsSample {
+            dts: START,
+            pts: START,
+            keyframe: true,
+            data: &idr,
+        }],
     };
     let segment = write_ts_segment(Some(&video), None, &TsSegmentOptions::default()).unwrap();
     let packets = parse_packets(&segment.bytes);
@@ -484,8 +569,8 @@ fn hevc_stream_type_and_aud() {
     assert_eq!(
         pes[0].data,
         [
-            0, 0, 0, 1, 0x46, 0x01, 0x50, 0, 0, 0, 1, 0x40, 0x01, 0x0c, 0, 0, 0, 1, 0x42, 0x01, 0x01, 0, 0, 0, 1, 0x44,
-            0x01, 0xc1, 0, 0, 0, 1, 0x26, 0x01, 0xaf, 0x00
+            0, 0, 0, 1, 0x46, 0x01, 0x50, 0, 0, 0, 1, 0x40, 0x01, 0x0c, 0, 0, 0, 1, 0x42, 0x01,
+            0x01, 0, 0, 0, 1, 0x44, 0x01, 0xc1, 0, 0, 0, 1, 0x26, 0x01, 0xaf, 0x00
         ]
     );
 }
@@ -506,7 +591,12 @@ fn timestamps_wrap_at_33_bits() {
 
 #[test]
 fn empty_tracks_and_samples() {
-    let video = TsVideo { codec: TsVideoCodec::H264, nal_length_size: 4, parameter_sets: vec![], samples: vec![] };
+    let video = TsVideo {
+        codec: TsVideoCodec::H264,
+        nal_length_size: 4,
+        parameter_sets: vec![],
+        samples: vec![],
+    };
     let segment = write_ts_segment(Some(&video), None, &TsSegmentOptions::default()).unwrap();
     assert_eq!(segment.bytes.len(), 2 * 188);
     // Empty samples are skipped.
@@ -516,14 +606,27 @@ fn empty_tracks_and_samples() {
         nal_length_size: 4,
         parameter_sets: vec![],
         samples: vec![
-            TsSample { dts: 0, pts: 0, keyframe: true, data: &[] },
-            TsSample { dts: 3600, pts: 3600, keyframe: true, data: &data },
+            TsSample {
+                dts: 0,
+                pts: 0,
+                keyframe: true,
+                data: &[],
+            },
+            TsSample {
+                dts: 3600,
+                pts: 3600,
+                keyframe: true,
+                data: &data,
+            },
         ],
     };
     let segment = write_ts_segment(Some(&video), None, &TsSegmentOptions::default()).unwrap();
     assert_eq!(segment.keyframes.len(), 1);
     assert_eq!(segment.keyframes[0].sample, 1);
-    assert_eq!(write_ts_segment(None, None, &TsSegmentOptions::default()).unwrap_err(), TsError::NoTracks);
+    assert_eq!(
+        write_ts_segment(None, None, &TsSegmentOptions::default()).unwrap_err(),
+        TsError::NoTracks
+    );
 }
 
 #[test]
@@ -535,8 +638,19 @@ fn input_errors() {
     bad[3] = 0xff; // first NAL length 255, only 4 bytes
     video.samples[3].data = &bad;
     let err = write_ts_segment(Some(&video), None, &options).unwrap_err();
-    assert_eq!(err, TsError::NalLengthOverrun { sample: 3, offset: 0, nal_length: 255, available: bad.len() - 4 });
-    assert_eq!(ts_segment_len(Some(&video), None, &options).unwrap_err(), err);
+    assert_eq!(
+        err,
+        TsError::NalLengthOverrun {
+            sample: 3,
+            offset: 0,
+            nal_length: 255,
+            available: bad.len() - 4
+        }
+    );
+    assert_eq!(
+        ts_segment_len(Some(&video), None, &options).unwrap_err(),
+        err
+    );
     assert_eq!(
         err.to_string(),
         format!(
@@ -550,40 +664,95 @@ fn input_errors() {
     video.samples[2].pts = video.samples[2].dts - 1;
     assert!(matches!(
         write_ts_segment(Some(&video), None, &options),
-        Err(TsError::PtsBeforeDts { track: TsTrack::Video, sample: 2, .. })
+        Err(TsError::PtsBeforeDts {
+            track: TsTrack::Video,
+            sample: 2,
+            ..
+        })
     ));
     let mut audio = aac_track(&f);
     audio.samples[5].dts = 0;
     audio.samples[5].pts = 0;
     assert!(matches!(
         write_ts_segment(None, Some(&audio), &options),
-        Err(TsError::DtsNotMonotonic { track: TsTrack::Audio, sample: 5, dts: 0, .. })
+        Err(TsError::DtsNotMonotonic {
+            track: TsTrack::Audio,
+            sample: 5,
+            dts: 0,
+            ..
+        })
     ));
     let mut video = video_track(&f);
     video.nal_length_size = 3;
-    assert_eq!(write_ts_segment(Some(&video), None, &options).unwrap_err(), TsError::InvalidNalLengthSize(3));
+    assert_eq!(
+        write_ts_segment(Some(&video), None, &options).unwrap_err(),
+        TsError::InvalidNalLengthSize(3)
+    );
 
     let mut audio = aac_track(&f);
-    audio.codec = TsAudioCodec::Aac { profile: 4, sampling_index: 3, channel_config: 2 };
+    audio.codec = TsAudioCodec::Aac {
+        profile: 4,
+        sampling_index: 3,
+        channel_config: 2,
+    };
     assert!(matches!(
         write_ts_segment(None, Some(&audio), &options),
-        Err(TsError::InvalidAacConfig { field: "profile", value: 4, .. })
+        Err(TsError::InvalidAacConfig {
+            field: "profile",
+            value: 4,
+            ..
+        })
     ));
-    audio.codec = TsAudioCodec::Aac { profile: 1, sampling_index: 13, channel_config: 2 };
-    assert!(matches!(write_ts_segment(None, Some(&audio), &options), Err(TsError::InvalidAacConfig { .. })));
-    audio.codec = TsAudioCodec::Aac { profile: 1, sampling_index: 3, channel_config: 8 };
-    assert!(matches!(write_ts_segment(None, Some(&audio), &options), Err(TsError::InvalidAacConfig { .. })));
+    audio.codec = TsAudioCodec::Aac {
+        profile: 1,
+        sampling_index: 13,
+        channel_config: 2,
+    };
+    assert!(matches!(
+        write_ts_segment(None, Some(&audio), &options),
+        Err(TsError::InvalidAacConfig { .. })
+    ));
+    audio.codec = TsAudioCodec::Aac {
+        profile: 1,
+        sampling_index: 3,
+        channel_config: 8,
+    };
+    assert!(matches!(
+        write_ts_segment(None, Some(&audio), &options),
+        Err(TsError::InvalidAacConfig { .. })
+    ));
 
     let audio = aac_track(&f);
     for options in [
-        TsSegmentOptions { audio_pid: 0x100, ..Default::default() },
-        TsSegmentOptions { pmt_pid: 0x101, ..Default::default() },
-        TsSegmentOptions { video_pid: 0x1fff, ..Default::default() },
-        TsSegmentOptions { pmt_pid: 0, ..Default::default() },
-        TsSegmentOptions { program_number: 0, ..Default::default() },
-        TsSegmentOptions { audio_max_frames_per_pes: 0, ..Default::default() },
+        TsSegmentOptions {
+            audio_pid: 0x100,
+            ..Default::default()
+        },
+        TsSegmentOptions {
+            pmt_pid: 0x101,
+            ..Default::default()
+        },
+        TsSegmentOptions {
+            video_pid: 0x1fff,
+            ..Default::default()
+        },
+        TsSegmentOptions {
+            pmt_pid: 0,
+            ..Default::default()
+        },
+        TsSegmentOptions {
+            program_number: 0,
+            ..Default::default()
+        },
+        TsSegmentOptions {
+            audio_max_frames_per_pes: 0,
+            ..Default::default()
+        },
     ] {
-        assert!(matches!(write_ts_segment(None, Some(&audio), &options), Err(TsError::InvalidOption { .. })));
+        assert!(matches!(
+            write_ts_segment(None, Some(&audio), &options),
+            Err(TsError::InvalidOption { .. })
+        ));
     }
 }
 
@@ -605,7 +774,13 @@ fn options_change_pids_and_grouping() {
     assert_eq!(packets[1].pid, 0x20);
     assert!(packets[2..].iter().all(|p| p.pid == 0x31 || p.pid == 0x32));
     // Map the stream PIDs to the defaults the test demuxer knows; drop the PSI.
-    let remapped: Vec<Packet> = packets[2..].iter().map(|p| Packet { pid: p.pid + 0x100 - 0x31, ..p.clone() }).collect();
+    let remapped: Vec<Packet> = packets[2..]
+        .iter()
+        .map(|p| Packet {
+            pid: p.pid + 0x100 - 0x31,
+            ..p.clone()
+        })
+        .collect();
     let pes = parse_pes(&remapped);
     assert_eq!(pes.iter().filter(|p| p.pid == 0x101).count(), 26);
     assert_eq!(pes[0].pcr, Some(START - 7200));
@@ -616,7 +791,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
 }
@@ -643,16 +821,34 @@ fn arbitrary_input_never_panics_and_len_matches() {
             .iter()
             .map(|d| {
                 t += rng.next() % 20_000;
-                TsSample { dts: t, pts: t + rng.next() % 3, keyframe: rng.next() % 2 == 0, data: d }
+                TsSample {
+                    dts: t,
+                    pts: t + rng.next() % 3,
+                    keyframe: rng.next() % 2 == 0,
+                    data: d,
+                }
             })
             .collect();
-        let codec = if round % 2 == 0 { TsVideoCodec::H264 } else { TsVideoCodec::Hevc };
-        let video = TsVideo { codec, nal_length_size: 2, parameter_sets: vec![SPS, &[]], samples: samples.clone() };
+        let codec = if round % 2 == 0 {
+            TsVideoCodec::H264
+        } else {
+            TsVideoCodec::Hevc
+        };
+        let video = TsVideo {
+            codec,
+            nal_length_size: 2,
+            parameter_sets: vec![SPS, &[]],
+            samples: samples.clone(),
+        };
         let audio = TsAudio {
             codec: match round % 3 {
                 0 => TsAudioCodec::Ac3,
                 1 => TsAudioCodec::Eac3,
-                _ => TsAudioCodec::Aac { profile: 1, sampling_index: 4, channel_config: 1 },
+                _ => TsAudioCodec::Aac {
+                    profile: 1,
+                    sampling_index: 4,
+                    channel_config: 1,
+                },
             },
             samples,
         };
@@ -661,7 +857,10 @@ fn arbitrary_input_never_panics_and_len_matches() {
         let audio = (round % 4 != 2).then_some(&audio);
         match write_ts_segment(video, audio, &options) {
             Ok(segment) => {
-                assert_eq!(ts_segment_len(video, audio, &options).unwrap(), segment.bytes.len());
+                assert_eq!(
+                    ts_segment_len(video, audio, &options).unwrap(),
+                    segment.bytes.len()
+                );
                 let packets = parse_packets(&segment.bytes);
                 check_continuity(&packets);
             }
@@ -681,17 +880,34 @@ fn consecutive_segments_continue_counters() {
     let cut = video.samples[6].pts;
     let split = |v: std::ops::Range<usize>, before: bool| {
         (
-            TsVideo { samples: video.samples[v].to_vec(), ..video.clone() },
-            TsAudio { samples: audio.samples.iter().copied().filter(|s| (s.pts < cut) == before).collect(), ..audio.clone() },
+            TsVideo {
+                samples: video.samples[v].to_vec(),
+                ..video.clone()
+            },
+            TsAudio {
+                samples: audio
+                    .samples
+                    .iter()
+                    .copied()
+                    .filter(|s| (s.pts < cut) == before)
+                    .collect(),
+                ..audio.clone()
+            },
         )
     };
     let (v1, a1) = split(0..6, true);
     let (v2, a2) = split(6..12, false);
     let mut bytes = Vec::new();
     for (sequence_number, v, a) in [(7, &v1, &a1), (8, &v2, &a2)] {
-        let options = TsSegmentOptions { sequence_number, ..Default::default() };
+        let options = TsSegmentOptions {
+            sequence_number,
+            ..Default::default()
+        };
         let segment = write_ts_segment(Some(v), Some(a), &options).unwrap();
-        assert_eq!(ts_segment_len(Some(v), Some(a), &options).unwrap(), segment.bytes.len());
+        assert_eq!(
+            ts_segment_len(Some(v), Some(a), &options).unwrap(),
+            segment.bytes.len()
+        );
         let packets = parse_packets(&segment.bytes);
         assert_eq!(packets[0].cc, (sequence_number % 16) as u8);
         assert_eq!(packets[1].cc, (sequence_number % 16) as u8);
@@ -704,7 +920,10 @@ fn consecutive_segments_continue_counters() {
     assert_eq!(pes.iter().filter(|p| p.pid == 0x100).count(), 12);
 
     // Without alignment: fewer bytes, counters end wherever they end.
-    let options = TsSegmentOptions { align_continuity_counters: false, ..Default::default() };
+    let options = TsSegmentOptions {
+        align_continuity_counters: false,
+        ..Default::default()
+    };
     let plain = write_ts_segment(Some(&v1), Some(&a1), &options).unwrap();
     let aligned = write_ts_segment(Some(&v1), Some(&a1), &TsSegmentOptions::default()).unwrap();
     assert!(plain.bytes.len() < aligned.bytes.len());
@@ -712,7 +931,13 @@ fn consecutive_segments_continue_counters() {
     let plain_pes = parse_pes(&parse_packets(&plain.bytes));
     let aligned_pes = parse_pes(&parse_packets(&aligned.bytes));
     assert_eq!(
-        plain_pes.iter().map(|p| (p.pid, p.pts, p.data.clone())).collect::<Vec<_>>(),
-        aligned_pes.iter().map(|p| (p.pid, p.pts, p.data.clone())).collect::<Vec<_>>()
+        plain_pes
+            .iter()
+            .map(|p| (p.pid, p.pts, p.data.clone()))
+            .collect::<Vec<_>>(),
+        aligned_pes
+            .iter()
+            .map(|p| (p.pid, p.pts, p.data.clone()))
+            .collect::<Vec<_>>()
     );
 }

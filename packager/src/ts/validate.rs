@@ -57,7 +57,10 @@ fn compact(path: &str) -> Vec<Vec<(String, String)>> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             l.split('|')
-                .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+                .filter_map(|kv| {
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                })
                 .collect()
         })
         .collect()
@@ -68,7 +71,9 @@ fn field<'r>(row: &'r [(String, String)], key: &str) -> Option<&'r str> {
 }
 
 fn ticks(seconds: &str, offset: i64) -> u64 {
-    let s: f64 = seconds.parse().unwrap_or_else(|_| panic!("time {seconds:?}"));
+    let s: f64 = seconds
+        .parse()
+        .unwrap_or_else(|_| panic!("time {seconds:?}"));
     let t = (s * 90_000.0).round() as i64 + offset;
     u64::try_from(t).expect("timestamp negative after the offset; raise TS_VALIDATE_OFFSET")
 }
@@ -122,12 +127,18 @@ fn load_video(offset: i64) -> Option<VideoInput> {
     let stream = fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let sizes = compact(&var("TS_VALIDATE_VIDEO_PACKETS").expect("TS_VALIDATE_VIDEO_PACKETS"));
     let times = compact(&var("TS_VALIDATE_VIDEO_TIMES").expect("TS_VALIDATE_VIDEO_TIMES"));
-    assert_eq!(sizes.len(), times.len(), "access units in the Annex B file vs packets in the MP4");
+    assert_eq!(
+        sizes.len(),
+        times.len(),
+        "access units in the Annex B file vs packets in the MP4"
+    );
     let mut parameter_sets: Vec<Vec<u8>> = Vec::new();
     let mut samples = Vec::new();
     let mut pos = 0usize;
     for (size_row, time_row) in sizes.iter().zip(&times) {
-        let size: usize = field(size_row, "size").and_then(|s| s.parse().ok()).expect("size");
+        let size: usize = field(size_row, "size")
+            .and_then(|s| s.parse().ok())
+            .expect("size");
         let au = &stream[pos..pos + size];
         pos += size;
         let mut data = Vec::new();
@@ -153,11 +164,19 @@ fn load_video(offset: i64) -> Option<VideoInput> {
             data,
         });
     }
-    assert_eq!(pos, stream.len(), "access unit sizes cover the Annex B file");
+    assert_eq!(
+        pos,
+        stream.len(),
+        "access unit sizes cover the Annex B file"
+    );
     if inband {
         parameter_sets.clear();
     }
-    Some(VideoInput { codec, parameter_sets, samples })
+    Some(VideoInput {
+        codec,
+        parameter_sets,
+        samples,
+    })
 }
 
 struct AudioInput {
@@ -171,7 +190,10 @@ fn load_audio(offset: i64) -> Option<AudioInput> {
     let offset = u64::try_from(offset).expect("offset");
     match var("TS_VALIDATE_AUDIO_CODEC").as_deref().unwrap_or("aac") {
         "aac" => {
-            const RATES: [u64; 13] = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+            const RATES: [u64; 13] = [
+                96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000,
+                7350,
+            ];
             let mut samples = Vec::new();
             let mut codec = None;
             let mut pos = 0;
@@ -180,32 +202,58 @@ fn load_audio(offset: i64) -> Option<AudioInput> {
                 let h = &stream[pos..pos + 7];
                 assert_eq!((h[0], h[1] & 0xf6), (0xff, 0xf0), "ADTS sync at {pos}");
                 let header_len = if h[1] & 1 == 1 { 7 } else { 9 };
-                let len = (usize::from(h[3] & 3) << 11) | (usize::from(h[4]) << 3) | usize::from(h[5] >> 5);
+                let len = (usize::from(h[3] & 3) << 11)
+                    | (usize::from(h[4]) << 3)
+                    | usize::from(h[5] >> 5);
                 let profile = h[2] >> 6;
                 let sampling_index = (h[2] >> 2) & 0x0f;
                 let channel_config = ((h[2] & 1) << 2) | (h[3] >> 6);
-                codec.get_or_insert(TsAudioCodec::Aac { profile, sampling_index, channel_config });
+                codec.get_or_insert(TsAudioCodec::Aac {
+                    profile,
+                    sampling_index,
+                    channel_config,
+                });
                 rate = RATES[usize::from(sampling_index)];
                 let i = samples.len() as u64;
                 let t = offset + i * 1024 * 90_000 / rate;
-                samples.push(OwnedSample { dts: t, pts: t, keyframe: true, data: stream[pos + header_len..pos + len].to_vec() });
+                samples.push(OwnedSample {
+                    dts: t,
+                    pts: t,
+                    keyframe: true,
+                    data: stream[pos + header_len..pos + len].to_vec(),
+                });
                 pos += len;
             }
             eprintln!("AAC: {} frames at {rate} Hz", samples.len());
-            Some(AudioInput { codec: codec?, samples })
+            Some(AudioInput {
+                codec: codec?,
+                samples,
+            })
         }
         name => {
-            let codec = if name == "eac3" { TsAudioCodec::Eac3 } else { TsAudioCodec::Ac3 };
-            let rows = compact(&var("TS_VALIDATE_AUDIO_PACKETS").expect("TS_VALIDATE_AUDIO_PACKETS"));
+            let codec = if name == "eac3" {
+                TsAudioCodec::Eac3
+            } else {
+                TsAudioCodec::Ac3
+            };
+            let rows =
+                compact(&var("TS_VALIDATE_AUDIO_PACKETS").expect("TS_VALIDATE_AUDIO_PACKETS"));
             let mut pos = 0;
             let samples = rows
                 .iter()
                 .map(|row| {
-                    let size: usize = field(row, "size").and_then(|s| s.parse().ok()).expect("size");
+                    let size: usize = field(row, "size")
+                        .and_then(|s| s.parse().ok())
+                        .expect("size");
                     let t = ticks(field(row, "pts_time").expect("pts_time"), offset as i64);
                     let data = stream[pos..pos + size].to_vec();
                     pos += size;
-                    OwnedSample { dts: t, pts: t, keyframe: true, data }
+                    OwnedSample {
+                        dts: t,
+                        pts: t,
+                        keyframe: true,
+                        data,
+                    }
                 })
                 .collect();
             Some(AudioInput { codec, samples })
@@ -214,7 +262,15 @@ fn load_audio(offset: i64) -> Option<AudioInput> {
 }
 
 fn borrow(samples: &[OwnedSample]) -> Vec<TsSample<'_>> {
-    samples.iter().map(|s| TsSample { dts: s.dts, pts: s.pts, keyframe: s.keyframe, data: &s.data }).collect()
+    samples
+        .iter()
+        .map(|s| TsSample {
+            dts: s.dts,
+            pts: s.pts,
+            keyframe: s.keyframe,
+            data: &s.data,
+        })
+        .collect()
 }
 
 fn mux_range(
@@ -230,10 +286,19 @@ fn mux_range(
         parameter_sets: v.parameter_sets.iter().map(Vec::as_slice).collect(),
         samples: borrow(&v.samples[video_range]),
     });
-    let audio = audio.map(|a| TsAudio { codec: a.codec, samples: borrow(&a.samples[audio_range]) });
-    let options = TsSegmentOptions { sequence_number, ..Default::default() };
+    let audio = audio.map(|a| TsAudio {
+        codec: a.codec,
+        samples: borrow(&a.samples[audio_range]),
+    });
+    let options = TsSegmentOptions {
+        sequence_number,
+        ..Default::default()
+    };
     let segment = write_ts_segment(video.as_ref(), audio.as_ref(), &options).expect("mux");
-    assert_eq!(ts_segment_len(video.as_ref(), audio.as_ref(), &options).expect("len"), segment.bytes.len());
+    assert_eq!(
+        ts_segment_len(video.as_ref(), audio.as_ref(), &options).expect("len"),
+        segment.bytes.len()
+    );
     segment
 }
 
@@ -244,20 +309,33 @@ fn validate() {
         eprintln!("TS_VALIDATE_OUT not set; nothing to do");
         return;
     };
-    let offset: i64 = var("TS_VALIDATE_OFFSET").and_then(|v| v.parse().ok()).unwrap_or(126_000);
+    let offset: i64 = var("TS_VALIDATE_OFFSET")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(126_000);
     let video = load_video(offset);
     let audio = load_audio(offset);
     let video_len = video.as_ref().map_or(0, |v| v.samples.len());
     let audio_len = audio.as_ref().map_or(0, |a| a.samples.len());
-    let whole = mux_range(video.as_ref(), audio.as_ref(), 0..video_len, 0..audio_len, 0);
+    let whole = mux_range(
+        video.as_ref(),
+        audio.as_ref(),
+        0..video_len,
+        0..audio_len,
+        0,
+    );
     fs::write(&out, &whole.bytes).expect("write");
     eprintln!(
         "{out}: {} bytes, {video_len} video samples, {audio_len} audio frames, keyframes at {:?}",
         whole.bytes.len(),
-        whole.keyframes.iter().map(|k| (k.sample, k.offset, k.len)).collect::<Vec<_>>()
+        whole
+            .keyframes
+            .iter()
+            .map(|k| (k.sample, k.offset, k.len))
+            .collect::<Vec<_>>()
     );
 
-    let Some(seconds) = var("TS_VALIDATE_SEGMENT_SECONDS").and_then(|v| v.parse::<u64>().ok()) else {
+    let Some(seconds) = var("TS_VALIDATE_SEGMENT_SECONDS").and_then(|v| v.parse::<u64>().ok())
+    else {
         return;
     };
     // Cut points: the first keyframe at or after each multiple of `seconds` (video), or every
@@ -265,7 +343,11 @@ fn validate() {
     let first_pts = video
         .as_ref()
         .and_then(|v| v.samples.first().map(|s| s.pts))
-        .or_else(|| audio.as_ref().and_then(|a| a.samples.first().map(|s| s.pts)))
+        .or_else(|| {
+            audio
+                .as_ref()
+                .and_then(|a| a.samples.first().map(|s| s.pts))
+        })
         .unwrap_or(0);
     let mut cuts: Vec<u64> = vec![first_pts];
     match &video {
@@ -278,7 +360,10 @@ fn validate() {
             }
         }
         None => {
-            let last = audio.as_ref().and_then(|a| a.samples.last().map(|s| s.pts)).unwrap_or(0);
+            let last = audio
+                .as_ref()
+                .and_then(|a| a.samples.last().map(|s| s.pts))
+                .unwrap_or(0);
             while *cuts.last().unwrap_or(&0) + seconds * 90_000 <= last {
                 cuts.push(cuts.last().unwrap_or(&0) + seconds * 90_000);
             }
@@ -296,10 +381,24 @@ fn validate() {
         let end = cuts.get(i + 1).copied().unwrap_or(end_pts);
         // Video: decode order, cut where the next segment's keyframe starts.
         let video_end = video.as_ref().map_or(0, |v| {
-            v.samples.iter().position(|s| s.keyframe && s.pts >= end).unwrap_or(v.samples.len())
+            v.samples
+                .iter()
+                .position(|s| s.keyframe && s.pts >= end)
+                .unwrap_or(v.samples.len())
         });
-        let audio_end = audio.as_ref().map_or(0, |a| a.samples.iter().position(|s| s.pts >= end).unwrap_or(a.samples.len()));
-        let segment = mux_range(video.as_ref(), audio.as_ref(), video_start..video_end, audio_start..audio_end, i as u64);
+        let audio_end = audio.as_ref().map_or(0, |a| {
+            a.samples
+                .iter()
+                .position(|s| s.pts >= end)
+                .unwrap_or(a.samples.len())
+        });
+        let segment = mux_range(
+            video.as_ref(),
+            audio.as_ref(),
+            video_start..video_end,
+            audio_start..audio_end,
+            i as u64,
+        );
         video_start = video_end;
         audio_start = audio_end;
         let name = format!("{stem}.{i}.ts");
@@ -318,12 +417,17 @@ fn validate() {
         durations.push(duration);
         let file = name.rsplit('/').next().unwrap_or(&name).to_owned();
         if let Some((start, len)) = segment.first_keyframe_range() {
-            let _ = writeln!(iframes, "#EXTINF:{duration:.5},\n#EXT-X-BYTERANGE:{len}@{start}\n{file}");
+            let _ = writeln!(
+                iframes,
+                "#EXTINF:{duration:.5},\n#EXT-X-BYTERANGE:{len}@{start}\n{file}"
+            );
         }
         files.push(file);
     }
     let target = durations.iter().fold(0f64, |a, &b| a.max(b)).ceil();
-    let header = format!("#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-PLAYLIST-TYPE:VOD\n");
+    let header = format!(
+        "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+    );
     playlist.push_str(&header);
     for (file, duration) in files.iter().zip(&durations) {
         let _ = writeln!(playlist, "#EXTINF:{duration:.5},\n{file}");
@@ -331,8 +435,14 @@ fn validate() {
     playlist.push_str("#EXT-X-ENDLIST\n");
     fs::write(format!("{stem}.m3u8"), playlist).expect("write playlist");
     if !iframes.is_empty() {
-        fs::write(format!("{stem}.iframes.m3u8"), format!("{header}#EXT-X-I-FRAMES-ONLY\n{iframes}#EXT-X-ENDLIST\n"))
-            .expect("write I-frame playlist");
+        fs::write(
+            format!("{stem}.iframes.m3u8"),
+            format!("{header}#EXT-X-I-FRAMES-ONLY\n{iframes}#EXT-X-ENDLIST\n"),
+        )
+        .expect("write I-frame playlist");
     }
-    eprintln!("{stem}.m3u8: {} segments, durations {durations:?}", files.len());
+    eprintln!(
+        "{stem}.m3u8: {} segments, durations {durations:?}",
+        files.len()
+    );
 }

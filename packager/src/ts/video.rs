@@ -58,7 +58,9 @@ pub fn split_nals(data: &[u8], nal_length_size: u8, sample: usize) -> Result<Vec
                 remaining: data.len() - offset,
                 nal_length_size,
             })?;
-        let length = prefix.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        let length = prefix
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
         let start = offset + size;
         let nal = start
             .checked_add(length)
@@ -139,7 +141,13 @@ mod tests {
         chunks.iter().flat_map(|c| c.bytes().to_vec()).collect()
     }
 
-    fn annexb(codec: TsVideoCodec, sets: &[&[u8]], keyframe: bool, sample: &[u8], size: u8) -> Vec<u8> {
+    fn annexb(
+        codec: TsVideoCodec,
+        sets: &[&[u8]],
+        keyframe: bool,
+        sample: &[u8],
+        size: u8,
+    ) -> Vec<u8> {
         let nals = split_nals(sample, size, 0).unwrap();
         let mut chunks = Vec::new();
         assert!(append_annexb(codec, sets, keyframe, &nals, &mut chunks));
@@ -183,13 +191,27 @@ mod tests {
         sample.extend_from_slice(PPS);
         sample.extend_from_slice(&[2, 0x65, 0x11]);
         let out = annexb(TsVideoCodec::H264, &[SPS, PPS], true, &sample, 1);
-        let expected: Vec<u8> =
-            [&[0, 0, 0, 1, 0x09, 0x10][..], &[0, 0, 0, 1], SPS, &[0, 0, 0, 1], PPS, &[0, 0, 0, 1, 0x65, 0x11]].concat();
+        let expected: Vec<u8> = [
+            &[0, 0, 0, 1, 0x09, 0x10][..],
+            &[0, 0, 0, 1],
+            SPS,
+            &[0, 0, 0, 1],
+            PPS,
+            &[0, 0, 0, 1, 0x65, 0x11],
+        ]
+        .concat();
         assert_eq!(out, expected);
         // Without the AUD in band, one is added; parameter sets still come from the sample only.
         let out = annexb(TsVideoCodec::H264, &[], true, &sample[3..], 1);
-        let expected: Vec<u8> =
-            [&[0, 0, 0, 1, 0x09, 0xf0][..], &[0, 0, 0, 1], SPS, &[0, 0, 0, 1], PPS, &[0, 0, 0, 1, 0x65, 0x11]].concat();
+        let expected: Vec<u8> = [
+            &[0, 0, 0, 1, 0x09, 0xf0][..],
+            &[0, 0, 0, 1],
+            SPS,
+            &[0, 0, 0, 1],
+            PPS,
+            &[0, 0, 0, 1, 0x65, 0x11],
+        ]
+        .concat();
         assert_eq!(out, expected);
     }
 
@@ -197,8 +219,15 @@ mod tests {
     fn sample_starting_with_aud_gets_parameter_sets_after_it() {
         let sample = [0, 0, 0, 2, 0x09, 0xf0, 0, 0, 0, 2, 0x65, 0x01];
         let out = annexb(TsVideoCodec::H264, &[SPS, PPS], true, &sample, 4);
-        let expected: Vec<u8> =
-            [&[0, 0, 0, 1, 0x09, 0xf0][..], &[0, 0, 0, 1], SPS, &[0, 0, 0, 1], PPS, &[0, 0, 0, 1, 0x65, 0x01]].concat();
+        let expected: Vec<u8> = [
+            &[0, 0, 0, 1, 0x09, 0xf0][..],
+            &[0, 0, 0, 1],
+            SPS,
+            &[0, 0, 0, 1],
+            PPS,
+            &[0, 0, 0, 1, 0x65, 0x01],
+        ]
+        .concat();
         assert_eq!(out, expected);
     }
 
@@ -208,34 +237,80 @@ mod tests {
         let vps: &[u8] = &[0x40, 0x01, 0x0c];
         let sample = [0, 0, 0, 3, 0x26, 0x01, 0xaf];
         let out = annexb(TsVideoCodec::Hevc, &[vps], true, &sample, 4);
-        assert_eq!(out, [0, 0, 0, 1, 0x46, 0x01, 0x50, 0, 0, 0, 1, 0x40, 0x01, 0x0c, 0, 0, 0, 1, 0x26, 0x01, 0xaf]);
+        assert_eq!(
+            out,
+            [
+                0, 0, 0, 1, 0x46, 0x01, 0x50, 0, 0, 0, 1, 0x40, 0x01, 0x0c, 0, 0, 0, 1, 0x26, 0x01,
+                0xaf
+            ]
+        );
         let sample = [0, 0, 0, 3, 0x02, 0x03, 0xaf];
         let out = annexb(TsVideoCodec::Hevc, &[vps], false, &sample, 4);
-        assert_eq!(out, [0, 0, 0, 1, 0x46, 0x03, 0x50, 0, 0, 0, 1, 0x02, 0x03, 0xaf]);
+        assert_eq!(
+            out,
+            [0, 0, 0, 1, 0x46, 0x03, 0x50, 0, 0, 0, 1, 0x02, 0x03, 0xaf]
+        );
         // In-band VPS on a keyframe: the configured one is not added.
         let sample = [0, 0, 0, 3, 0x40, 0x01, 0x0d, 0, 0, 0, 3, 0x26, 0x01, 0xaf];
         let out = annexb(TsVideoCodec::Hevc, &[vps], true, &sample, 4);
-        assert_eq!(out, [0, 0, 0, 1, 0x46, 0x01, 0x50, 0, 0, 0, 1, 0x40, 0x01, 0x0d, 0, 0, 0, 1, 0x26, 0x01, 0xaf]);
+        assert_eq!(
+            out,
+            [
+                0, 0, 0, 1, 0x46, 0x01, 0x50, 0, 0, 0, 1, 0x40, 0x01, 0x0d, 0, 0, 0, 1, 0x26, 0x01,
+                0xaf
+            ]
+        );
     }
 
     #[test]
     fn bad_lengths_are_errors() {
         // Length 5 but only 2 bytes follow.
         let err = split_nals(&[0, 0, 0, 2, 0x65, 0x00, 0, 0, 0, 5, 0x41, 0x00], 4, 7).unwrap_err();
-        assert_eq!(err, TsError::NalLengthOverrun { sample: 7, offset: 6, nal_length: 5, available: 2 });
+        assert_eq!(
+            err,
+            TsError::NalLengthOverrun {
+                sample: 7,
+                offset: 6,
+                nal_length: 5,
+                available: 2
+            }
+        );
         assert!(err.to_string().contains("sample 7"), "{err}");
         assert!(err.to_string().contains("offset 6"), "{err}");
         // A length prefix cut short.
         let err = split_nals(&[0, 1, 0x65, 0], 2, 1).unwrap_err();
-        assert!(matches!(err, TsError::TruncatedNalLength { sample: 1, offset: 3, remaining: 1, .. }), "{err}");
-        assert_eq!(split_nals(&[0], 3, 0).unwrap_err(), TsError::InvalidNalLengthSize(3));
+        assert!(
+            matches!(
+                err,
+                TsError::TruncatedNalLength {
+                    sample: 1,
+                    offset: 3,
+                    remaining: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            split_nals(&[0], 3, 0).unwrap_err(),
+            TsError::InvalidNalLengthSize(3)
+        );
         // Maximum 4-byte length must not overflow.
         assert!(split_nals(&[0xff, 0xff, 0xff, 0xff, 1], 4, 0).is_err());
         // Zero-length NAL units are skipped; an empty sample has none.
-        assert_eq!(split_nals(&[0, 0, 0, 1, 0x41], 2, 0).unwrap(), vec![&[0x41][..]]);
+        assert_eq!(
+            split_nals(&[0, 0, 0, 1, 0x41], 2, 0).unwrap(),
+            vec![&[0x41][..]]
+        );
         assert!(split_nals(&[], 4, 0).unwrap().is_empty());
         let mut chunks = Vec::new();
-        assert!(!append_annexb(TsVideoCodec::H264, &[SPS], true, &[], &mut chunks));
+        assert!(!append_annexb(
+            TsVideoCodec::H264,
+            &[SPS],
+            true,
+            &[],
+            &mut chunks
+        ));
         assert!(chunks.is_empty());
     }
 }

@@ -1,0 +1,41 @@
+// Real players against edgepack.
+//
+//   EDGEPACK_BIN=target/release/edgepack node --test tests/players/
+//
+// starts `edgepack serve --listen 127.0.0.1:PORT --media-root DEMO_DIR`
+// (DEMO_DIR: EDGEPACK_MEDIA_ROOT, default <repo>/demo/media), waits for
+// /healthz, and plays asset `demo` (PLAYER_TEST_ASSET) with hls.js, dash.js
+// and Shaka in headless Chromium. Without EDGEPACK_BIN,
+// PLAYER_TEST_BASE_URL=http://127.0.0.1:PORT tests an already running
+// server. With neither, the tests are skipped.
+import { describe, before, after } from 'node:test';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEdgepack, closeHarness } from './harness.mjs';
+import { registerMatrix } from './matrix.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = process.env.EDGEPACK_BIN;
+const BASE = process.env.PLAYER_TEST_BASE_URL;
+const MEDIA_ROOT = process.env.EDGEPACK_MEDIA_ROOT || path.join(REPO, 'demo/media');
+
+const skip = !BIN && !BASE ? 'set EDGEPACK_BIN (or PLAYER_TEST_BASE_URL) to run the player tests against edgepack' : false;
+
+describe('edgepack with real players (hls.js, dash.js, Shaka)', { skip }, () => {
+  let server = null;
+  let baseUrl = BASE;
+
+  before(async () => {
+    if (BIN) {
+      server = await startEdgepack({ bin: path.resolve(BIN), mediaRoot: MEDIA_ROOT });
+      baseUrl = server.baseUrl;
+    }
+  });
+
+  after(async () => {
+    await closeHarness();
+    if (server) await server.stop();
+  });
+
+  registerMatrix(() => baseUrl, { serverLog: () => (server ? server.output() : '') });
+});

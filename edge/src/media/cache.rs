@@ -89,7 +89,17 @@ impl MediaCache {
         self.titles
             .try_get_with(asset.to_owned(), self.load_title(asset))
             .await
-            .map_err(|e| (*e).clone())
+            .map_err(|e| self.private(&e))
+    }
+
+    /// The problem with file paths made relative to the media root: clients see which file
+    /// is at fault, not where the server keeps it.
+    fn private(&self, problem: &Problem) -> Problem {
+        let mut root = self.root.display().to_string();
+        if !root.ends_with('/') {
+            root.push('/');
+        }
+        Problem::new(problem.kind, problem.detail.replace(&root, ""))
     }
 
     async fn load_title(&self, asset: &str) -> Result<Arc<Title>, Problem> {

@@ -20,10 +20,18 @@
 //!   TS_VALIDATE_VIDEO_TIMES=/tmp/v.times TS_VALIDATE_AUDIO=/tmp/a.aac TS_VALIDATE_SEGMENT_SECONDS=2 \
 //!   cargo test -p packager ts::validate -- --ignored --nocapture
 //!
+//! # The test itself runs these on /tmp/out.ts and compares with what it muxed:
 //! ffprobe -v error -show_streams -show_packets /tmp/out.ts
 //! ffmpeg -v error -i /tmp/out.ts -f null -            # must print nothing
-//! ffmpeg -v error -i /tmp/out.m3u8 -f null -          # the segmented version, through the HLS demuxer
+//! # By hand: the segmented version through the HLS demuxer, and decoded frames vs the source.
+//! ffmpeg -v warning -i /tmp/out.m3u8 -f null -
+//! diff <(ffmpeg -v error -i /tmp/src.mp4 -map 0:v -f framemd5 - | grep -v '^#' | cut -d, -f6) \
+//!      <(ffmpeg -v error -i /tmp/out.ts -map 0:v -f framemd5 - | grep -v '^#' | cut -d, -f6)
 //! ```
+//!
+//! For HEVC use `-c:v libx265 -tag:v hvc1`, `-bsf:v hevc_mp4toannexb -f hevc` and
+//! `TS_VALIDATE_VIDEO_CODEC=hevc`; for AC-3/E-AC-3 `-c:a ac3|eac3`, `-f ac3|eac3`, and
+//! `ffprobe -show_entries packet=size,pts_time -of compact=p=0 a.ac3 > a.packets`.
 //!
 //! Environment:
 //! * `TS_VALIDATE_OUT`: output path (required; the test does nothing without it). With
@@ -302,6 +310,131 @@ fn mux_range(
     segment
 }
 
+/// Reads `path` back with ffprobe and ffmpeg (when installed) and compares codec, packet
+/// count, timestamps and keyframe flags with what was muxed.
+fn check_with_ffprobe(path: &str, video: Option<&VideoInput>, audio: Option<&AudioInput>) {
+    use std::process::Command;
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=index,codec_type,codec_name,width,height,sample_rate,channels",
+        ])
+        .args([
+            "-show_entries",
+            "packet=stream_index,pts,dts,flags",
+            "-of",
+            "compact=p=0",
+            path,
+        ])
+        .output();
+    let Ok(probe) = probe else {
+        eprintln!("ffprobe not found; skipping the read-back check");
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&probe.stderr);
+    assert!(stderr.trim().is_empty(), "ffprobe complained: {stderr}");
+    let stdout = String::from_utf8_lossy(&probe.stdout);
+    let rows: Vec<Vec<(String, String)>> = stdout
+        .lines()
+        .map(|l| {
+            l.split('|')
+                .filter_map(|kv| {
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                })
+                .collect()
+        })
+        .collect();
+    let streams: Vec<&Vec<(String, String)>> = rows
+        .iter()
+        .filter(|r| field(r, "codec_type").is_some())
+        .collect();
+    let packets: Vec<&Vec<(String, String)>> = rows
+        .iter()
+        .filter(|r| field(r, "flags").is_some())
+        .collect();
+    let stream = |kind: &str| {
+        streams
+            .iter()
+            .find(|r| field(r, "codec_type") == Some(kind))
+            .unwrap_or_else(|| panic!("no {kind} stream"))
+    };
+    let mask = |t: u64| t & ((1 << 33) - 1);
+    let number = |r: &[(String, String)], key: &str| -> u64 {
+        field(r, key)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{key} in {r:?}"))
+    };
+    if let Some(video) = video {
+        let s = stream("video");
+        let expected = match video.codec {
+            TsVideoCodec::H264 => "h264",
+            TsVideoCodec::Hevc => "hevc",
+        };
+        assert_eq!(field(s, "codec_name"), Some(expected));
+        let index = field(s, "index").unwrap_or("0");
+        let got: Vec<_> = packets
+            .iter()
+            .filter(|p| field(p, "stream_index") == Some(index))
+            .collect();
+        assert_eq!(got.len(), video.samples.len(), "video packets");
+        for (i, (p, s)) in got.iter().zip(&video.samples).enumerate() {
+            assert_eq!(number(p, "pts"), mask(s.pts), "video sample {i} PTS");
+            assert_eq!(number(p, "dts"), mask(s.dts), "video sample {i} DTS");
+            assert_eq!(
+                field(p, "flags").is_some_and(|f| f.starts_with('K')),
+                s.keyframe,
+                "video sample {i} key flag"
+            );
+        }
+        eprintln!(
+            "ffprobe: {expected} {}x{}, {} packets, PTS/DTS/key flags as muxed",
+            field(s, "width").unwrap_or("?"),
+            field(s, "height").unwrap_or("?"),
+            got.len()
+        );
+    }
+    if let Some(audio) = audio {
+        let s = stream("audio");
+        let expected = match audio.codec {
+            TsAudioCodec::Aac { .. } => "aac",
+            TsAudioCodec::Ac3 => "ac3",
+            TsAudioCodec::Eac3 => "eac3",
+        };
+        assert_eq!(field(s, "codec_name"), Some(expected));
+        let index = field(s, "index").unwrap_or("1");
+        let got: Vec<_> = packets
+            .iter()
+            .filter(|p| field(p, "stream_index") == Some(index))
+            .collect();
+        assert_eq!(got.len(), audio.samples.len(), "audio packets");
+        for (i, (p, s)) in got.iter().zip(&audio.samples).enumerate() {
+            // Frames after the first of a PES get interpolated timestamps: allow rounding.
+            assert!(
+                number(p, "pts").abs_diff(mask(s.pts)) <= 2,
+                "audio frame {i} PTS {p:?} vs {}",
+                s.pts
+            );
+        }
+        eprintln!(
+            "ffprobe: {expected} {} Hz {} channels, {} packets, PTS as muxed (±2 ticks)",
+            field(s, "sample_rate").unwrap_or("?"),
+            field(s, "channels").unwrap_or("?"),
+            got.len()
+        );
+    }
+    if let Ok(decode) = Command::new("ffmpeg")
+        .args(["-v", "error", "-i", path, "-f", "null", "-"])
+        .output()
+    {
+        let stderr = String::from_utf8_lossy(&decode.stderr);
+        assert!(stderr.trim().is_empty(), "ffmpeg decode errors: {stderr}");
+        eprintln!("ffmpeg -v error decode: clean");
+    }
+}
+
 #[test]
 #[ignore = "needs media made with ffmpeg; see the module documentation"]
 fn validate() {
@@ -333,6 +466,8 @@ fn validate() {
             .map(|k| (k.sample, k.offset, k.len))
             .collect::<Vec<_>>()
     );
+
+    check_with_ffprobe(&out, video.as_ref(), audio.as_ref());
 
     let Some(seconds) = var("TS_VALIDATE_SEGMENT_SECONDS").and_then(|v| v.parse::<u64>().ok())
     else {

@@ -44,8 +44,14 @@ fn make_hostile_files(dir: &Path) {
     put("truncated_in_moov.mp4", &good[..moov + 200]);
     put("truncated_in_mdat.mp4", &good[..good.len() - 5000]);
     put("empty.mp4", b"");
-    put("not_an_mp4.mp4", b"this is plain text, not an ISO BMFF file at all....");
-    put("zero_box_size_loop.mp4", &[0, 0, 0, 8, b'f', b'r', b'e', b'e', 0, 0, 0, 0]);
+    put(
+        "not_an_mp4.mp4",
+        b"this is plain text, not an ISO BMFF file at all....",
+    );
+    put(
+        "zero_box_size_loop.mp4",
+        &[0, 0, 0, 8, b'f', b'r', b'e', b'e', 0, 0, 0, 0],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -70,11 +76,17 @@ async fn hostile_files_get_problem_json() {
             assert_eq!(res.status, 422, "{url}: {}", res.text());
             assert_eq!(res.header("content-type"), Some("application/problem+json"));
             let doc: serde_json::Value = serde_json::from_slice(&res.body).unwrap();
-            assert_eq!(doc["type"], "https://edgepack.dev/problems/source-unpackable");
+            assert_eq!(
+                doc["type"],
+                "https://edgepack.dev/problems/source-unpackable"
+            );
             assert_eq!(doc["status"], 422);
             assert_eq!(doc["instance"], url.as_str());
             let detail = doc["detail"].as_str().unwrap();
-            assert!(detail.contains(name), "{url}: detail names the file: {detail}");
+            assert!(
+                detail.contains(name),
+                "{url}: detail names the file: {detail}"
+            );
         }
     }
     // The box path and offset are named.
@@ -87,7 +99,11 @@ async fn hostile_files_get_problem_json() {
     let res = get(server.addr, "/vod/stco_size_past_parent.mp4/master.m3u8").await;
     assert!(res.text().contains("stbl/stco at 0x"), "{}", res.text());
     // Server paths stay private: the detail names the file relative to the media root.
-    assert!(!res.text().contains(&dir.path().display().to_string()), "{}", res.text());
+    assert!(
+        !res.text().contains(&dir.path().display().to_string()),
+        "{}",
+        res.text()
+    );
     // The daemon is still healthy afterwards.
     assert_eq!(get(server.addr, "/healthz").await.status, 200);
 }
@@ -98,9 +114,21 @@ async fn missing_and_malformed_requests() {
     for (path, status, kind) in [
         ("/vod/nope.mp4/master.m3u8", 404, "asset-not-found"),
         ("/vod/nope/manifest.mpd", 404, "asset-not-found"),
-        ("/vod/two_audio_languages.mp4/v9/init.mp4", 404, "rendition-not-found"),
-        ("/vod/two_audio_languages.mp4/v1/999.m4s", 404, "rendition-not-found"),
-        ("/vod/two_audio_languages.mp4/sub/de/media.m3u8", 404, "rendition-not-found"),
+        (
+            "/vod/two_audio_languages.mp4/v9/init.mp4",
+            404,
+            "rendition-not-found",
+        ),
+        (
+            "/vod/two_audio_languages.mp4/v1/999.m4s",
+            404,
+            "rendition-not-found",
+        ),
+        (
+            "/vod/two_audio_languages.mp4/sub/de/media.m3u8",
+            404,
+            "rendition-not-found",
+        ),
         ("/vod/two_audio_languages.mp4/v1/0.m4s", 404, "not-found"),
         ("/vod/..%2f..%2fetc/master.m3u8", 400, "bad-request"),
         ("/vod/.hidden/master.m3u8", 400, "bad-request"),
@@ -110,9 +138,20 @@ async fn missing_and_malformed_requests() {
         let res = get(server.addr, path).await;
         assert_eq!(res.status, status, "{path}: {}", res.text());
         let doc: serde_json::Value = serde_json::from_slice(&res.body).unwrap();
-        assert_eq!(doc["type"], format!("https://edgepack.dev/problems/{kind}"), "{path}");
+        assert_eq!(
+            doc["type"],
+            format!("https://edgepack.dev/problems/{kind}"),
+            "{path}"
+        );
     }
-    let res = request(server.addr, "POST", "/vod/two_audio_languages.mp4/master.m3u8", &[], false).await;
+    let res = request(
+        server.addr,
+        "POST",
+        "/vod/two_audio_languages.mp4/master.m3u8",
+        &[],
+        false,
+    )
+    .await;
     assert_eq!(res.status, 405);
     assert_eq!(res.header("allow"), Some("GET, HEAD, OPTIONS"));
 }
@@ -131,17 +170,30 @@ async fn segments_support_head_range_etag_cors_and_caching() {
     );
     assert_eq!(full.header("accept-ranges"), Some("bytes"));
     let len = full.body.len();
-    assert_eq!(full.header("content-length"), Some(len.to_string().as_str()));
+    assert_eq!(
+        full.header("content-length"),
+        Some(len.to_string().as_str())
+    );
     // Deterministic: the same bytes every time.
     assert_eq!(get(server.addr, path).await.body, full.body);
     // HEAD: same headers, no body.
     let head = request(server.addr, "HEAD", path, &[], false).await;
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
-    assert_eq!(head.header("content-length"), Some(len.to_string().as_str()));
+    assert_eq!(
+        head.header("content-length"),
+        Some(len.to_string().as_str())
+    );
     assert_eq!(head.header("etag"), full.header("etag"));
     // Range.
-    let part = request(server.addr, "GET", path, &[("range", "bytes=100-199")], false).await;
+    let part = request(
+        server.addr,
+        "GET",
+        path,
+        &[("range", "bytes=100-199")],
+        false,
+    )
+    .await;
     assert_eq!(part.status, 206);
     assert_eq!(&part.body[..], &full.body[100..200]);
     assert_eq!(
@@ -151,12 +203,29 @@ async fn segments_support_head_range_etag_cors_and_caching() {
     let tail = request(server.addr, "GET", path, &[("range", "bytes=-10")], false).await;
     assert_eq!(&tail.body[..], &full.body[len - 10..]);
     let beyond = format!("bytes={}-", len + 5);
-    let bad = request(server.addr, "GET", path, &[("range", beyond.as_str())], false).await;
+    let bad = request(
+        server.addr,
+        "GET",
+        path,
+        &[("range", beyond.as_str())],
+        false,
+    )
+    .await;
     assert_eq!(bad.status, 416);
-    assert_eq!(bad.header("content-range"), Some(format!("bytes */{len}").as_str()));
+    assert_eq!(
+        bad.header("content-range"),
+        Some(format!("bytes */{len}").as_str())
+    );
     // ETag and If-None-Match.
     let etag = full.header("etag").unwrap().to_owned();
-    let cached = request(server.addr, "GET", path, &[("if-none-match", etag.as_str())], false).await;
+    let cached = request(
+        server.addr,
+        "GET",
+        path,
+        &[("if-none-match", etag.as_str())],
+        false,
+    )
+    .await;
     assert_eq!(cached.status, 304);
     assert!(cached.body.is_empty());
     // Playlists are short-lived.
@@ -171,19 +240,32 @@ async fn segments_support_head_range_etag_cors_and_caching() {
         server.addr,
         "OPTIONS",
         path,
-        &[("origin", "http://player.example"), ("access-control-request-headers", "range")],
+        &[
+            ("origin", "http://player.example"),
+            ("access-control-request-headers", "range"),
+        ],
         false,
     )
     .await;
     assert_eq!(pre.status, 204);
-    assert!(pre.header("access-control-allow-headers").unwrap().contains("Range"));
+    assert!(pre
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("Range"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http2_cleartext_on_the_same_port() {
     let server = start(test_media()).await;
     let h1 = get(server.addr, "/vod/two_audio_languages.mp4/a2/2.m4s").await;
-    let h2 = request(server.addr, "GET", "/vod/two_audio_languages.mp4/a2/2.m4s", &[], true).await;
+    let h2 = request(
+        server.addr,
+        "GET",
+        "/vod/two_audio_languages.mp4/a2/2.m4s",
+        &[],
+        true,
+    )
+    .await;
     assert_eq!(h2.status, 200);
     assert_eq!(h2.body, h1.body);
 }

@@ -8,13 +8,10 @@ use std::path::Path;
 
 use common::*;
 
+type Streams = Vec<(String, i64, i64, String)>;
+
 /// The source's streams as ffprobe sees them (video first, then audio, as we package).
-fn source_streams(
-    file: &Path,
-) -> (
-    Vec<(String, i64, i64, String)>,
-    Vec<(String, i64, i64, String)>,
-) {
+fn source_streams(file: &Path) -> (Streams, Streams) {
     let all = streams(file);
     let video = all.iter().filter(|s| s.1 > 0).cloned().collect();
     let audio = all.iter().filter(|s| s.1 == 0).cloned().collect();

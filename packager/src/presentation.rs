@@ -266,23 +266,30 @@ pub fn timeline_offset(track: &Track, origin: (u64, u32)) -> u64 {
 
 /// Peak and mean bit rate of the CMAF segments of a track.
 fn measure(track: &Track, segments: &[SegmentSpan]) -> Bandwidth {
-    let mut total_bytes = 0u64;
-    let mut total_duration = 0u64;
-    let mut peak = 0u64;
+    measure_with(track, segments, |span| media_segment_len(track, span))
+}
+
+/// Peak and mean bit rate of a track's segments, given each segment's size in bytes.
+pub fn measure_with(
+    track: &Track,
+    segments: &[SegmentSpan],
+    size: impl Fn(&SegmentSpan) -> u64,
+) -> Bandwidth {
+    let bits_per_second = |bytes: u64, duration: u64| {
+        (bytes * 8 * u64::from(track.timescale))
+            .checked_div(duration)
+            .unwrap_or(0)
+    };
+    let (mut total_bytes, mut total_duration, mut peak) = (0u64, 0u64, 0u64);
     for span in segments {
-        let bytes = media_segment_len(track, span);
+        let bytes = size(span);
         let duration = span.duration(track);
+        peak = peak.max(bits_per_second(bytes, duration));
         total_bytes += bytes;
         total_duration += duration;
-        if duration > 0 {
-            let rate = bytes * 8 * u64::from(track.timescale) / duration;
-            peak = peak.max(rate);
-        }
     }
-    let average = if total_duration > 0 {
-        total_bytes * 8 * u64::from(track.timescale) / total_duration
-    } else {
-        0
-    };
-    Bandwidth { peak, average }
+    Bandwidth {
+        peak,
+        average: bits_per_second(total_bytes, total_duration),
+    }
 }

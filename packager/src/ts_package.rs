@@ -7,7 +7,7 @@ use crate::hls::{
     write_media_playlist, write_multivariant, HlsFlavor, PlaylistEntry, VariantRates,
 };
 use crate::mp4::{AudioKind, Codec, Track, VideoKind};
-use crate::presentation::{Bandwidth, Presentation, Rendition};
+use crate::presentation::{measure_with, Bandwidth, Presentation, Rendition};
 use crate::segment::{SegmentSpan, SourceRange};
 use crate::ts::{
     write_ts_segment, TsAudio, TsAudioCodec, TsSample, TsSegmentOptions, TsVideo, TsVideoCodec,
@@ -30,6 +30,8 @@ pub struct TsPart {
 pub struct TsSegmentPlan {
     pub parts: Vec<TsPart>,
     pub has_video: bool,
+    /// Segment number (from 1); continuity counters run on across segments with it.
+    pub number: u32,
 }
 
 fn not_found(what: String) -> Error {
@@ -95,7 +97,11 @@ pub fn plan_ts_segment(p: &Presentation, r: &Rendition, number: u32) -> Result<T
             });
         }
     }
-    Ok(TsSegmentPlan { parts, has_video })
+    Ok(TsSegmentPlan {
+        parts,
+        has_video,
+        number,
+    })
 }
 
 /// Converts a track time on the output timeline to the 90 kHz TS clock.
@@ -163,7 +169,11 @@ pub fn write_ts(p: &Presentation, plan: &TsSegmentPlan, reads: &[SourceRange]) -
             }
         }
     }
-    write_ts_segment(video.as_ref(), audio.as_ref(), &TsSegmentOptions::default())
+    let options = TsSegmentOptions {
+        sequence_number: u64::from(plan.number),
+        ..TsSegmentOptions::default()
+    };
+    write_ts_segment(video.as_ref(), audio.as_ref(), &options)
         .map(|s| s.bytes)
         .map_err(ts_error)
 }
@@ -208,22 +218,9 @@ fn estimate_ts_bytes(track: &Track, span: &SegmentSpan) -> u64 {
 
 fn ts_bandwidth(p: &Presentation, r: &Rendition) -> Bandwidth {
     let track = p.track(r);
-    let (mut bytes, mut duration, mut peak) = (0u64, 0u64, 0u64);
-    for span in &r.segments {
-        let b = estimate_ts_bytes(track, span) + 2 * TS_PACKET_SIZE as u64;
-        let d = span.duration(track);
-        if d > 0 {
-            peak = peak.max(b * 8 * u64::from(track.timescale) / d);
-        }
-        bytes += b;
-        duration += d;
-    }
-    let average = if duration > 0 {
-        bytes * 8 * u64::from(track.timescale) / duration
-    } else {
-        0
-    };
-    Bandwidth { peak, average }
+    measure_with(track, &r.segments, |span| {
+        estimate_ts_bytes(track, span) + 2 * TS_PACKET_SIZE as u64
+    })
 }
 
 /// The multivariant playlist of the TS flavor.

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test edgepack has, on a fresh Debian machine or a developer's: installs what the
+# tests need (ffmpeg, Chromium, the npm player packages), checks formatting and lints, runs the
+# Rust unit and behaviour tests, then plays the demo in hls.js, dash.js and Shaka Player.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== installing test dependencies"
+bash scripts/install-test-deps.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+
+echo "== cargo test (units beside the code, behaviour in tests/)"
+cargo build --locked -p edgepack
+cargo test --locked --workspace
+
+echo "== real players in headless Chromium"
+EDGEPACK_BIN="$PWD/target/debug/edgepack" node --test tests/players/

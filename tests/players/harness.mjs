@@ -321,7 +321,11 @@ const CHECKS = ['plays', 'switchesQuality', 'selectsSecondAudio', 'showsSubtitle
  * @param {object} [o.expect]
  *   playSeconds (10), subtitleText ('Subtitle cue'), subtitleLanguage ('en'),
  *   checks (list of check names to run; default all),
- *   requireActiveCue (true), audio (true: require decoded audio bytes)
+ *   requireActiveCue (true): a matching cue must be active at currentTime,
+ *   subtitleCueStart (text => expected start in s, or undefined): where the
+ *     source says the active cue starts; checked to +-subtitleTolerance (0.25),
+ *   waitSeconds (20): how long a quality/audio/subtitle switch may take,
+ *   audio (true: require decoded audio bytes)
  * @param {object} [o.breakSegments] negative control: answer 404 to media
  *   segment requests after the first `after` (default 3) of them;
  *   `pattern` (RegExp) says what a media segment URL is.
@@ -403,6 +407,7 @@ async function runChecks(page, origin, player, url, expect, wanted, requests, re
 
   // --- 1. plays >= playSeconds of real playback, frames decoded, no fatal error
   const playSeconds = expect.playSeconds ?? 10;
+  const waitMs = (expect.waitSeconds ?? 20) * 1000;
   const s0 = await state(page);
   const pr = await watch(page, {
     timeoutMs: (playSeconds + 25) * 1000,
@@ -435,7 +440,7 @@ async function runChecks(page, origin, player, url, expect, wanted, requests, re
       details.target = target;
       await ev(page, (id) => window.H.setQuality(id), target.id);
       const sw = await watch(page, {
-        timeoutMs: 25000,
+        timeoutMs: waitMs,
         label: `switch to ${target.height}p`,
         step: (s) => (s.videoHeight === target.height ? { ok: true } : null),
       });
@@ -474,7 +479,7 @@ async function runChecks(page, origin, player, url, expect, wanted, requests, re
       await ev(page, (id) => window.H.setAudio(id), target.id);
       let newLoads = [];
       const sw = await watch(page, {
-        timeoutMs: 25000,
+        timeoutMs: waitMs,
         label: `audio switch to ${target.lang}`,
         step: async (s, { played }) => {
           const [tr, loads] = await ev(page, (n) => [window.H.audioTracks(), window.H.audioLoads.slice(n)], before.n);
@@ -514,7 +519,7 @@ async function runChecks(page, origin, player, url, expect, wanted, requests, re
     } else {
       await ev(page, (id) => window.H.setText(id), target.id);
       const sw = await watch(page, {
-        timeoutMs: 20000,
+        timeoutMs: waitMs,
         label: `subtitles (${wantLang})`,
         step: async (s) => {
           const [cues, tr] = await ev(page, (n) => [window.H.cues(n), window.H.textTracks()], needle);
@@ -523,9 +528,15 @@ async function runChecks(page, origin, player, url, expect, wanted, requests, re
           const showing = cues.filter((c) => c.mode === 'showing' && c.matchCount > 0 && (!c.lang || c.lang === wantLang));
           if (!showing.length || details.playerActive !== wantLang) return null;
           if (!requireActive) return { ok: true };
-          const hit = showing.find((c) => c.active.some((a) => a.text.includes(needle) && a.start <= s.currentTime + 0.3 && a.end >= s.currentTime - 0.3));
-          if (hit) {
-            details.activeCue = hit.active[0];
+          for (const c of showing) {
+            const a = c.active.find((x) => x.text.includes(needle) && x.start <= s.currentTime + 0.3 && x.end >= s.currentTime - 0.3);
+            if (!a) continue;
+            const want = expect.subtitleCueStart ? expect.subtitleCueStart(a.text) : undefined;
+            if (want !== undefined && Math.abs(a.start - want) > (expect.subtitleTolerance ?? 0.25)) {
+              details.mistimed = `cue "${a.text}" shown from ${a.start} s, source says ${want} s`;
+              continue;
+            }
+            details.activeCue = a;
             details.atTime = s.currentTime;
             return { ok: true };
           }
@@ -535,7 +546,7 @@ async function runChecks(page, origin, player, url, expect, wanted, requests, re
       let r = sw;
       if (!sw.ok) {
         const t = details.textTracks || [];
-        r = { ok: false, reason: `${sw.reason}; player reports text ${details.playerActive}; tracks: ${t.map((x) => `${x.lang || '?'}/${x.mode}/${x.cueCount} cues/${x.matchCount} match/${x.active.length} active`).join(', ')}` };
+        r = { ok: false, reason: `${sw.reason}; ${details.mistimed ? details.mistimed + '; ' : ''}player reports text ${details.playerActive}; tracks: ${t.map((x) => `${x.lang || '?'}/${x.mode}/${x.cueCount} cues/${x.matchCount} match/${x.active.length} active`).join(', ')}` };
       } else r = { ok: true, note: `"${needle}" cue ${requireActive ? `active at ${fmtT(details.atTime)} s: ${JSON.stringify(details.activeCue)}` : 'loaded'}` };
       add('showsSubtitles', r, details);
     }

@@ -8,11 +8,12 @@
 // and Shaka in headless Chromium. Without EDGEPACK_BIN,
 // PLAYER_TEST_BASE_URL=http://127.0.0.1:PORT tests an already running
 // server. With neither, the tests are skipped.
-import { describe, before, after } from 'node:test';
+// PLAYER_TEST_SOURCE_VTT=<the asset's source .vtt> also checks that the
+// active subtitle cue is shown at the time the source file says.
+import { describe, test, before, after } from 'node:test';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEdgepack, closeHarness } from './harness.mjs';
-import { registerMatrix } from './matrix.mjs';
+import { registerMatrix, cueStartsFromVtt } from './matrix.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = process.env.EDGEPACK_BIN;
@@ -21,21 +22,25 @@ const MEDIA_ROOT = process.env.EDGEPACK_MEDIA_ROOT || path.join(REPO, 'demo/medi
 
 const skip = !BIN && !BASE ? 'set EDGEPACK_BIN (or PLAYER_TEST_BASE_URL) to run the player tests against edgepack' : false;
 
-describe('edgepack with real players (hls.js, dash.js, Shaka)', { skip }, () => {
+if (skip) test('edgepack with real players (hls.js, dash.js, Shaka)', { skip }, () => {});
+else describe('edgepack with real players (hls.js, dash.js, Shaka)', () => {
   let server = null;
   let baseUrl = BASE;
 
   before(async () => {
     if (BIN) {
+      const { startEdgepack } = await import('./harness.mjs');
       server = await startEdgepack({ bin: path.resolve(BIN), mediaRoot: MEDIA_ROOT });
       baseUrl = server.baseUrl;
     }
   });
 
   after(async () => {
+    const { closeHarness } = await import('./harness.mjs');
     await closeHarness();
     if (server) await server.stop();
   });
 
-  registerMatrix(() => baseUrl, { serverLog: () => (server ? server.output() : '') });
+  const expect = process.env.PLAYER_TEST_SOURCE_VTT ? { subtitleCueStart: cueStartsFromVtt(process.env.PLAYER_TEST_SOURCE_VTT) } : {};
+  registerMatrix(() => baseUrl, { expect, serverLog: () => (server ? server.output() : '') });
 });

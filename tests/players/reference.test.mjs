@@ -14,8 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startCorsStaticServer, checkPlayback, formatResult, closeHarness } from './harness.mjs';
-import { registerMatrix, streamUrls } from './matrix.mjs';
+import { registerMatrix, streamUrls, cueStartsFromVtt, diag } from './matrix.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REF = process.env.REFERENCE_STREAMS_DIR;
@@ -36,40 +35,51 @@ function brokenVariants(dir) {
     '/late-subs.m3u8': master.replace('URI="subs_en.m3u8"', 'URI="late_en.m3u8"'),
     '/late_en.m3u8': fs.readFileSync(path.join(dir, 'subs_en.m3u8'), 'utf8').replace('subs_en.vtt', 'late_en.vtt'),
     '/late_en.vtt': enVtt.replace(/MPEGTS:(\d+)/, (m, v) => `MPEGTS:${Number(v) + 100 * 90000}`),
+    // TS HLS whose English WebVTT lacks X-TIMESTAMP-MAP: hls.js maps cue time
+    // 0 to MPEG-TS time 0, so every cue shows ~1.5 s early
+    '/ts/nomap-subs.m3u8': fs.readFileSync(path.join(dir, 'ts/master.m3u8'), 'utf8').replace('URI="subs_en.m3u8"', 'URI="nomap_en.m3u8"'),
+    '/ts/nomap_en.m3u8': fs.readFileSync(path.join(dir, 'ts/subs_en.m3u8'), 'utf8').replace('subs_en.vtt', 'nomap_en.vtt'),
+    '/ts/nomap_en.vtt': fs.readFileSync(path.join(dir, 'ts/subs_en.vtt'), 'utf8').replace(/^X-TIMESTAMP-MAP.*\n/m, ''),
   };
 }
 
-describe('reference streams (ffmpeg) with real players', { skip }, () => {
+if (skip) test('reference streams (ffmpeg) with real players', { skip }, () => {});
+else describe('reference streams (ffmpeg) with real players', () => {
   let server = null;
   let dir = REF;
+  let cueStart = () => undefined;
+  let H; // harness.mjs, imported when the suite runs
 
   before(async () => {
+    H = await import('./harness.mjs');
     if (REF === 'auto') {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgepack-ref-'));
       execFileSync(path.join(HERE, 'make-reference-streams.sh'), [dir], { stdio: 'inherit', timeout: 300000 });
     }
-    server = await startCorsStaticServer(dir, { prefix: '/vod/demo', virtualFiles: brokenVariants(dir) });
+    cueStart = cueStartsFromVtt(path.join(dir, 'dash/sub_en.vtt'));
+    server = await H.startCorsStaticServer(dir, { prefix: '/vod/demo', virtualFiles: brokenVariants(dir) });
   });
 
   after(async () => {
-    await closeHarness();
+    await H?.closeHarness();
     if (server) await server.close();
     if (REF === 'auto') fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  registerMatrix(() => server.origin);
+  // cue times as the source says (dash/sub_en.vtt has no timestamp map)
+  registerMatrix(() => server.origin, { expect: { subtitleCueStart: (text) => cueStart(text) } });
 
   describe('harness self-tests: each check can fail', () => {
     const base = () => `${server.origin}/vod/demo`;
     const run = async (t, o) => {
-      const r = await checkPlayback({ player: 'hlsjs', ...o, expect: { playSeconds: 2, ...o.expect } });
-      t.diagnostic(formatResult(r));
+      const r = await H.checkPlayback({ player: 'hlsjs', ...o, expect: { playSeconds: 2, waitSeconds: 10, ...o.expect } });
+      diag(t, r, H.formatResult);
       return r;
     };
     const check = (r, name) => r.checks.find((c) => c.name === name);
     const failsOnly = (r, name) => {
-      assert.equal(check(r, 'plays').ok, true, `plays should pass:\n${formatResult(r)}`);
-      assert.equal(check(r, name).ok, false, `${name} should FAIL:\n${formatResult(r)}`);
+      assert.equal(check(r, 'plays').ok, true, `plays should pass:\n${H.formatResult(r)}`);
+      assert.equal(check(r, name).ok, false, `${name} should FAIL:\n${H.formatResult(r)}`);
       assert.equal(r.ok, false);
     };
 
@@ -90,6 +100,11 @@ describe('reference streams (ffmpeg) with real players', { skip }, () => {
 
     test('subtitle check fails when the cues are mistimed', { timeout: 90000 }, async (t) => {
       const r = await run(t, { url: `${base()}/late-subs.m3u8`, expect: { checks: ['plays', 'showsSubtitles'] } });
+      failsOnly(r, 'showsSubtitles');
+    });
+
+    test('subtitle check fails when the cues are shown 1.5 s early', { timeout: 90000 }, async (t) => {
+      const r = await run(t, { url: `${base()}/ts/nomap-subs.m3u8`, expect: { checks: ['plays', 'showsSubtitles'], subtitleCueStart: cueStart } });
       failsOnly(r, 'showsSubtitles');
     });
 

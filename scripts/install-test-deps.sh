@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Install what the test suite needs on a fresh Debian 12 machine (as root):
+#   - ffmpeg (reference/demo media), chromium (the real-player tests drive
+#     Debian's /usr/bin/chromium through playwright-core), fonts-dejavu-core
+#   - the player test harness' npm packages (tests/players, from its lockfile)
+# Idempotent: installs only what is missing. Never downloads a browser build
+# (no `npx playwright install`): the network only reaches package registries.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PLAYERS="$REPO/tests/players"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "install-test-deps: not root and no sudo; install ffmpeg chromium fonts-dejavu-core yourself" >&2
+  fi
+fi
+
+# --- Debian packages
+missing=()
+for pkg in ffmpeg chromium fonts-dejavu-core; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+# node and npm: Debian 12's own are old (node 18) but do run the harness
+if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-test-deps: apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update
+  $SUDO apt-get install -y "${missing[@]}"
+else
+  echo "install-test-deps: ffmpeg, chromium, fonts-dejavu-core, node, npm already installed"
+fi
+
+# --- npm packages of the player harness (exact versions from package-lock.json)
+stamp="$PLAYERS/node_modules/.install-stamp"
+want=$(sha256sum "$PLAYERS/package-lock.json" | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "install-test-deps: tests/players/node_modules up to date"
+else
+  echo "install-test-deps: npm ci in tests/players"
+  (cd "$PLAYERS" && npm ci --no-audit --no-fund)
+  echo "$want" >"$stamp"
+fi

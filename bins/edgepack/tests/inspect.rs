@@ -9,8 +9,8 @@ fn inspect(file: &Path) -> (bool, String) {
         .arg(file)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
 
@@ -55,7 +55,10 @@ fn explains_a_broken_file_with_its_box_path() {
     let (ok, text) = inspect(&file);
     assert!(!ok);
     assert!(text.contains("cannot be packaged"), "{text}");
-    assert!(text.contains("moov/trak[0]/mdia/minf/stbl/stco at 0x"), "{text}");
+    assert!(
+        text.contains("moov/trak[0]/mdia/minf/stbl/stco at 0x"),
+        "{text}"
+    );
     assert!(!text.contains("panicked"), "{text}");
 }
 

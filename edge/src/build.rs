@@ -149,7 +149,7 @@ pub async fn build(
         ),
         VodObject::MediaPlaylist(Flavor::Ts, id) => (
             "hls_media_playlist",
-            playlist(ts_package::ts_media_playlist(p, rendition(p, id)?)?, M3U8),
+            playlist(ts_package::ts_media_playlist(p, rendition(p, id)?), M3U8),
         ),
         VodObject::IframePlaylist(id) => {
             let r = rendition(p, id)?;

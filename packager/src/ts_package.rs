@@ -3,9 +3,8 @@
 //! TS playlists, and the conversion of MP4 samples into the muxer's 90 kHz input.
 
 use crate::error::{Error, Result};
-use crate::hls::{
-    write_media_playlist, write_multivariant, HlsFlavor, PlaylistEntry, VariantRates,
-};
+use crate::hls::media_playlist::segment_entries;
+use crate::hls::{write_media_playlist, write_multivariant, HlsFlavor, VariantRates};
 use crate::mp4::{AudioKind, Codec, Track, VideoKind};
 use crate::presentation::{measure_with, Bandwidth, Presentation, Rendition};
 use crate::segment::{SegmentSpan, SourceRange};
@@ -237,17 +236,6 @@ pub fn ts_multivariant(p: &Presentation) -> String {
 }
 
 /// The TS media playlist of a rendition: `1.ts`, `2.ts`, ...
-pub fn ts_media_playlist(p: &Presentation, r: &Rendition) -> Result<String> {
-    let track = p.track(r);
-    let entries: Vec<_> = r
-        .segments
-        .iter()
-        .enumerate()
-        .map(|(i, s)| PlaylistEntry {
-            duration: s.duration_seconds(track),
-            uri: format!("{}.ts", i + 1),
-            byte_range: None,
-        })
-        .collect();
-    Ok(write_media_playlist(&entries, None, false))
+pub fn ts_media_playlist(p: &Presentation, r: &Rendition) -> String {
+    write_media_playlist(&segment_entries(p, r, "ts", |_| None), None, false)
 }

@@ -383,8 +383,9 @@ export async function checkPlayback({ player, url, expect = {}, breakSegments = 
     await context.close().catch(() => {});
   }
   // Checks that were wanted but never reached count as failures.
+  const playsFailed = result.checks.some((c) => c.name !== 'plays' ? false : !c.ok);
   for (const name of wanted) {
-    if (!result.checks.some((c) => c.name === name)) result.checks.push({ name, ok: false, reason: 'not run' });
+    if (!result.checks.some((c) => c.name === name)) result.checks.push({ name, ok: false, reason: playsFailed ? 'not run: plays failed' : 'not run' });
   }
   result.ok = result.checks.length > 0 && result.checks.every((c) => c.ok);
   result.ms = Date.now() - t0;

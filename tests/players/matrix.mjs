@@ -51,6 +51,9 @@ export const MATRIX = [
   { player: 'shaka', stream: 'hlsCmaf', title: 'Shaka plays HLS (fMP4/CMAF segments)' },
 ];
 
+// What a media segment URL looks like, for the negative controls.
+const SEGMENT_PATTERN = process.env.PLAYER_TEST_SEGMENT_PATTERN ? new RegExp(process.env.PLAYER_TEST_SEGMENT_PATTERN) : undefined;
+
 // Negative controls: media segments answer 404 after the first 4 requests.
 // The playback check must then FAIL, within a bounded time.
 export const NEGATIVE = [
@@ -77,7 +80,7 @@ export function registerMatrix(getBaseUrl, { expect = {}, serverLog = null } = {
       const { checkPlayback, formatResult } = await harness();
       const url = streamUrls(getBaseUrl())[c.stream];
       const t0 = Date.now();
-      const r = await checkPlayback({ player: c.player, url, breakSegments: { after: 4 }, expect: { checks: ['plays'] } });
+      const r = await checkPlayback({ player: c.player, url, breakSegments: { after: 4, pattern: SEGMENT_PATTERN }, expect: { checks: ['plays'] } });
       const s = (Date.now() - t0) / 1000;
       diag(t, r, formatResult);
       const plays = r.checks.find((x) => x.name === 'plays');

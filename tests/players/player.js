@@ -125,8 +125,9 @@
       const E = dashjs.MediaPlayer.events;
       // dash.js raises ERROR only once it gives up (retries exhausted,
       // unsupported content, ...): treat it as fatal.
-      p.on(E.ERROR, (e) => error(true, 'dash.js ERROR ' + short(e.error)));
-      p.on(E.PLAYBACK_ERROR, (e) => error(true, 'dash.js PLAYBACK_ERROR ' + short(e.error)));
+      const dashErr = (e) => (e && e.error ? `code ${e.error.code}: ${e.error.message}` : short(e));
+      p.on(E.ERROR, (e) => error(true, 'dash.js ERROR ' + dashErr(e)));
+      p.on(E.PLAYBACK_ERROR, (e) => error(true, 'dash.js PLAYBACK_ERROR ' + dashErr(e)));
       p.on(E.FRAGMENT_LOADING_COMPLETED, (e) => {
         const r = e.request;
         if (r && r.mediaType === 'audio' && r.url && !e.error) {
@@ -256,7 +257,8 @@
     try {
       await A.start(url);
     } catch (e) {
-      error(true, 'start failed: ' + (e && (e.message || e.code) ? e.message || 'code ' + e.code : short(e)));
+      // (Shaka errors carry code/data, not a useful message)
+      error(true, 'start failed: ' + (e && e.message ? e.message : '') + (e && e.code ? ' code ' + e.code + ' data ' + short(e.data) : ''));
       return;
     }
     video.playbackRate = 1;

@@ -10,7 +10,7 @@
 // server. With neither, the tests are skipped.
 // PLAYER_TEST_SOURCE_VTT=<the asset's source .vtt> also checks that the
 // active subtitle cue is shown at the time the source file says.
-import { describe, test, before, after } from 'node:test';
+import { describe, test, after } from 'node:test';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerMatrix, cueStartsFromVtt } from './matrix.mjs';
@@ -26,12 +26,22 @@ if (skip) test('edgepack with real players (hls.js, dash.js, Shaka)', { skip }, 
 else describe('edgepack with real players (hls.js, dash.js, Shaka)', () => {
   let server = null;
   let baseUrl = BASE;
+  let startError = null;
 
-  before(async () => {
-    if (BIN) {
-      const { startEdgepack } = await import('./harness.mjs');
-      server = await startEdgepack({ bin: path.resolve(BIN), mediaRoot: MEDIA_ROOT });
-      baseUrl = server.baseUrl;
+  // Start the server as a test of its own, so that a daemon that does not
+  // come up is a counted failure (and the matrix tests fail fast with why).
+  test(BIN ? 'edgepack serve starts and answers /healthz' : `server at ${BASE} answers`, { timeout: 30000 }, async () => {
+    try {
+      if (BIN) {
+        const { startEdgepack } = await import('./harness.mjs');
+        server = await startEdgepack({ bin: path.resolve(BIN), mediaRoot: MEDIA_ROOT });
+        baseUrl = server.baseUrl;
+      } else {
+        await fetch(BASE, { signal: AbortSignal.timeout(5000) });
+      }
+    } catch (e) {
+      startError = e;
+      throw e;
     }
   });
 
@@ -42,5 +52,8 @@ else describe('edgepack with real players (hls.js, dash.js, Shaka)', () => {
   });
 
   const expect = process.env.PLAYER_TEST_SOURCE_VTT ? { subtitleCueStart: cueStartsFromVtt(process.env.PLAYER_TEST_SOURCE_VTT) } : {};
-  registerMatrix(() => baseUrl, { expect, serverLog: () => (server ? server.output() : '') });
+  registerMatrix(() => {
+    if (startError) throw new Error(`server did not start: ${startError.message.split('\n')[0]}`);
+    return baseUrl;
+  }, { expect, serverLog: () => (server ? server.output() : '') });
 });

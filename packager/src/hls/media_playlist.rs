@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use crate::cmaf::fragment::first_sample_range_len;
 use crate::presentation::{Presentation, Rendition};
+use crate::segment::SegmentSpan;
 
 /// One line item of a media playlist.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,19 +52,29 @@ pub fn write_media_playlist(
     out
 }
 
-/// The CMAF media playlist of a rendition: `init.mp4` then `1.m4s`, `2.m4s`, ...
-pub fn cmaf_media_playlist(p: &Presentation, r: &Rendition) -> String {
+/// One entry per segment of `r`: `1.{extension}`, `2.{extension}`, ..., with an optional
+/// byte range per segment.
+pub fn segment_entries(
+    p: &Presentation,
+    r: &Rendition,
+    extension: &str,
+    byte_range: impl Fn(&SegmentSpan) -> Option<(u64, u64)>,
+) -> Vec<PlaylistEntry> {
     let track = p.track(r);
-    let entries: Vec<_> = r
-        .segments
+    r.segments
         .iter()
         .enumerate()
         .map(|(i, s)| PlaylistEntry {
             duration: s.duration_seconds(track),
-            uri: format!("{}.m4s", i + 1),
-            byte_range: None,
+            uri: format!("{}.{extension}", i + 1),
+            byte_range: byte_range(s),
         })
-        .collect();
+        .collect()
+}
+
+/// The CMAF media playlist of a rendition: `init.mp4` then `1.m4s`, `2.m4s`, ...
+pub fn cmaf_media_playlist(p: &Presentation, r: &Rendition) -> String {
+    let entries = segment_entries(p, r, "m4s", |_| None);
     write_media_playlist(&entries, Some("init.mp4"), false)
 }
 
@@ -71,16 +82,7 @@ pub fn cmaf_media_playlist(p: &Presentation, r: &Rendition) -> String {
 /// as a byte range of that segment (headers plus the keyframe).
 pub fn cmaf_iframe_playlist(p: &Presentation, r: &Rendition) -> String {
     let track = p.track(r);
-    let entries: Vec<_> = r
-        .segments
-        .iter()
-        .enumerate()
-        .map(|(i, s)| PlaylistEntry {
-            duration: s.duration_seconds(track),
-            uri: format!("{}.m4s", i + 1),
-            byte_range: Some((first_sample_range_len(track, s), 0)),
-        })
-        .collect();
+    let entries = segment_entries(p, r, "m4s", |s| Some((first_sample_range_len(track, s), 0)));
     write_media_playlist(&entries, Some("init.mp4"), true)
 }
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod handler;
 pub mod media;
 pub mod metrics;
+pub mod offline;
 pub mod problem;
 pub mod response;
 pub mod route;

@@ -54,6 +54,27 @@ impl Route {
     }
 }
 
+impl VodObject {
+    /// The path of this object below `/vod/{asset}/`: the inverse of [`parse_route`].
+    pub fn relative_path(&self) -> String {
+        use Flavor::*;
+        use VodObject::*;
+        let ts = |f: &Flavor| if *f == Ts { "ts/" } else { "" };
+        match self {
+            Multivariant(f) => format!("{}master.m3u8", ts(f)),
+            Mpd => "manifest.mpd".into(),
+            MediaPlaylist(f, r) => format!("{}{r}/media.m3u8", ts(f)),
+            IframePlaylist(r) => format!("{r}/iframes.m3u8"),
+            Init(r) => format!("{r}/init.mp4"),
+            CmafSegment(r, n) => format!("{r}/{n}.m4s"),
+            TsSegment(r, n) => format!("ts/{r}/{n}.ts"),
+            SubtitlePlaylist(f, l) => format!("{}sub/{l}/media.m3u8", ts(f)),
+            SubtitleSegment(f, l, n) => format!("{}sub/{l}/{n}.vtt", ts(f)),
+            SubtitleFile(l) => format!("sub/{l}.vtt"),
+        }
+    }
+}
+
 fn not_found(path: &str) -> Problem {
     Problem::new(
         ProblemKind::NotFound,
@@ -181,6 +202,28 @@ mod tests {
             vod("/vod/a/sub/en.vtt"),
             VodObject::SubtitleFile("en".into())
         );
+    }
+
+    #[test]
+    fn relative_paths_parse_back() {
+        use VodObject::*;
+        for object in [
+            Multivariant(Flavor::Cmaf),
+            Multivariant(Flavor::Ts),
+            Mpd,
+            MediaPlaylist(Flavor::Ts, "a-v1".into()),
+            MediaPlaylist(Flavor::Cmaf, "v1".into()),
+            IframePlaylist("v1".into()),
+            Init("a2".into()),
+            CmafSegment("a2".into(), 7),
+            TsSegment("v1".into(), 3),
+            SubtitlePlaylist(Flavor::Ts, "en".into()),
+            SubtitleSegment(Flavor::Cmaf, "fr".into(), 2),
+            SubtitleFile("en".into()),
+        ] {
+            let path = format!("/vod/x.mp4/{}", object.relative_path());
+            assert_eq!(vod(&path), object, "{path}");
+        }
     }
 
     #[test]

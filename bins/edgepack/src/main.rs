@@ -26,6 +26,18 @@ enum Command {
     Serve(ServeArgs),
     /// Describe an MP4 file: tracks, codecs, durations, keyframes, and what would stop it
     /// from packaging.
+    /// Write everything the daemon would serve for one asset as files under
+    /// `OUT/vod/{asset}/`, byte-identical to the daemon's responses.
+    Package {
+        /// An MP4 file (asset `name.mp4`) or a title directory (asset `name`).
+        source: PathBuf,
+        /// Output directory; a static file server rooted here answers the daemon's URLs.
+        #[arg(long)]
+        out: PathBuf,
+        /// Target segment duration in milliseconds.
+        #[arg(long, default_value_t = 4000)]
+        target_segment_ms: u32,
+    },
     Inspect {
         /// The MP4 files to describe.
         #[arg(required = true)]
@@ -60,6 +72,11 @@ fn main() -> ExitCode {
             files,
             target_segment_ms,
         } => inspect(&files, target_segment_ms),
+        Command::Package {
+            source,
+            out,
+            target_segment_ms,
+        } => package(&source, &out, target_segment_ms),
     };
     match result {
         Ok(code) => code,
@@ -159,6 +176,42 @@ async fn shutdown_signal() {
         () = term => {},
     }
     println!("edgepack: shutting down, letting in-flight requests finish");
+}
+
+fn package(
+    source: &std::path::Path,
+    out: &std::path::Path,
+    target_segment_ms: u32,
+) -> anyhow::Result<ExitCode> {
+    let asset = source
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("SOURCE must name a file or directory")?
+        .to_owned();
+    let root = match source.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut config = Config {
+        media_root: root,
+        ..Config::default()
+    };
+    config.packaging.target_segment_ms = target_segment_ms;
+    config.validate()?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let state = AppState::new(config).context("cannot register metrics")?;
+        let report = edge::offline::package(&state, &asset, out)
+            .await
+            .map_err(|p| anyhow::anyhow!("{}", p.detail))?;
+        println!(
+            "wrote {} files, {} bytes, under {}",
+            report.files,
+            report.bytes,
+            out.join("vod").join(&asset).display()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn inspect(files: &[PathBuf], target_segment_ms: u32) -> anyhow::Result<ExitCode> {

@@ -18,5 +18,8 @@ echo "== cargo test (units beside the code, behaviour in tests/)"
 cargo build --locked -p edgepack
 cargo test --locked --workspace
 
+echo "== criterion benches build and run once (figures come from cargo bench, never from tests)"
+cargo bench --locked -p edgepack-benches -- --test
+
 echo "== real players in headless Chromium"
 EDGEPACK_BIN="$PWD/target/debug/edgepack" node --test tests/players/

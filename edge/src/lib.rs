@@ -7,6 +7,7 @@ pub mod body;
 pub mod build;
 pub mod config;
 pub mod handler;
+pub mod keys;
 pub mod media;
 pub mod metrics;
 pub mod offline;

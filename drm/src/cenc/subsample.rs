@@ -1,0 +1,1 @@
+//! Subsample maps for video samples: which bytes of each NAL unit stay clear.

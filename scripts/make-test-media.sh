@@ -99,6 +99,10 @@ count_sps() { # FILE -> SPS seen by trace_headers (1 from avcC/hvcC + in-band on
     ffmpeg -nostdin -v verbose -i "$1" -map 0:v -c copy -bsf:v trace_headers -f null - 2>&1 \
         | grep -c 'Sequence Parameter Set' || true
 }
+trace_count() { # FILE REGEX -> video header lines (trace_headers) matching REGEX
+    ffmpeg -nostdin -v verbose -i "$1" -map 0:v -c copy -bsf:v trace_headers -f null - 2>&1 \
+        | grep -c "$2" || true
+}
 top_order() { # FILE -> e.g. "ftyp moov free mdat"
     tree_of "$1" | grep -v '^ ' | awk '{printf "%s ", $1}'
 }
@@ -175,6 +179,33 @@ make_media() {
     "${FF[@]}" -f lavfi -i "$(vsrc 320x180 60000/1001 $DUR)" \
         "${H264[@]}" -b:v 120k -maxrate 180k -bufsize 240k -g 120 -keyint_min 120 -sc_threshold 0 \
         "${BITEXACT[@]}" "$f"
+
+    # Slice header shapes for CENC subsample maps (drm::nal), 2 s, 1 s GOP, video only.
+    # H.264 Constrained Baseline: CAVLC (no cabac_alignment_one_bit), 4 slices per picture.
+    f=h264_baseline_cavlc_slices.mp4
+    "${FF[@]}" -f lavfi -i "$(vsrc 320x180 25 2)" \
+        -c:v libx264 -threads 1 -preset medium -profile:v baseline -pix_fmt yuv420p \
+        "${RC_SMALL[@]}" -g 25 -keyint_min 25 -sc_threshold 0 -x264-params slices=4 \
+        "${BITEXACT[@]}" "$f"
+    [ "$(probe $f stream=profile)" = "Constrained Baseline" ] || fail "$f: not Constrained Baseline"
+    [ "$(trace_count $f 'first_mb_in_slice')" = 200 ] || fail "$f: expected 4 slices x 50 pictures"
+    # H.264 High, MBAFF interlaced top field first: frame_mbs_only_flag 0, field_pic_flag
+    # and delta_pic_order_cnt_bottom in every slice header.
+    f=h264_interlaced_mbaff.mp4
+    "${FF[@]}" -f lavfi -i "$(vsrc 320x180 25 2)" \
+        "${H264[@]}" "${RC_SMALL[@]}" -g 25 -keyint_min 25 -sc_threshold 0 \
+        -x264-params interlaced=1:tff=1 "${BITEXACT[@]}" "$f"
+    [ "$(probe $f stream=field_order)" = tt ] || fail "$f: not interlaced tff"
+    [ "$(trace_count $f 'delta_pic_order_cnt_bottom')" = 50 ] || fail "$f: no delta_pic_order_cnt_bottom"
+    # HEVC with 2 slices per picture and wavefront parallel processing (entry points in the
+    # slice headers; x265 needs a thread pool for WPP, its output stays deterministic).
+    f=hevc_slices_wpp.mp4
+    "${FF[@]}" -f lavfi -i "$(vsrc 320x180 25 2)" \
+        -c:v libx265 -threads 1 -preset medium -pix_fmt yuv420p -b:v 80k \
+        -x265-params "pools=1:frame-threads=1:wpp=1:ctu=32:slices=2:keyint=25:min-keyint=25:scenecut=0:open-gop=0:info=0:log-level=error" \
+        -tag:v hvc1 "${BITEXACT[@]}" "$f"
+    [ "$(trace_count $f 'entropy_coding_sync_enabled_flag  *1 = 1')" = 1 ] || fail "$f: no WPP"
+    [ "$(trace_count $f 'first_slice_segment_in_pic_flag  *0 = 0')" = 50 ] || fail "$f: not 2 slices"
 
     f=h264_25fps_aac_44.1k.mp4
     "${FF[@]}" -f lavfi -i "$(vsrc 320x180 25 $DUR)" -f lavfi -i "$(asrc 550 44100 $DUR)" \

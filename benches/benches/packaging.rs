@@ -36,13 +36,13 @@ fn manifests(c: &mut Criterion) {
         audio: &|r| r.bandwidth,
     };
     g.bench_function("hls_multivariant", |b| {
-        b.iter(|| write_multivariant(black_box(&p), HlsFlavor::Cmaf, &rates))
+        b.iter(|| write_multivariant(black_box(&p), HlsFlavor::Cmaf, &rates, None))
     });
     g.bench_function("hls_media_playlist", |b| {
-        b.iter(|| cmaf_media_playlist(black_box(&p), &p.video[2]))
+        b.iter(|| cmaf_media_playlist(black_box(&p), &p.video[2], None))
     });
     g.bench_function("dash_mpd", |b| {
-        b.iter(|| packager::dash::write_mpd(black_box(&p)))
+        b.iter(|| packager::dash::write_mpd(black_box(&p), None))
     });
     g.finish();
 }

@@ -6,8 +6,19 @@
 #![forbid(unsafe_code)]
 
 pub mod cenc;
+pub mod clearkey;
+pub mod cpix;
+pub mod derive;
 pub mod error;
+pub mod hls_aes;
 pub mod key;
+pub mod method;
+pub mod nal;
+pub mod pssh;
+pub mod sample_aes;
+pub mod system;
 
 pub use error::{Error, Result};
 pub use key::{ContentKey, ContentKeyPair, KeyId};
+pub use method::Method;
+pub use system::{DrmSystem, Signalling, SystemId};

@@ -5,13 +5,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use packager::cmaf::{media_segment_len, write_init_segment, write_media_segment};
+use packager::cmaf::{
+    media_segment_len, write_init_segment, write_media_segment, write_protected_init_segment,
+};
 use packager::dash::write_mpd;
 use packager::hls::{
     cmaf_iframe_playlist, cmaf_media_playlist, subtitle_playlist, write_multivariant, HlsFlavor,
     VariantRates,
 };
 use packager::presentation::{Presentation, Rendition};
+use packager::protection::{write_protected_segment, Output, Protection};
 use packager::segment::{SegmentSpan, SourceRange};
 use packager::ts_package;
 
@@ -106,10 +109,12 @@ async fn read_span(
     })
 }
 
-/// Exact size of an object whose size is known without building it (for HEAD).
-pub fn known_len(title: &Title, object: &VodObject) -> Option<u64> {
+/// Exact size of an object whose size is known without building it (for HEAD): clear CMAF
+/// segments.
+pub fn known_len(title: &Title, object: &VodObject, protection: Option<&Protection>) -> Option<u64> {
     let p = &title.presentation;
     match object {
+        VodObject::CmafSegment(..) if protection.is_some() => None,
         VodObject::CmafSegment(id, n) => {
             let r = p.rendition(id)?;
             let s = r.segments.get((*n as usize).checked_sub(1)?)?;
@@ -119,15 +124,56 @@ pub fn known_len(title: &Title, object: &VodObject) -> Option<u64> {
     }
 }
 
-/// Builds `object` of `title`.
+fn not_offered(protection: &Protection, what: &str) -> Problem {
+    Problem::new(
+        ProblemKind::OutputNotOffered,
+        format!(
+            "the asset is encrypted with '{}', which has no {what}",
+            protection.method.name()
+        ),
+    )
+}
+
+/// Refuses `output` when the asset's protection has no form of it.
+fn require(protection: Option<&Protection>, output: Output, what: &str) -> Result<(), Problem> {
+    match protection {
+        Some(pr) if !pr.offers(output) => Err(not_offered(pr, what)),
+        _ => Ok(()),
+    }
+}
+
+/// Builds `object` of `title`, encrypted under `protection` when there is one.
 pub async fn build(
     state: &AppState,
     title: Arc<Title>,
     object: &VodObject,
+    protection: Option<&Protection>,
 ) -> Result<Built, Problem> {
     let p = &title.presentation;
     let started = Instant::now();
+    match object {
+        VodObject::Multivariant(Flavor::Ts)
+        | VodObject::MediaPlaylist(Flavor::Ts, _)
+        | VodObject::TsSegment(..)
+        | VodObject::SubtitlePlaylist(Flavor::Ts, _)
+        | VodObject::SubtitleSegment(Flavor::Ts, ..) => {
+            require(protection, Output::HlsTs, "MPEG-TS form")?
+        }
+        VodObject::Mpd | VodObject::SubtitleFile(_) => require(protection, Output::Dash, "DASH form")?,
+        VodObject::IframePlaylist(_) => {
+            if let Some(pr) = protection {
+                return Err(not_offered(pr, "I-frame playlists"));
+            }
+        }
+        _ => {}
+    }
     let (output, built) = match object {
+        VodObject::Key(_) | VodObject::ClearKeyLicense => {
+            return Err(Problem::new(
+                ProblemKind::NotFound,
+                "keys and licenses are not packaged objects",
+            ))
+        }
         VodObject::Multivariant(Flavor::Cmaf) => {
             let rates = VariantRates {
                 video: &|r| r.bandwidth,
@@ -135,21 +181,24 @@ pub async fn build(
             };
             (
                 "hls_multivariant",
-                playlist(write_multivariant(p, HlsFlavor::Cmaf, &rates), M3U8),
+                playlist(write_multivariant(p, HlsFlavor::Cmaf, &rates, protection), M3U8),
             )
         }
         VodObject::Multivariant(Flavor::Ts) => (
             "hls_multivariant",
-            playlist(ts_package::ts_multivariant(p), M3U8),
+            playlist(ts_package::ts_multivariant(p, protection), M3U8),
         ),
-        VodObject::Mpd => ("dash_mpd", playlist(write_mpd(p), "application/dash+xml")),
+        VodObject::Mpd => (
+            "dash_mpd",
+            playlist(write_mpd(p, protection), "application/dash+xml"),
+        ),
         VodObject::MediaPlaylist(Flavor::Cmaf, id) => (
             "hls_media_playlist",
-            playlist(cmaf_media_playlist(p, rendition(p, id)?), M3U8),
+            playlist(cmaf_media_playlist(p, rendition(p, id)?, protection), M3U8),
         ),
         VodObject::MediaPlaylist(Flavor::Ts, id) => (
             "hls_media_playlist",
-            playlist(ts_package::ts_media_playlist(p, rendition(p, id)?), M3U8),
+            playlist(ts_package::ts_media_playlist(p, rendition(p, id)?, protection), M3U8),
         ),
         VodObject::IframePlaylist(id) => {
             let r = rendition(p, id)?;
@@ -192,10 +241,17 @@ pub async fn build(
         }
         VodObject::Init(id) => {
             let r = rendition(p, id)?;
+            let track = p.track(r);
+            let init = match protection.and_then(|pr| Some((pr, pr.track_crypto(&r.id, track.is_video())?))) {
+                Some((pr, crypto)) => {
+                    write_protected_init_segment(track, &crypto, &pr.signalling.init_pssh_boxes())?
+                }
+                None => write_init_segment(track),
+            };
             (
                 "cmaf_init",
                 Built {
-                    parts: vec![write_init_segment(p.track(r))],
+                    parts: vec![init],
                     content_type: media_type(p, r),
                     cacheability: Cacheability::Segment,
                 },
@@ -205,11 +261,31 @@ pub async fn build(
             let r = rendition(p, id)?;
             let s = span(r, *n)?;
             let source = read_span(state, &title, r, &s).await?;
-            let segment = write_media_segment(p.track(r), &s, *n, r.timeline_offset, &source)?;
+            let track = p.track(r);
+            let parts = match protection {
+                None => write_media_segment(track, &s, *n, r.timeline_offset, &source)?
+                    .parts()
+                    .cloned()
+                    .collect(),
+                Some(pr) => match pr.track_crypto(&r.id, track.is_video()) {
+                    Some(crypto) => {
+                        write_protected_segment(track, &s, *n, r.timeline_offset, &source, &crypto)?
+                            .parts()
+                            .cloned()
+                            .collect()
+                    }
+                    None => {
+                        let clear = write_media_segment(track, &s, *n, r.timeline_offset, &source)?;
+                        vec![Bytes::from(
+                            pr.encrypt_whole_segment(*n, clear.parts().map(|b| &b[..])),
+                        )]
+                    }
+                },
+            };
             (
                 "cmaf_segment",
                 Built {
-                    parts: segment.parts().cloned().collect(),
+                    parts,
                     content_type: media_type(p, r),
                     cacheability: Cacheability::Segment,
                 },
@@ -228,7 +304,10 @@ pub async fn build(
                 let pr = pr.ok_or_else(|| no_rendition(&part.rendition_id))?;
                 reads.push(read_span(state, &title, pr, &part.span).await?);
             }
-            let bytes = ts_package::write_ts(p, &plan, &reads)?;
+            let mut bytes = ts_package::write_ts(p, &plan, &reads)?;
+            if let Some(pr) = protection.filter(|pr| pr.is_whole_segment()) {
+                bytes = pr.encrypt_whole_segment(*n, [&bytes[..]]);
+            }
             (
                 "ts_segment",
                 Built {

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::keys::config::{DrmConfig, KeysConfig};
+use crate::keys::policy::EncryptionPolicy;
+
 /// Everything the daemon can be told.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -17,6 +20,12 @@ pub struct Config {
     pub packaging: PackagingConfig,
     pub cache: CacheConfig,
     pub limits: LimitsConfig,
+    /// Default encryption policy for assets without an asset definition file.
+    pub encryption: EncryptionPolicy,
+    /// Where content keys come from.
+    pub keys: KeysConfig,
+    /// How DRM systems are signalled.
+    pub drm: DrmConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -58,6 +67,9 @@ impl Default for Config {
             packaging: PackagingConfig::default(),
             cache: CacheConfig::default(),
             limits: LimitsConfig::default(),
+            encryption: EncryptionPolicy::default(),
+            keys: KeysConfig::default(),
+            drm: DrmConfig::default(),
         }
     }
 }

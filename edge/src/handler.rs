@@ -1,29 +1,44 @@
-//! One request's pipeline: parse the URL into a typed route, resolve the asset, build the
-//! object, respond, and record metrics.
+//! One request's pipeline: parse the URL into a typed route, resolve the asset and its
+//! protection, build the object, respond, and record metrics.
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
+use http::request::Parts;
 use http::{Method, Request, Response};
+use http_body_util::BodyExt;
+use packager::protection::Protection;
 
 use crate::body::PartsBody;
 use crate::build::{build, known_len, Cacheability};
+use crate::keys::policy::{protection_for, EncryptionPolicy};
 use crate::media::cache::fnv1a;
+use crate::media::title::Title;
 use crate::problem::{Problem, ProblemKind};
 use crate::response::{
-    head_response, not_modified, object_response, plain, preflight, problem_response, ObjectMeta,
+    head_response, no_store, not_modified, object_response, plain, preflight, problem_response,
+    ObjectMeta,
 };
 use crate::route::{parse_route, Route, VodObject};
 use crate::state::AppState;
 
+/// Largest license request body read.
+const MAX_LICENSE_REQUEST_BYTES: usize = 16 * 1024;
+
 /// Handles one request. Never fails: every error becomes a problem+json response.
-pub async fn handle<B>(state: Arc<AppState>, req: Request<B>) -> Response<PartsBody> {
+pub async fn handle<B>(state: Arc<AppState>, req: Request<B>) -> Response<PartsBody>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let started = Instant::now();
     state.metrics.in_flight.inc();
-    let path = req.uri().path().to_owned();
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_owned();
     let route = parse_route(&path);
     let kind = route.as_ref().map_or("unknown", Route::kind);
-    let response = respond(&state, &req, route).await;
+    let response = respond(&state, &parts, body, route).await;
     let status = response.status();
     state.metrics.in_flight.dec();
     state
@@ -51,25 +66,45 @@ pub async fn handle<B>(state: Arc<AppState>, req: Request<B>) -> Response<PartsB
 
 async fn respond<B>(
     state: &AppState,
-    req: &Request<B>,
+    req: &Parts,
+    body: B,
     route: Result<Route, Problem>,
-) -> Response<PartsBody> {
-    let method = req.method();
-    let path = req.uri().path();
+) -> Response<PartsBody>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let method = &req.method;
+    let path = req.uri.path();
     if method == Method::OPTIONS {
         return preflight();
-    }
-    if method != Method::GET && method != Method::HEAD {
-        let p = Problem::new(
-            ProblemKind::MethodNotAllowed,
-            format!("{method} is not served"),
-        );
-        return problem_response(&p, path, method);
     }
     let route = match route {
         Ok(r) => r,
         Err(p) => return problem_response(&p, path, method),
     };
+    let posts = matches!(
+        route,
+        Route::Vod {
+            object: VodObject::ClearKeyLicense,
+            ..
+        }
+    );
+    let allowed = if posts {
+        method == Method::POST
+    } else {
+        method == Method::GET || method == Method::HEAD
+    };
+    if !allowed {
+        let p = Problem::new(
+            ProblemKind::MethodNotAllowed,
+            format!(
+                "{method} is not served here (use {})",
+                if posts { "POST" } else { "GET or HEAD" }
+            ),
+        );
+        return problem_response(&p, path, method);
+    }
     match route {
         Route::Health => plain("ok\n".into(), "text/plain", method),
         Route::Ready => {
@@ -84,38 +119,54 @@ async fn respond<B>(
             }
         }
         Route::Metrics => plain(state.metrics.render(), "text/plain; version=0.0.4", method),
-        Route::Vod { asset, object } => match serve_vod(state, req, &asset, &object).await {
-            Ok(res) => res,
-            Err(p) => problem_response(&p, path, method),
-        },
+        Route::Vod { asset, object } => {
+            let result = match object {
+                VodObject::ClearKeyLicense => serve_license(state, req, body, &asset).await,
+                VodObject::Key(kid) => serve_key(state, req, &asset, kid).await,
+                _ => serve_vod(state, req, &asset, &object).await,
+            };
+            result.unwrap_or_else(|p| problem_response(&p, path, method))
+        }
     }
 }
 
-/// Version of the output format: bump when packaging output changes, so ETags change.
-const OUTPUT_VERSION: &str = concat!("edgepack-", env!("CARGO_PKG_VERSION"), "-1");
+/// The policy in force for a title: its asset definition's, else the configured default.
+fn policy<'a>(state: &'a AppState, title: &'a Title) -> &'a EncryptionPolicy {
+    title.policy.as_ref().unwrap_or(&state.config.encryption)
+}
 
-async fn serve_vod<B>(
+fn host(req: &Parts) -> Option<&str> {
+    req.headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri.authority().map(|a| a.as_str()))
+}
+
+/// Version of the output format: bump when packaging output changes, so ETags change.
+const OUTPUT_VERSION: &str = concat!("edgepack-", env!("CARGO_PKG_VERSION"), "-2");
+
+async fn serve_vod(
     state: &AppState,
-    req: &Request<B>,
+    req: &Parts,
     asset: &str,
     object: &VodObject,
 ) -> Result<Response<PartsBody>, Problem> {
     let title = state.media.title(asset).await?;
-    let mut h = fnv1a(req.uri().path().as_bytes(), title.fingerprint);
-    h = fnv1a(OUTPUT_VERSION.as_bytes(), h);
-    h = fnv1a(&state.config.packaging.target_segment_ms.to_be_bytes(), h);
-    let etag = format!("\"{h:016x}\"");
+    let protection = protection_for(state, asset, policy(state, &title), host(req)).await?;
+    let etag = etag(state, req, &title, protection.as_ref());
     let cache = &state.config.cache;
     let guess = ObjectMeta {
         etag: &etag,
         content_type: "application/octet-stream",
         cacheability: Cacheability::Playlist,
     };
-    if let Some(res) = not_modified(req.headers(), &guess, cache) {
+    if let Some(res) = not_modified(&req.headers, &guess, cache) {
         return Ok(res);
     }
-    if req.method() == Method::HEAD && req.headers().get(http::header::RANGE).is_none() {
-        if let (Some(len), VodObject::CmafSegment(id, _)) = (known_len(&title, object), object) {
+    if req.method == Method::HEAD && req.headers.get(http::header::RANGE).is_none() {
+        if let (Some(len), VodObject::CmafSegment(id, _)) =
+            (known_len(&title, object, protection.as_ref()), object)
+        {
             let video = title
                 .presentation
                 .rendition(id)
@@ -128,12 +179,102 @@ async fn serve_vod<B>(
             return Ok(head_response(len, &meta, cache));
         }
     }
-    let built = build(state, title, object).await?;
+    let built = build(state, title, object, protection.as_ref()).await?;
     Ok(object_response(
         built,
-        req.headers(),
-        req.method(),
+        &req.headers,
+        &req.method,
         &etag,
         cache,
     ))
+}
+
+/// A strong ETag: the same on every node for the same sources, settings and protection.
+fn etag(state: &AppState, req: &Parts, title: &Title, protection: Option<&Protection>) -> String {
+    let mut h = fnv1a(req.uri.path().as_bytes(), title.fingerprint);
+    h = fnv1a(OUTPUT_VERSION.as_bytes(), h);
+    h = fnv1a(&state.config.packaging.target_segment_ms.to_be_bytes(), h);
+    if let Some(pr) = protection {
+        h = fnv1a(pr.method.name().as_bytes(), h);
+        h = fnv1a(&pr.key.kid.0, h);
+        h = fnv1a(pr.urls.clearkey_license.as_bytes(), h);
+        h = fnv1a(pr.urls.fairplay.as_bytes(), h);
+        for s in &pr.signalling.systems {
+            h = fnv1a(s.system.name().as_bytes(), h);
+        }
+    }
+    format!("\"{h:016x}\"")
+}
+
+/// The raw key, for players that fetch it themselves (AES-128, SAMPLE-AES, ClearKey).
+async fn serve_key(
+    state: &AppState,
+    req: &Parts,
+    asset: &str,
+    kid: drm::KeyId,
+) -> Result<Response<PartsBody>, Problem> {
+    let title = state.media.title(asset).await?;
+    let policy = policy(state, &title);
+    if !policy.delivers_raw_key() {
+        return Err(key_not_delivered(asset, policy));
+    }
+    let protection = protection_for(state, asset, policy, host(req))
+        .await?
+        .ok_or_else(|| key_not_delivered(asset, policy))?;
+    if protection.key.kid != kid {
+        return Err(Problem::new(
+            ProblemKind::RenditionNotFound,
+            format!("'{asset}' has no key with id {kid}"),
+        ));
+    }
+    let key = protection.key.key.bytes().to_vec();
+    Ok(no_store(key, "application/octet-stream", &req.method))
+}
+
+fn key_not_delivered(asset: &str, policy: &EncryptionPolicy) -> Problem {
+    Problem::new(
+        ProblemKind::KeyNotDelivered,
+        format!(
+            "'{asset}' is {} without ClearKey: its key is not handed out",
+            match policy.method {
+                drm::Method::None => "not encrypted",
+                m => m.name(),
+            }
+        ),
+    )
+}
+
+/// The W3C ClearKey license endpoint: a JSON request for key ids, a JSON Web Key Set back.
+async fn serve_license<B>(
+    state: &AppState,
+    req: &Parts,
+    body: B,
+    asset: &str,
+) -> Result<Response<PartsBody>, Problem>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let invalid = |detail: String| Problem::new(ProblemKind::LicenseRequestInvalid, detail);
+    let body = http_body_util::Limited::new(body, MAX_LICENSE_REQUEST_BYTES)
+        .collect()
+        .await
+        .map_err(|e| invalid(format!("cannot read the request body (at most {MAX_LICENSE_REQUEST_BYTES} bytes): {e}")))?
+        .to_bytes();
+    let request = drm::clearkey::parse_request(&body).map_err(|e| invalid(e.to_string()))?;
+    let title = state.media.title(asset).await?;
+    let policy = policy(state, &title);
+    if !policy.signals_clearkey() {
+        return Err(key_not_delivered(asset, policy));
+    }
+    let protection = protection_for(state, asset, policy, host(req))
+        .await?
+        .ok_or_else(|| key_not_delivered(asset, policy))?;
+    if !request.kids.contains(&protection.key.kid) {
+        return Err(invalid(format!(
+            "none of the requested key ids belongs to '{asset}'"
+        )));
+    }
+    let answer = drm::clearkey::license_response(&request, &[protection.key.clone()]);
+    Ok(no_store(answer, "application/json", &req.method))
 }

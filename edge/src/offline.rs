@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use packager::presentation::Presentation;
 
+use crate::keys::policy::protection_for;
 use crate::body::parts_len;
 use crate::build::build;
 use crate::problem::{Problem, ProblemKind};
@@ -61,8 +62,15 @@ pub async fn package(state: &AppState, asset: &str, out: &Path) -> Result<Packag
     let title = state.media.title(asset).await?;
     let base: PathBuf = out.join("vod").join(asset);
     let mut report = PackageReport::default();
+    let policy = title.policy.as_ref().unwrap_or(&state.config.encryption);
+    let protection = protection_for(state, asset, policy, None).await?;
     for object in all_objects(&title.presentation) {
-        let built = build(state, title.clone(), &object).await?;
+        let built = match build(state, title.clone(), &object, protection.as_ref()).await {
+            Ok(built) => built,
+            // Outputs the encryption method has no form of are simply not written.
+            Err(p) if p.kind == ProblemKind::OutputNotOffered => continue,
+            Err(p) => return Err(p),
+        };
         let path = base.join(object.relative_path());
         if let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir)

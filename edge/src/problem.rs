@@ -25,6 +25,19 @@ pub enum ProblemKind {
     BadRequest,
     MethodNotAllowed,
     RangeNotSatisfiable,
+    /// The asset's encryption policy has no form of this output (DASH under AES-128, TS
+    /// under `cenc`), or the object belongs to another method (an I-frame playlist).
+    OutputNotOffered,
+    /// The asset's keys reach players only through DRM licenses, not as raw keys.
+    KeyNotDelivered,
+    /// The key source has no key for the asset or refused to give one.
+    KeyUnavailable,
+    /// The key server could not be reached in time; a retry may help.
+    KeyServiceUnavailable,
+    /// A license request body is not what the license protocol expects.
+    LicenseRequestInvalid,
+    /// An asset definition file (`name.toml`, `asset.toml`) cannot be used.
+    AssetDefinitionInvalid,
     Internal,
 }
 
@@ -54,7 +67,37 @@ impl ProblemKind {
             MethodNotAllowed => (
                 "method-not-allowed",
                 StatusCode::METHOD_NOT_ALLOWED,
-                "Only GET, HEAD and OPTIONS are served",
+                "This method is not served at this URL",
+            ),
+            OutputNotOffered => (
+                "output-not-offered",
+                StatusCode::NOT_FOUND,
+                "The asset's encryption policy offers no such output",
+            ),
+            KeyNotDelivered => (
+                "key-not-delivered",
+                StatusCode::FORBIDDEN,
+                "This asset's keys are delivered only through DRM licenses",
+            ),
+            KeyUnavailable => (
+                "key-unavailable",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "No content key could be had for the asset",
+            ),
+            KeyServiceUnavailable => (
+                "key-service-unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The key service did not answer",
+            ),
+            LicenseRequestInvalid => (
+                "license-request-invalid",
+                StatusCode::BAD_REQUEST,
+                "The license request is malformed",
+            ),
+            AssetDefinitionInvalid => (
+                "asset-definition-invalid",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The asset definition file cannot be used",
             ),
             RangeNotSatisfiable => (
                 "range-not-satisfiable",

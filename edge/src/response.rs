@@ -36,11 +36,11 @@ pub fn preflight() -> Response<PartsBody> {
     add_cors(h);
     h.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        HeaderValue::from_static("GET, HEAD, POST, OPTIONS"),
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Range, If-None-Match, Origin, Accept"),
+        HeaderValue::from_static("Range, If-None-Match, Origin, Accept, Content-Type"),
     );
     h.insert(
         header::ACCESS_CONTROL_MAX_AGE,
@@ -73,6 +73,22 @@ pub fn problem_response(problem: &Problem, instance: &str, method: &Method) -> R
             HeaderValue::from_static("GET, HEAD, OPTIONS"),
         );
     }
+    res
+}
+
+/// A response holding key material (a raw key, a license): never stored by any cache.
+pub fn no_store(body: Vec<u8>, content_type: &'static str, method: &Method) -> Response<PartsBody> {
+    let len = body.len();
+    let mut res = Response::new(if method == Method::HEAD {
+        PartsBody::empty()
+    } else {
+        PartsBody::new(vec![Bytes::from(body)])
+    });
+    let h = res.headers_mut();
+    add_cors(h);
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 

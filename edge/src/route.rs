@@ -32,6 +32,10 @@ pub enum VodObject {
     SubtitlePlaylist(Flavor, String),
     SubtitleSegment(Flavor, String, u32),
     SubtitleFile(String),
+    /// The raw 16-byte content key with this key id (HLS AES-128, SAMPLE-AES, ClearKey).
+    Key(drm::KeyId),
+    /// The W3C ClearKey license endpoint (POST).
+    ClearKeyLicense,
 }
 
 impl Route {
@@ -49,6 +53,8 @@ impl Route {
                 VodObject::TsSegment(..) => "ts_segment",
                 VodObject::SubtitlePlaylist(..) => "subtitle_playlist",
                 VodObject::SubtitleSegment(..) | VodObject::SubtitleFile(_) => "subtitle",
+                VodObject::Key(_) => "key",
+                VodObject::ClearKeyLicense => "license",
             },
         }
     }
@@ -71,6 +77,8 @@ impl VodObject {
             SubtitlePlaylist(f, l) => format!("{}sub/{l}/media.m3u8", ts(f)),
             SubtitleSegment(f, l, n) => format!("{}sub/{l}/{n}.vtt", ts(f)),
             SubtitleFile(l) => format!("sub/{l}.vtt"),
+            Key(kid) => format!("keys/{}.key", kid.hex()),
+            ClearKeyLicense => "license/clearkey".into(),
         }
     }
 }
@@ -143,6 +151,11 @@ pub fn parse_route(path: &str) -> Result<Route, Problem> {
             Some(n) => SubtitleSegment(Ts, lang.to_owned(), n),
             None => return Err(not_found(path)),
         },
+        ["keys", file] => match file.strip_suffix(".key").map(str::parse) {
+            Some(Ok(kid)) => Key(kid),
+            _ => return Err(not_found(path)),
+        },
+        ["license", "clearkey"] => ClearKeyLicense,
         ["ts", rendition, "media.m3u8"] => MediaPlaylist(Ts, rendition.to_owned()),
         ["ts", rendition, file] => match numbered(file, ".ts") {
             Some(n) => TsSegment(rendition.to_owned(), n),
@@ -185,6 +198,12 @@ mod tests {
             VodObject::Multivariant(Flavor::Ts)
         );
         assert_eq!(vod("/vod/a/manifest.mpd"), VodObject::Mpd);
+        assert_eq!(
+            vod("/vod/a/keys/000102030405060708090a0b0c0d0e0f.key"),
+            VodObject::Key(drm::KeyId(std::array::from_fn(|i| i as u8)))
+        );
+        assert_eq!(vod("/vod/a/license/clearkey"), VodObject::ClearKeyLicense);
+        assert!(parse_route("/vod/a/keys/zz.key").is_err());
         assert_eq!(vod("/vod/a/v1/init.mp4"), VodObject::Init("v1".into()));
         assert_eq!(
             vod("/vod/a/v1/12.m4s"),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use packager::presentation::PackagingOptions;
 
 use crate::config::Config;
+use crate::keys::KeySource;
 use crate::media::cache::MediaCache;
 use crate::metrics::Metrics;
 
@@ -14,10 +15,22 @@ pub struct AppState {
     pub config: Config,
     pub media: MediaCache,
     pub metrics: Metrics,
+    /// Where content keys come from (static, derived or SPEKE, by configuration).
+    pub keys: Arc<dyn KeySource>,
+}
+
+/// Why a daemon could not be set up from its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("key source: {0}")]
+    Keys(String),
 }
 
 impl AppState {
-    pub fn new(config: Config) -> Result<Arc<Self>, prometheus::Error> {
+    pub fn new(config: Config) -> Result<Arc<Self>, StateError> {
+        let keys = config.keys.build().map_err(StateError::Keys)?;
         let media = MediaCache::new(
             config.media_root.clone(),
             PackagingOptions {
@@ -30,6 +43,7 @@ impl AppState {
             config,
             media,
             metrics: Metrics::new()?,
+            keys,
         }))
     }
 }

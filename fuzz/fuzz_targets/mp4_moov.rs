@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         movie: Arc::new(movie),
     };
     if let Ok(p) = Presentation::build(vec![source], Vec::new(), PackagingOptions::default()) {
-        let _ = packager::dash::write_mpd(&p);
-        let _ = packager::ts_package::ts_multivariant(&p);
+        let _ = packager::dash::write_mpd(&p, None);
+        let _ = packager::ts_package::ts_multivariant(&p, None);
     }
 });

@@ -15,6 +15,7 @@ pub mod inspect;
 pub mod language;
 pub mod mp4;
 pub mod presentation;
+pub mod protection;
 pub mod segment;
 pub mod ts;
 pub mod ts_package;

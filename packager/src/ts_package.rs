@@ -3,10 +3,12 @@
 //! TS playlists, and the conversion of MP4 samples into the muxer's 90 kHz input.
 
 use crate::error::{Error, Result};
+use crate::hls::keys::{key_lines, KeyTag};
 use crate::hls::media_playlist::segment_entries;
 use crate::hls::{write_media_playlist, write_multivariant, HlsFlavor, VariantRates};
 use crate::mp4::{AudioKind, Codec, Track, VideoKind};
 use crate::presentation::{measure_with, Bandwidth, Presentation, Rendition};
+use crate::protection::Protection;
 use crate::segment::{SegmentSpan, SourceRange};
 use crate::ts::{
     write_ts_segment, TsAudio, TsAudioCodec, TsSample, TsSegmentOptions, TsVideo, TsVideoCodec,
@@ -223,7 +225,7 @@ fn ts_bandwidth(p: &Presentation, r: &Rendition) -> Bandwidth {
 }
 
 /// The multivariant playlist of the TS flavor.
-pub fn ts_multivariant(p: &Presentation) -> String {
+pub fn ts_multivariant(p: &Presentation, protection: Option<&Protection>) -> String {
     let rate = |r: &Rendition| ts_bandwidth(p, r);
     write_multivariant(
         p,
@@ -232,10 +234,14 @@ pub fn ts_multivariant(p: &Presentation) -> String {
             video: &rate,
             audio: &rate,
         },
+        protection,
     )
 }
 
 /// The TS media playlist of a rendition: `1.ts`, `2.ts`, ...
-pub fn ts_media_playlist(p: &Presentation, r: &Rendition) -> String {
-    write_media_playlist(&segment_entries(p, r, "ts", |_| None), None, false)
+pub fn ts_media_playlist(p: &Presentation, r: &Rendition, protection: Option<&Protection>) -> String {
+    let keys = protection
+        .map(|pr| key_lines(pr, HlsFlavor::Ts, KeyTag::Key, "../../"))
+        .unwrap_or_default();
+    write_media_playlist(&segment_entries(p, r, "ts", |_| None), None, false, &keys)
 }

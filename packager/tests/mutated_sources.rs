@@ -80,10 +80,10 @@ fn corrupted_moovs_never_panic() {
                 if let Ok(p) =
                     Presentation::build(vec![source], Vec::new(), PackagingOptions::default())
                 {
-                    let _ = packager::dash::write_mpd(&p);
-                    let _ = packager::ts_package::ts_multivariant(&p);
+                    let _ = packager::dash::write_mpd(&p, None);
+                    let _ = packager::ts_package::ts_multivariant(&p, None);
                     for r in p.video.iter().chain(&p.audio) {
-                        let _ = packager::hls::cmaf_media_playlist(&p, r);
+                        let _ = packager::hls::cmaf_media_playlist(&p, r, None);
                         let _ = packager::cmaf::write_init_segment(p.track(r));
                     }
                 }

@@ -4,7 +4,7 @@
 pub mod sample;
 pub mod subsample;
 
-pub use sample::SampleCipher;
+pub use sample::{Pattern, SampleCipher};
 
 /// The protection scheme of a CMAF track.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

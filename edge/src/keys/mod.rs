@@ -8,6 +8,12 @@ use std::pin::Pin;
 
 use drm::{ContentKeyPair, KeyId};
 
+pub mod config;
+pub mod derived;
+pub mod policy;
+pub mod speke;
+pub mod static_keys;
+
 /// What the edge asks for: the key of one asset, under a key id the edge chose
 /// deterministically from the asset id (so every node asks for the same one).
 #[derive(Debug, Clone, PartialEq, Eq)]

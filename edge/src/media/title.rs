@@ -8,6 +8,7 @@ use std::sync::Arc;
 use packager::presentation::{PackagingOptions, Presentation, SourceFile, SubtitleSource};
 use packager::vtt::{parse_vtt, MAX_VTT_BYTES};
 
+use crate::keys::policy::{AssetDefinition, EncryptionPolicy};
 use crate::media::source_file::{identify, FileIdentity};
 use crate::problem::{Problem, ProblemKind};
 
@@ -19,6 +20,8 @@ pub struct Title {
     /// Path of each source, indexed like `presentation.sources`.
     pub paths: Vec<PathBuf>,
     pub fingerprint: u64,
+    /// The encryption policy of the asset definition file, if there is one.
+    pub policy: Option<EncryptionPolicy>,
 }
 
 /// The files that make up an asset.
@@ -28,6 +31,30 @@ pub struct Listing {
     pub videos: Vec<(String, PathBuf)>,
     /// (language, path) of each subtitle file.
     pub subtitles: Vec<(String, PathBuf)>,
+    /// The asset definition file (`name.toml` beside `name.mp4`, `asset.toml` in a title
+    /// directory), when present.
+    pub definition: Option<PathBuf>,
+}
+
+/// Name of the asset definition file inside a title directory.
+pub const TITLE_DEFINITION_FILE: &str = "asset.toml";
+
+/// Largest asset definition file read.
+const MAX_DEFINITION_BYTES: u64 = 64 * 1024;
+
+/// Reads and parses an asset definition file.
+pub fn load_definition(path: &Path) -> Result<AssetDefinition, Problem> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let invalid = |detail: String| Problem::new(ProblemKind::AssetDefinitionInvalid, detail);
+    let meta = std::fs::metadata(path).map_err(|e| invalid(format!("{name}: {e}")))?;
+    if meta.len() > MAX_DEFINITION_BYTES {
+        return Err(invalid(format!("{name}: larger than {MAX_DEFINITION_BYTES} bytes")));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("{name}: {e}")))?;
+    toml::from_str(&text).map_err(|e| invalid(format!("{name}: {}", e.message())))
 }
 
 fn id_stem(stem: &str) -> String {
@@ -92,9 +119,11 @@ pub fn list_asset(root: &Path, asset: &str) -> Result<Listing, Problem> {
             .into_iter()
             .filter_map(|n| subtitle_language(&n, Some(stem)).map(|l| (l, root.join(&n))))
             .collect();
+        let definition = root.join(format!("{stem}.toml"));
         return Ok(Listing {
             videos: vec![(String::new(), path)],
             subtitles,
+            definition: definition.is_file().then_some(definition),
         });
     }
     if !meta.is_dir() {
@@ -115,7 +144,12 @@ pub fn list_asset(root: &Path, asset: &str) -> Result<Listing, Problem> {
         .iter()
         .filter_map(|n| subtitle_language(n, None).map(|l| (l, path.join(n))))
         .collect();
-    Ok(Listing { videos, subtitles })
+    let definition = path.join(TITLE_DEFINITION_FILE);
+    Ok(Listing {
+        videos,
+        subtitles,
+        definition: definition.is_file().then_some(definition),
+    })
 }
 
 /// Identities of every file in a listing, in order.
@@ -125,6 +159,7 @@ pub fn identities(listing: &Listing) -> Result<Vec<FileIdentity>, Problem> {
         .iter()
         .map(|(_, p)| p)
         .chain(listing.subtitles.iter().map(|(_, p)| p))
+        .chain(listing.definition.iter())
         .map(|p| {
             identify(p).map_err(|e| Problem::new(ProblemKind::SourceUnreadable, e.to_string()))
         })
@@ -179,11 +214,16 @@ pub fn assemble(
             movie,
         })
         .collect();
+    let policy = match &listing.definition {
+        Some(path) => load_definition(path)?.encryption,
+        None => None,
+    };
     let presentation = Presentation::build(sources, subtitles, options)?;
     Ok(Title {
         presentation,
         paths: listing.videos.iter().map(|(_, p)| p.clone()).collect(),
         fingerprint,
+        policy,
     })
 }
 

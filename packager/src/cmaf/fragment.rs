@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 use crate::cmaf::init::OUTPUT_TRACK_ID;
-use crate::cmaf::writer::BoxWriter;
+use crate::cmaf::writer::{BoxWriter, Mark};
 use crate::error::{Error, Result};
 use crate::mp4::Track;
 use crate::segment::{SegmentSpan, SourceRange};
@@ -41,13 +41,13 @@ impl CmafSegment {
     }
 }
 
-struct Layout {
+pub(crate) struct Layout {
     trun_flags: u32,
     per_sample: usize,
     video: bool,
 }
 
-fn layout(track: &Track) -> Layout {
+pub(crate) fn layout(track: &Track) -> Layout {
     let video = track.is_video();
     let mut trun_flags = TRUN_DATA_OFFSET | TRUN_DURATION | TRUN_SIZE;
     let mut per_sample = 8;
@@ -99,37 +99,13 @@ pub fn write_media_segment(
     let header_len = header_len(&l, count);
     let mut w = BoxWriter::with_capacity(header_len);
     let moof = w.open(b"moof");
-    let mfhd = w.open_full(b"mfhd", 0, 0);
-    w.u32(sequence_number);
-    w.close(mfhd);
-    let traf = w.open(b"traf");
-    let tfhd_flags = TFHD_DEFAULT_BASE_IS_MOOF | if l.video { 0 } else { TFHD_DEFAULT_FLAGS };
-    let tfhd = w.open_full(b"tfhd", 0, tfhd_flags);
-    w.u32(OUTPUT_TRACK_ID);
-    if !l.video {
-        w.u32(SYNC_FLAGS);
-    }
-    w.close(tfhd);
-    let tfdt = w.open_full(b"tfdt", 1, 0);
-    w.u64(samples.decode_time(span.first) + timeline_offset);
-    w.close(tfdt);
-    let trun = w.open_full(b"trun", 1, l.trun_flags);
-    w.u32(count as u32);
-    w.u32((header_len) as u32);
+    let traf = write_traf_start(&mut w, track, span, sequence_number, timeline_offset);
+    let data_offset_at = write_trun(&mut w, track, span);
+    w.buf[data_offset_at..data_offset_at + 4].copy_from_slice(&(header_len as u32).to_be_bytes());
     let mut payload: Vec<Bytes> = Vec::new();
     let mut run: Option<(usize, usize)> = None;
     for i in span.samples() {
         let size = samples.size(i);
-        w.u32(samples.sample_duration(i));
-        w.u32(size);
-        if l.video {
-            w.u32(if samples.is_sync(i) {
-                SYNC_FLAGS
-            } else {
-                NON_SYNC_FLAGS
-            });
-            w.i32(samples.composition_offset(i));
-        }
         let start = source.position(samples.offset(i), size)?;
         let end = start + size as usize;
         run = match run {
@@ -144,19 +120,76 @@ pub fn write_media_segment(
     if let Some((s, e)) = run {
         payload.push(source.data.slice(s..e));
     }
-    w.close(trun);
     w.close(traf);
     w.close(moof);
-    let mdat_size = 8 + samples.bytes_in(span.samples());
+    write_mdat_header(&mut w, samples.bytes_in(span.samples()))?;
+    debug_assert_eq!(w.len(), header_len);
+    Ok(CmafSegment {
+        header: Bytes::from(w.buf),
+        payload,
+    })
+}
+
+/// Opens `traf` inside an open `moof` after writing `mfhd`, and writes `tfhd` and `tfdt`.
+/// Returns the `traf` mark for the caller to close.
+pub(crate) fn write_traf_start(
+    w: &mut BoxWriter,
+    track: &Track,
+    span: &SegmentSpan,
+    sequence_number: u32,
+    timeline_offset: u64,
+) -> Mark {
+    let video = track.is_video();
+    let mfhd = w.open_full(b"mfhd", 0, 0);
+    w.u32(sequence_number);
+    w.close(mfhd);
+    let traf = w.open(b"traf");
+    let tfhd_flags = TFHD_DEFAULT_BASE_IS_MOOF | if video { 0 } else { TFHD_DEFAULT_FLAGS };
+    let tfhd = w.open_full(b"tfhd", 0, tfhd_flags);
+    w.u32(OUTPUT_TRACK_ID);
+    if !video {
+        w.u32(SYNC_FLAGS);
+    }
+    w.close(tfhd);
+    let tfdt = w.open_full(b"tfdt", 1, 0);
+    w.u64(track.samples.decode_time(span.first) + timeline_offset);
+    w.close(tfdt);
+    traf
+}
+
+/// Writes the `trun` of `span` with a zero data offset; returns where the offset field is,
+/// for the caller to patch once the `moof` size is known.
+pub(crate) fn write_trun(w: &mut BoxWriter, track: &Track, span: &SegmentSpan) -> usize {
+    let l = layout(track);
+    let samples = &track.samples;
+    let trun = w.open_full(b"trun", 1, l.trun_flags);
+    w.u32(span.count() as u32);
+    let data_offset_at = w.len();
+    w.u32(0);
+    for i in span.samples() {
+        w.u32(samples.sample_duration(i));
+        w.u32(samples.size(i));
+        if l.video {
+            w.u32(if samples.is_sync(i) {
+                SYNC_FLAGS
+            } else {
+                NON_SYNC_FLAGS
+            });
+            w.i32(samples.composition_offset(i));
+        }
+    }
+    w.close(trun);
+    data_offset_at
+}
+
+/// Writes the 8-byte `mdat` header for `payload_len` bytes.
+pub(crate) fn write_mdat_header(w: &mut BoxWriter, payload_len: u64) -> Result<()> {
+    let mdat_size = 8 + payload_len;
     let mdat_size = u32::try_from(mdat_size).map_err(|_| Error::Output {
         what: "CMAF segment",
         reason: format!("mdat of {mdat_size} bytes does not fit a 32-bit box size"),
     })?;
     w.u32(mdat_size);
     w.bytes(b"mdat");
-    debug_assert_eq!(w.len(), header_len);
-    Ok(CmafSegment {
-        header: Bytes::from(w.buf),
-        payload,
-    })
+    Ok(())
 }

@@ -4,8 +4,11 @@
 
 use bytes::Bytes;
 
+use crate::cmaf::protected_entry::protected_sample_entry;
 use crate::cmaf::writer::BoxWriter;
+use crate::error::Result;
 use crate::mp4::{Codec, Track};
+use crate::protection::TrackCrypto;
 
 /// Track id used in every output init and media segment: one track per CMAF file.
 pub const OUTPUT_TRACK_ID: u32 = 1;
@@ -14,7 +17,22 @@ const MATRIX: [u32; 9] = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_000
 
 /// Writes the init segment of `track`.
 pub fn write_init_segment(track: &Track) -> Bytes {
-    let mut w = BoxWriter::with_capacity(1024 + track.sample_entry.len());
+    write_init(track, &track.sample_entry, &[])
+}
+
+/// Writes the init segment of an encrypted `track`: an `encv`/`enca` sample entry with its
+/// `sinf`, and the `pssh` boxes (`pssh`, several boxes back to back) at the end of `moov`.
+pub fn write_protected_init_segment(
+    track: &Track,
+    crypto: &TrackCrypto,
+    pssh: &[u8],
+) -> Result<Bytes> {
+    let entry = protected_sample_entry(&track.sample_entry, crypto)?;
+    Ok(write_init(track, &entry, pssh))
+}
+
+fn write_init(track: &Track, sample_entry: &[u8], pssh: &[u8]) -> Bytes {
+    let mut w = BoxWriter::with_capacity(1024 + sample_entry.len() + pssh.len());
     let ftyp = w.open(b"ftyp");
     w.bytes(b"iso6");
     w.u32(0);
@@ -50,7 +68,7 @@ pub fn write_init_segment(track: &Track) -> Bytes {
     let stbl = w.open(b"stbl");
     let stsd = w.open_full(b"stsd", 0, 0);
     w.u32(1);
-    w.bytes(&track.sample_entry);
+    w.bytes(sample_entry);
     w.close(stsd);
     for kind in [b"stts", b"stsc", b"stco"] {
         let b = w.open_full(kind, 0, 0);
@@ -74,6 +92,7 @@ pub fn write_init_segment(track: &Track) -> Bytes {
     w.u32(0);
     w.close(trex);
     w.close(mvex);
+    w.bytes(pssh);
     w.close(moov);
     Bytes::from(w.buf)
 }

@@ -2,6 +2,8 @@
 //! and language, SegmentTemplate with SegmentTimeline per Representation, and a text
 //! AdaptationSet per WebVTT subtitle. Segment URLs are the very ones HLS-CMAF uses.
 
+use crate::dash::content_protection::{write_content_protection, NAMESPACES};
+use crate::protection::Protection;
 use std::fmt::Write;
 
 use crate::language::bcp47;
@@ -9,7 +11,7 @@ use crate::mp4::{Codec, Track};
 use crate::presentation::{Presentation, Rendition};
 
 /// Escapes text for an XML attribute or element.
-fn xml_escape(s: &str) -> String {
+pub(crate) fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -29,8 +31,9 @@ pub fn iso_duration(seconds: f64) -> String {
     format!("PT{:.3}S", seconds.max(0.0))
 }
 
-/// Writes the MPD.
-pub fn write_mpd(p: &Presentation) -> String {
+/// Writes the MPD; with `protection`, every audio and video AdaptationSet carries its
+/// ContentProtection elements.
+pub fn write_mpd(p: &Presentation, protection: Option<&Protection>) -> String {
     let duration = iso_duration(p.duration_seconds());
     let max_segment = p
         .video
@@ -46,13 +49,14 @@ pub fn write_mpd(p: &Presentation) -> String {
         out,
         concat!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n",
-            "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" ",
+            "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\"{namespaces} ",
             "profiles=\"urn:mpeg:dash:profile:isoff-live:2011\" type=\"static\" ",
             "mediaPresentationDuration=\"{duration}\" minBufferTime=\"{min_buffer}\" ",
             "maxSegmentDuration=\"{max_segment}\">\n",
             "  <Period id=\"0\" start=\"PT0S\">\n"
         ),
         duration = duration,
+        namespaces = if protection.is_some() { NAMESPACES } else { "" },
         min_buffer = iso_duration(max_segment.ceil().max(1.0)),
         max_segment = iso_duration(max_segment),
     );
@@ -71,6 +75,9 @@ pub fn write_mpd(p: &Presentation) -> String {
             out,
             "    <AdaptationSet id=\"{set_id}\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"{aligned}\" startWithSAP=\"1\" maxWidth=\"{max_w}\" maxHeight=\"{max_h}\">"
         );
+        if let Some(pr) = protection {
+            write_content_protection(&mut out, pr, "      ");
+        }
         for r in &p.video {
             write_representation(&mut out, p, r);
         }
@@ -87,6 +94,9 @@ pub fn write_mpd(p: &Presentation) -> String {
             out,
             "    <AdaptationSet id=\"{set_id}\" contentType=\"audio\" mimeType=\"audio/mp4\"{lang} segmentAlignment=\"true\" startWithSAP=\"1\">"
         );
+        if let Some(pr) = protection {
+            write_content_protection(&mut out, pr, "      ");
+        }
         if set_id == u32::from(!p.video.is_empty()) {
             out.push_str("      <Role schemeIdUri=\"urn:mpeg:dash:role:2011\" value=\"main\"/>\n");
         }

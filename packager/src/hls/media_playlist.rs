@@ -4,7 +4,10 @@
 use std::fmt::Write;
 
 use crate::cmaf::fragment::first_sample_range_len;
+use crate::hls::keys::{key_lines, KeyTag};
+use crate::hls::multivariant::HlsFlavor;
 use crate::presentation::{Presentation, Rendition};
+use crate::protection::Protection;
 use crate::segment::SegmentSpan;
 
 /// One line item of a media playlist.
@@ -16,11 +19,13 @@ pub struct PlaylistEntry {
     pub byte_range: Option<(u64, u64)>,
 }
 
-/// Writes a VOD media playlist. `map` is the init segment URI for fMP4.
+/// Writes a VOD media playlist. `map` is the init segment URI for fMP4; `keys` holds the
+/// `EXT-X-KEY` lines (empty when clear), written after the map so the init stays clear.
 pub fn write_media_playlist(
     entries: &[PlaylistEntry],
     map: Option<&str>,
     iframes_only: bool,
+    keys: &str,
 ) -> String {
     let target = entries
         .iter()
@@ -40,6 +45,7 @@ pub fn write_media_playlist(
     if let Some(map) = map {
         let _ = writeln!(out, "#EXT-X-MAP:URI=\"{map}\"");
     }
+    out.push_str(keys);
     for e in entries {
         let _ = writeln!(out, "#EXTINF:{:.5},", e.duration);
         if let Some((len, offset)) = e.byte_range {
@@ -73,9 +79,12 @@ pub fn segment_entries(
 }
 
 /// The CMAF media playlist of a rendition: `init.mp4` then `1.m4s`, `2.m4s`, ...
-pub fn cmaf_media_playlist(p: &Presentation, r: &Rendition) -> String {
+pub fn cmaf_media_playlist(p: &Presentation, r: &Rendition, protection: Option<&Protection>) -> String {
     let entries = segment_entries(p, r, "m4s", |_| None);
-    write_media_playlist(&entries, Some("init.mp4"), false)
+    let keys = protection
+        .map(|pr| key_lines(pr, HlsFlavor::Cmaf, KeyTag::Key, "../"))
+        .unwrap_or_default();
+    write_media_playlist(&entries, Some("init.mp4"), false, &keys)
 }
 
 /// The I-frame playlist of a video rendition: the keyframe that opens each CMAF segment,
@@ -83,7 +92,7 @@ pub fn cmaf_media_playlist(p: &Presentation, r: &Rendition) -> String {
 pub fn cmaf_iframe_playlist(p: &Presentation, r: &Rendition) -> String {
     let track = p.track(r);
     let entries = segment_entries(p, r, "m4s", |s| Some((first_sample_range_len(track, s), 0)));
-    write_media_playlist(&entries, Some("init.mp4"), true)
+    write_media_playlist(&entries, Some("init.mp4"), true, "")
 }
 
 /// Peak bit rate of an I-frame playlist: keyframe bytes over the time each one stands for.
@@ -120,7 +129,7 @@ pub fn subtitle_playlist(p: &Presentation) -> String {
             })
         })
         .collect();
-    write_media_playlist(&entries, None, false)
+    write_media_playlist(&entries, None, false, "")
 }
 
 #[cfg(test)]
@@ -141,7 +150,7 @@ mod tests {
                 byte_range: Some((100, 0)),
             },
         ];
-        let text = write_media_playlist(&entries, Some("init.mp4"), false);
+        let text = write_media_playlist(&entries, Some("init.mp4"), false, "");
         assert!(text.contains("#EXT-X-TARGETDURATION:5\n"));
         assert!(text.contains("#EXT-X-MAP:URI=\"init.mp4\"\n"));
         assert!(text.contains("#EXTINF:4.00400,\n1.m4s\n"));

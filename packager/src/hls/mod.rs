@@ -1,5 +1,6 @@
 //! HLS playlists: multivariant, media, I-frame and subtitle playlists.
 
+pub mod keys;
 pub mod media_playlist;
 pub mod multivariant;
 

@@ -3,10 +3,12 @@
 
 use std::fmt::Write;
 
+use crate::hls::keys::{key_lines, KeyTag};
 use crate::hls::media_playlist::iframe_bandwidth;
 use crate::language::{bcp47, display_name};
 use crate::mp4::{Codec, Track};
 use crate::presentation::{Bandwidth, Presentation, Rendition};
+use crate::protection::Protection;
 
 /// Which segment format the playlists point at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +37,22 @@ pub struct VariantRates<'a> {
 }
 
 /// Writes the multivariant playlist. URIs are relative to the playlist's own URL.
-pub fn write_multivariant(p: &Presentation, flavor: HlsFlavor, rates: &VariantRates<'_>) -> String {
+/// With `protection`, `EXT-X-SESSION-KEY` lines announce the keys up front, and there are no
+/// I-frame streams (their byte ranges are those of clear segments).
+pub fn write_multivariant(
+    p: &Presentation,
+    flavor: HlsFlavor,
+    rates: &VariantRates<'_>,
+    protection: Option<&Protection>,
+) -> String {
     let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    if let Some(pr) = protection {
+        let to_root = match flavor {
+            HlsFlavor::Cmaf => "",
+            HlsFlavor::Ts => "../",
+        };
+        out.push_str(&key_lines(pr, flavor, KeyTag::SessionKey, to_root));
+    }
     // Audio groups in first-seen order.
     let mut groups: Vec<String> = Vec::new();
     for r in &p.audio {
@@ -145,7 +161,7 @@ pub fn write_multivariant(p: &Presentation, flavor: HlsFlavor, rates: &VariantRa
             let _ = writeln!(out, "{subs}\n{}/media.m3u8", r.id);
         }
     }
-    if flavor == HlsFlavor::Cmaf {
+    if flavor == HlsFlavor::Cmaf && protection.is_none() {
         for r in &p.video {
             let track = p.track(r);
             let (peak, average) = iframe_bandwidth(p, r);

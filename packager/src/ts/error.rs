@@ -73,6 +73,10 @@ pub enum TsError {
         value: u8,
         reason: &'static str,
     },
+    /// SAMPLE-AES was asked for a codec it does not cover here (`drm::Error::Unsupported`:
+    /// HEVC, AC-3, E-AC-3), or with an AudioSpecificConfig it cannot signal.
+    #[error("MPEG-TS SAMPLE-AES: {0}")]
+    SampleAes(drm::Error),
     #[error(
         "MPEG-TS: audio sample {sample}: {size}-byte frame is larger than the {max} bytes allowed"
     )]

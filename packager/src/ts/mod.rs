@@ -34,6 +34,13 @@
 //!   reads the segments as one stream, from flagging packets as corrupt. Turn it off with
 //!   [`TsSegmentOptions::align_continuity_counters`].
 //! * [`TsSegment::keyframes`] gives each keyframe's byte range, for I-frame playlists.
+//! * **SAMPLE-AES** ([`TsSegmentOptions::sample_aes`], for `#EXT-X-KEY:METHOD=SAMPLE-AES`):
+//!   Apple's "MPEG-2 Stream Encryption Format for HTTP Live Streaming", as hls.js decodes it
+//!   (see [`drm::sample_aes`] for the byte layout). H.264 slice NAL units (types 1 and 5) and
+//!   AAC frames are encrypted; AUD, SPS, PPS and SEI stay clear, and so do PES headers and
+//!   ADTS headers. Encryption can change a NAL unit's size (emulation prevention), and PES
+//!   sizes follow. HEVC, AC-3 and E-AC-3 with SAMPLE-AES are refused with
+//!   [`TsError::SampleAes`] (`drm::Error::Unsupported`): hls.js does not decrypt them.
 //!
 //! # Layout
 //!
@@ -52,6 +59,12 @@
 //!   `DTS - pcr_delay` of the PES it precedes (never decreasing). PCR-only packets (adaptation
 //!   field, no payload) keep the PCR interval at most 100 ms when PES packets are further
 //!   apart, and one precedes the first PES when that PES is not on the PCR PID.
+//! * With SAMPLE-AES the PMT announces stream_type 0xDB (H.264) with a
+//!   private_data_indicator descriptor (tag 0x0F) `zavc`, and 0xCF (AAC) with
+//!   private_data_indicator `aacd` and a registration descriptor (tag 0x05) `apad` whose
+//!   additional bytes are the audio_setup_information (`zaac`/`zach`/`zacp`, priming 0,
+//!   version 1, the AudioSpecificConfig). hls.js needs only the stream types; Apple's
+//!   players need the rest. stream_ids stay 0xE0 and 0xC0; PES scrambling bits stay 00.
 
 mod audio;
 mod error;
@@ -70,6 +83,7 @@ use packet::Counter;
 pub use packet::TS_PACKET_SIZE;
 pub use psi::crc32_mpeg2;
 
+pub use drm::sample_aes::SampleAesKey;
 pub use error::{TsError, TsTrack};
 use mux::mux;
 
@@ -153,6 +167,16 @@ pub struct TsSegmentOptions {
     /// Spread the last PES of each PID over extra packets so the PID's continuity counter
     /// ends at 15 and the next segment (starting at 0) continues it. Default true.
     pub align_continuity_counters: bool,
+    /// Encrypt with Apple SAMPLE-AES under this key and IV (the IV of the playlist's
+    /// `EXT-X-KEY`, which must be given there explicitly). Default `None`: a clear stream,
+    /// byte for byte what the muxer wrote before this option existed.
+    pub sample_aes: Option<SampleAesKey>,
+    /// The AAC track's AudioSpecificConfig (the `esds` DecoderSpecificInfo), written into
+    /// the PMT's audio setup information when `sample_aes` is set; ignored otherwise. Its
+    /// object type picks the audio_type: 2 `zaac`, 5 `zach`, 29 `zacp` (others are refused).
+    /// Default `None`: the 2-byte config that the ADTS fields describe (AAC-LC core, `zaac`),
+    /// which is also what the ADTS headers of HE-AAC with implicit signalling say.
+    pub sample_aes_aac_config: Option<Vec<u8>>,
 }
 
 impl Default for TsSegmentOptions {
@@ -168,6 +192,8 @@ impl Default for TsSegmentOptions {
             audio_max_pes_duration: 9000,
             sequence_number: 0,
             align_continuity_counters: true,
+            sample_aes: None,
+            sample_aes_aac_config: None,
         }
     }
 }
@@ -229,6 +255,10 @@ pub fn write_ts_segment(
 /// building it. It validates the input the same way and scans each video sample's NAL
 /// headers (for delimiters and in-band parameter sets), so it needs the sample data, but it
 /// copies nothing: the cost is per NAL unit and per packet, not per byte.
+///
+/// With [`TsSegmentOptions::sample_aes`] it is still exact, but it has to encrypt: the size
+/// of an encrypted NAL unit depends on the emulation-prevention bytes its ciphertext needs.
+/// It then costs about as much as [`write_ts_segment`] (everything but the packet copy).
 pub fn ts_segment_len(
     video: Option<&TsVideo<'_>>,
     audio: Option<&TsAudio<'_>>,

@@ -2,6 +2,8 @@
 //! decode order with PAT, PMT and PCR, writing into any [`Out`] (a byte buffer, or a counter
 //! that only measures).
 
+use drm::sample_aes::{self, SampleAesCipher};
+
 use super::audio;
 use super::packet::{self, Chunk, ContinuityCounter, FirstPacket, Out, SmallBuf};
 use super::*;
@@ -108,6 +110,59 @@ fn check_aac(profile: u8, sampling_index: u8, channel_config: u8) -> Result<(), 
     Ok(())
 }
 
+/// The SAMPLE-AES cipher when encryption is asked for, after checking that every codec can
+/// carry it. hls.js decrypts SAMPLE-AES only for H.264 and AAC (`sample-aes.ts`); it reads
+/// stream types 0xC1/0xC2 (AC-3/E-AC-3) but never decrypts them, and has no HEVC variant.
+fn sample_aes_cipher(
+    video: Option<&TsVideo<'_>>,
+    audio: Option<&TsAudio<'_>>,
+    options: &TsSegmentOptions,
+) -> Result<Option<SampleAesCipher>, TsError> {
+    let Some(key) = &options.sample_aes else {
+        return Ok(None);
+    };
+    let refuse = |codec: &str| {
+        Err(TsError::SampleAes(drm::Error::Unsupported {
+            what: "SAMPLE-AES in MPEG-TS",
+            reason: format!("{codec} is not supported (only H.264 video and AAC audio)"),
+        }))
+    };
+    if let Some(TsVideoCodec::Hevc) = video.map(|v| v.codec) {
+        return refuse("HEVC");
+    }
+    match audio.map(|a| a.codec) {
+        Some(TsAudioCodec::Ac3) => return refuse("AC-3"),
+        Some(TsAudioCodec::Eac3) => return refuse("E-AC-3"),
+        _ => {}
+    }
+    Ok(Some(SampleAesCipher::new(key)))
+}
+
+/// PMT descriptors of a SAMPLE-AES AAC stream: private_data_indicator `aacd`, then a
+/// registration descriptor `apad` with the audio setup information.
+fn sample_aes_aac_descriptors(
+    profile: u8,
+    sampling_index: u8,
+    channel_config: u8,
+    options: &TsSegmentOptions,
+) -> Result<Vec<u8>, TsError> {
+    let from_adts = sample_aes::aac_config_from_adts(profile, sampling_index, channel_config);
+    let config = options
+        .sample_aes_aac_config
+        .as_deref()
+        .unwrap_or(&from_adts);
+    let setup = sample_aes::aac_audio_setup_information(config).map_err(TsError::SampleAes)?;
+    let mut descriptors = psi::private_data_indicator_descriptor(b"aacd");
+    let registration = psi::registration_descriptor_with(b"apad", &setup).ok_or_else(|| {
+        TsError::SampleAes(drm::Error::Malformed {
+            what: "AudioSpecificConfig",
+            reason: format!("{} bytes do not fit a PMT descriptor", config.len()),
+        })
+    })?;
+    descriptors.extend_from_slice(&registration);
+    Ok(descriptors)
+}
+
 /// Stream type, stream_id, PMT descriptors and per-frame overhead of an audio codec.
 struct AudioFormat {
     stream_type: u8,
@@ -124,10 +179,18 @@ fn audio_format(codec: TsAudioCodec, options: &TsSegmentOptions) -> Result<Audio
             channel_config,
         } => {
             check_aac(profile, sampling_index, channel_config)?;
+            let (stream_type, descriptors) = if options.sample_aes.is_some() {
+                (
+                    0xcf,
+                    sample_aes_aac_descriptors(profile, sampling_index, channel_config, options)?,
+                )
+            } else {
+                (0x0f, Vec::new())
+            };
             (
-                0x0f,
+                stream_type,
                 pes::STREAM_ID_AUDIO,
-                Vec::new(),
+                descriptors,
                 audio::ADTS_HEADER_LEN,
                 audio::MAX_ADTS_FRAME_LEN,
             )
@@ -218,6 +281,7 @@ pub(super) fn mux<O: Out>(
         }
         check_timestamps(TsTrack::Video, &video.samples)?;
     }
+    let mut cipher = sample_aes_cipher(video, audio, options)?;
     let audio_setup = match audio {
         Some(audio) => {
             check_timestamps(TsTrack::Audio, &audio.samples)?;
@@ -231,13 +295,17 @@ pub(super) fn mux<O: Out>(
     // PSI.
     let mut streams = Vec::new();
     if let Some(video) = video {
+        let (stream_type, descriptors) = match (video.codec, &cipher) {
+            (TsVideoCodec::H264, None) => (0x1b, Vec::new()),
+            (TsVideoCodec::H264, Some(_)) => {
+                (0xdb, psi::private_data_indicator_descriptor(b"zavc"))
+            }
+            (TsVideoCodec::Hevc, _) => (0x24, Vec::new()),
+        };
         streams.push(psi::PmtStream {
-            stream_type: match video.codec {
-                TsVideoCodec::H264 => 0x1b,
-                TsVideoCodec::Hevc => 0x24,
-            },
+            stream_type,
             pid: options.video_pid,
-            descriptors: Vec::new(),
+            descriptors,
         });
     }
     if let Some((_, format, _)) = &audio_setup {
@@ -252,6 +320,14 @@ pub(super) fn mux<O: Out>(
     } else {
         options.audio_pid
     };
+    let pmt = psi::pmt_section(options.program_number, pcr_pid, &streams);
+    if pmt.len() > packet::MAX_SECTION_LEN {
+        return Err(TsError::InvalidOption {
+            name: "sample_aes_aac_config",
+            value: pmt.len() as u64,
+            reason: "the PMT (of this many bytes) must fit one transport packet",
+        });
+    }
     let psi_cc = (options.sequence_number % 16) as u8;
     let mut pat_cc = ContinuityCounter::starting_at(psi_cc);
     let mut pmt_cc = ContinuityCounter::starting_at(psi_cc);
@@ -265,12 +341,7 @@ pub(super) fn mux<O: Out>(
             options.pmt_pid,
         ),
     );
-    packet::write_section(
-        out,
-        options.pmt_pid,
-        &mut pmt_cc,
-        &psi::pmt_section(options.program_number, pcr_pid, &streams),
-    );
+    packet::write_section(out, options.pmt_pid, &mut pmt_cc, &pmt);
 
     // PES packets in DTS order (video first on a tie).
     let mut clock = PcrClock {
@@ -304,6 +375,8 @@ pub(super) fn mux<O: Out>(
     let mut next_video = 0usize;
     let mut next_group = 0usize;
     let mut chunks: Vec<Chunk<'_>> = Vec::new();
+    // The encrypted elementary stream of one PES (SAMPLE-AES only), reused.
+    let mut encrypted: Vec<u8> = Vec::new();
     loop {
         let video_dts = video_samples.get(next_video).map(|s| s.dts);
         let group = audio_groups.get(next_group);
@@ -334,16 +407,32 @@ pub(super) fn mux<O: Out>(
             ) {
                 continue;
             }
-            let es_len: usize = chunks.iter().map(|c| c.bytes().len()).sum();
-            if let Some(header) = chunks.first_mut() {
-                *header = Chunk::Small(pes::header(
-                    pes::STREAM_ID_VIDEO,
-                    sample.pts,
-                    sample.dts,
-                    es_len,
-                    true,
-                ));
+            if let Some(cipher) = cipher.as_mut() {
+                encrypted.clear();
+                video::encrypt_annexb(chunks.get(1..).unwrap_or_default(), cipher, &mut encrypted);
             }
+            let es_len: usize = if cipher.is_some() {
+                encrypted.len()
+            } else {
+                chunks.iter().map(|c| c.bytes().len()).sum()
+            };
+            let header = Chunk::Small(pes::header(
+                pes::STREAM_ID_VIDEO,
+                sample.pts,
+                sample.dts,
+                es_len,
+                true,
+            ));
+            let encrypted_chunks;
+            let payload: &[Chunk<'_>] = if cipher.is_some() {
+                encrypted_chunks = [header, Chunk::Data(&encrypted)];
+                &encrypted_chunks
+            } else {
+                if let Some(first) = chunks.first_mut() {
+                    *first = header;
+                }
+                &chunks
+            };
             let pcr_cc = video_cc;
             let pcr = clock.before_pes(out, options.video_pid, sample.dts, &pcr_cc);
             let offset = out.position();
@@ -365,7 +454,7 @@ pub(super) fn mux<O: Out>(
                 options.video_pid,
                 &mut video_cc,
                 first,
-                &chunks,
+                payload,
                 min_packets,
             );
             if sample.keyframe {
@@ -393,24 +482,46 @@ pub(super) fn mux<O: Out>(
                 group.payload_len,
                 false,
             )));
+            if cipher.is_some() {
+                encrypted.clear();
+            }
             for frame in frames {
-                if let TsAudioCodec::Aac {
-                    profile,
-                    sampling_index,
-                    channel_config,
-                } = audio.codec
-                {
-                    let mut adts = SmallBuf::new();
-                    adts.extend(&audio::adts_header(
+                let adts = match audio.codec {
+                    TsAudioCodec::Aac {
+                        profile,
+                        sampling_index,
+                        channel_config,
+                    } => Some(audio::adts_header(
                         profile,
                         sampling_index,
                         channel_config,
                         frame.data.len() + audio::ADTS_HEADER_LEN,
-                    ));
-                    chunks.push(Chunk::Small(adts));
+                    )),
+                    TsAudioCodec::Ac3 | TsAudioCodec::Eac3 => None,
+                };
+                if let Some(cipher) = cipher.as_ref() {
+                    // Only AAC gets here (checked by `sample_aes_cipher`).
+                    encrypted.extend_from_slice(adts.as_ref().map_or(&[][..], |h| &h[..]));
+                    let start = encrypted.len();
+                    encrypted.extend_from_slice(frame.data);
+                    cipher.encrypt_aac_raw(encrypted.get_mut(start..).unwrap_or_default());
+                    continue;
+                }
+                if let Some(adts) = adts {
+                    let mut header = SmallBuf::new();
+                    header.extend(&adts);
+                    chunks.push(Chunk::Small(header));
                 }
                 chunks.push(Chunk::Data(frame.data));
             }
+            let encrypted_chunks;
+            let payload: &[Chunk<'_>] = match (cipher.is_some(), chunks.first()) {
+                (true, Some(&header)) => {
+                    encrypted_chunks = [header, Chunk::Data(&encrypted)];
+                    &encrypted_chunks
+                }
+                _ => &chunks,
+            };
             // The PCR PID's counter, for PCR-only packets.
             let pcr_cc = if pcr_pid == options.video_pid {
                 video_cc
@@ -435,7 +546,7 @@ pub(super) fn mux<O: Out>(
                 options.audio_pid,
                 &mut audio_cc,
                 first,
-                &chunks,
+                payload,
                 min_packets,
             );
         }

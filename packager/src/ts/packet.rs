@@ -10,6 +10,8 @@ pub const TS_PACKET_SIZE: usize = 188;
 /// Bytes after the 4-byte packet header.
 const PACKET_BODY: usize = TS_PACKET_SIZE - 4;
 const SYNC_BYTE: u8 = 0x47;
+/// Longest PSI section [`write_section`] writes: one packet minus the pointer_field.
+pub const MAX_SECTION_LEN: usize = PACKET_BODY - 1;
 /// Size of an encoded PCR inside an adaptation field.
 const PCR_BYTES: usize = 6;
 /// 2^33 - 1: PTS, DTS and PCR base are 33-bit counters.
@@ -315,9 +317,9 @@ pub fn write_pcr_only<O: Out>(out: &mut O, pid: u16, cc: &ContinuityCounter, pcr
 pub fn write_section<O: Out>(out: &mut O, pid: u16, cc: &mut ContinuityCounter, section: &[u8]) {
     put_header(out, pid, true, 0b01, cc.advance());
     out.put(&[0]);
-    let section = section.get(..PACKET_BODY - 1).unwrap_or(section);
+    let section = section.get(..MAX_SECTION_LEN).unwrap_or(section);
     out.put(section);
-    out.fill(0xff, PACKET_BODY - 1 - section.len());
+    out.fill(0xff, MAX_SECTION_LEN - section.len());
 }
 
 #[cfg(test)]

@@ -87,6 +87,28 @@ pub fn registration_descriptor(format_identifier: &[u8; 4]) -> Vec<u8> {
     descriptor
 }
 
+/// A registration descriptor (tag 5) with additional identification info after the format
+/// identifier (SAMPLE-AES: `apad` and the audio setup information). `None` when the body does
+/// not fit the 1-byte descriptor length.
+pub fn registration_descriptor_with(
+    format_identifier: &[u8; 4],
+    additional: &[u8],
+) -> Option<Vec<u8>> {
+    let len = u8::try_from(4 + additional.len()).ok()?;
+    let mut descriptor = vec![0x05, len];
+    descriptor.extend_from_slice(format_identifier);
+    descriptor.extend_from_slice(additional);
+    Some(descriptor)
+}
+
+/// A private_data_indicator descriptor (tag 15, ISO/IEC 13818-1 §2.6.28), such as SAMPLE-AES's
+/// `zavc` and `aacd`.
+pub fn private_data_indicator_descriptor(indicator: &[u8; 4]) -> Vec<u8> {
+    let mut descriptor = vec![0x0f, 4];
+    descriptor.extend_from_slice(indicator);
+    descriptor
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,6 +47,17 @@
 //!   frame count), or raw AC-3/E-AC-3 with `TS_VALIDATE_AUDIO_CODEC=ac3|eac3` and
 //!   `TS_VALIDATE_AUDIO_PACKETS` (ffprobe `size`, `pts_time` per frame of that file).
 //! * `TS_VALIDATE_OFFSET`: 90 kHz ticks added to every timestamp (default 126000, 1.4 s).
+//! * `TS_VALIDATE_SAMPLE_AES=1`: encrypt with SAMPLE-AES under a fixed test key, written to
+//!   `<OUT>.key` (the playlist gets `#EXT-X-KEY:METHOD=SAMPLE-AES` with it and the IV). The
+//!   whole-file ffprobe check is skipped (ffmpeg decrypts only through the HLS demuxer);
+//!   compare instead what ffmpeg decodes from the playlist with the clear run's output:
+//!
+//! ```sh
+//! TS_VALIDATE_OUT=/tmp/clear.ts ... TS_VALIDATE_SEGMENT_SECONDS=2 cargo test ...
+//! TS_VALIDATE_OUT=/tmp/enc.ts TS_VALIDATE_SAMPLE_AES=1 ... TS_VALIDATE_SEGMENT_SECONDS=2 cargo test ...
+//! diff <(ffmpeg -v error -i /tmp/clear.m3u8 -f framemd5 - | grep -v '^#') \
+//!      <(ffmpeg -v error -allowed_extensions ALL -i /tmp/enc.m3u8 -f framemd5 - | grep -v '^#')
+//! ```
 
 use super::*;
 use std::env;
@@ -55,6 +66,18 @@ use std::fs;
 
 fn var(name: &str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The fixed key and IV of `TS_VALIDATE_SAMPLE_AES=1` runs.
+fn sample_aes_key() -> Option<SampleAesKey> {
+    (var("TS_VALIDATE_SAMPLE_AES").as_deref() == Some("1")).then(|| {
+        SampleAesKey::new(
+            *b"edgepack-test-k!",
+            [
+                0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe, 1, 2, 3, 4, 5, 6, 7, 8,
+            ],
+        )
+    })
 }
 
 /// Parses ffprobe `-of compact=p=0` lines (`key=value|key=value`).
@@ -300,6 +323,7 @@ fn mux_range(
     });
     let options = TsSegmentOptions {
         sequence_number,
+        sample_aes: sample_aes_key(),
         ..Default::default()
     };
     let segment = write_ts_segment(video.as_ref(), audio.as_ref(), &options).expect("mux");
@@ -467,7 +491,9 @@ fn validate() {
             .collect::<Vec<_>>()
     );
 
-    check_with_ffprobe(&out, video.as_ref(), audio.as_ref());
+    if sample_aes_key().is_none() {
+        check_with_ffprobe(&out, video.as_ref(), audio.as_ref());
+    }
 
     let Some(seconds) = var("TS_VALIDATE_SEGMENT_SECONDS").and_then(|v| v.parse::<u64>().ok())
     else {
@@ -564,6 +590,16 @@ fn validate() {
         "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-PLAYLIST-TYPE:VOD\n"
     );
     playlist.push_str(&header);
+    if let Some(key) = sample_aes_key() {
+        let key_file = format!("{stem}.key");
+        fs::write(&key_file, key.key).expect("write key");
+        let iv: String = key.iv.iter().map(|b| format!("{b:02x}")).collect();
+        let uri = key_file.rsplit('/').next().unwrap_or(&key_file);
+        let _ = writeln!(
+            playlist,
+            "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"{uri}\",IV=0x{iv}"
+        );
+    }
     for (file, duration) in files.iter().zip(&durations) {
         let _ = writeln!(playlist, "#EXTINF:{duration:.5},\n{file}");
     }

@@ -1,5 +1,7 @@
 //! MP4 video samples (length-prefixed NAL units) to Annex B access units for TS.
 
+use drm::sample_aes::SampleAesCipher;
+
 use super::packet::{Chunk, SmallBuf};
 use super::{TsError, TsVideoCodec};
 
@@ -131,6 +133,20 @@ pub fn append_annexb<'a>(
         chunks.push(Chunk::Data(nal));
     }
     true
+}
+
+/// Appends the Annex B bytes of `chunks` (what [`append_annexb`] makes: start codes and whole
+/// NAL units, one per chunk) to `out`, with each H.264 slice NAL unit SAMPLE-AES encrypted;
+/// start codes and every other NAL unit are copied as they are.
+pub fn encrypt_annexb(chunks: &[Chunk<'_>], cipher: &mut SampleAesCipher, out: &mut Vec<u8>) {
+    for chunk in chunks {
+        let bytes = chunk.bytes();
+        if bytes == START_CODE {
+            out.extend_from_slice(bytes);
+        } else {
+            cipher.encrypt_h264_nal(bytes, out);
+        }
+    }
 }
 
 #[cfg(test)]

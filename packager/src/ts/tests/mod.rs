@@ -2,4 +2,5 @@
 
 mod input;
 mod muxing;
+mod sample_aes;
 mod support;

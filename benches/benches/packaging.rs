@@ -2,10 +2,13 @@
 //! CI runs `cargo bench -p edgepack-benches -- --test` (each bench once) to keep them working.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use drm::cenc::Scheme;
+use drm::{ContentKey, ContentKeyPair, DrmSystem, Method, Signalling};
 use edgepack_benches::{demo_title, moov_of, synthetic_moov};
 use packager::cmaf::write_media_segment;
 use packager::hls::{cmaf_media_playlist, write_multivariant, HlsFlavor, VariantRates};
 use packager::mp4::parse_movie;
+use packager::protection::{write_protected_segment, KeyUrls, Protection};
 use packager::segment::SourceRange;
 use packager::ts_package::{plan_ts_segment, write_ts};
 
@@ -75,10 +78,104 @@ fn segments(c: &mut Criterion) {
         })
         .collect();
     g.bench_function("ts_clear", |b| {
-        b.iter(|| write_ts(&p, black_box(&plan), &reads))
+        b.iter(|| write_ts(&p, black_box(&plan), &reads, None))
     });
     g.finish();
 }
 
-criterion_group!(benches, parse, manifests, segments);
+/// The same segment encrypted every way: bytes per second of source samples.
+fn encrypted_segments(c: &mut Criterion) {
+    let (p, bytes) = demo_title();
+    let r = &p.video[2];
+    let track = p.track(r);
+    let span = r.segments[1];
+    let source = SourceRange {
+        offset: 0,
+        data: bytes[r.source].clone(),
+    };
+    let len = track.samples.bytes_in(span.samples());
+    let mut g = c.benchmark_group("segment_encrypted");
+    g.throughput(Throughput::Bytes(len));
+    // Encryption must copy once; this is the clear segment with that one copy, the fair
+    // baseline for the encrypted CMAF figures.
+    g.bench_function("cmaf_clear_copied", |b| {
+        b.iter(|| {
+            let s = write_media_segment(track, black_box(&span), 2, r.timeline_offset, &source)
+                .expect("builds");
+            s.parts()
+                .fold(Vec::with_capacity(s.len() as usize), |mut v, p| {
+                    v.extend_from_slice(p);
+                    v
+                })
+        })
+    });
+    for method in [Method::Cenc, Method::Cbcs] {
+        let pr = protection(method);
+        let crypto = pr.track_crypto(&r.id, true).expect("scheme");
+        g.bench_function(format!("cmaf_{}", method.name()), |b| {
+            b.iter(|| {
+                write_protected_segment(
+                    track,
+                    black_box(&span),
+                    2,
+                    r.timeline_offset,
+                    &source,
+                    &crypto,
+                )
+                .expect("builds")
+            })
+        });
+    }
+    let aes = protection(Method::Aes128);
+    g.bench_function("cmaf_aes-128", |b| {
+        b.iter(|| {
+            let s = write_media_segment(track, black_box(&span), 2, r.timeline_offset, &source)
+                .expect("builds");
+            aes.encrypt_whole_segment(2, s.parts().map(|b| &b[..]))
+        })
+    });
+    let plan = plan_ts_segment(&p, r, 2).expect("plans");
+    let reads: Vec<SourceRange> = plan
+        .parts
+        .iter()
+        .map(|part| {
+            let pr = p.rendition(&part.rendition_id).expect("rendition");
+            SourceRange {
+                offset: 0,
+                data: bytes[pr.source].clone(),
+            }
+        })
+        .collect();
+    g.bench_function("ts_aes-128", |b| {
+        b.iter(|| {
+            let ts = write_ts(&p, black_box(&plan), &reads, None).expect("muxes");
+            aes.encrypt_whole_segment(2, [&ts[..]])
+        })
+    });
+    let sample_aes = protection(Method::SampleAes);
+    g.bench_function("ts_sample-aes", |b| {
+        b.iter(|| write_ts(&p, black_box(&plan), &reads, Some(&sample_aes)).expect("muxes"))
+    });
+    g.finish();
+}
+
+fn protection(method: Method) -> Protection {
+    let kid = drm::derive::key_id_for("bench");
+    Protection {
+        method,
+        key: ContentKeyPair {
+            kid,
+            key: ContentKey([7; 16]),
+        },
+        signalling: Signalling::new(kid, Scheme::Cbcs, "bench", &DrmSystem::ALL, None),
+        urls: KeyUrls {
+            key_path: "keys/k.key".into(),
+            clearkey_license: "http://127.0.0.1/license".into(),
+            fairplay: "skd://k".into(),
+        },
+        raw_key_delivery: true,
+    }
+}
+
+criterion_group!(benches, parse, manifests, segments, encrypted_segments);
 criterion_main!(benches);

@@ -106,7 +106,10 @@ mod tests {
     #[test]
     fn request_and_response_round_trip() {
         let kid = KeyId([0xfb; 16]);
-        let body = format!(r#"{{"kids":["{}"],"type":"temporary"}}"#, URL_SAFE_NO_PAD.encode(kid.0));
+        let body = format!(
+            r#"{{"kids":["{}"],"type":"temporary"}}"#,
+            URL_SAFE_NO_PAD.encode(kid.0)
+        );
         let req = parse_request(body.as_bytes()).unwrap();
         assert_eq!(req.kids, vec![kid]);
         let other = ContentKeyPair {
@@ -129,7 +132,10 @@ mod tests {
     #[test]
     fn padded_kids_are_accepted() {
         let body = format!(r#"{{"kids":["{}"]}}"#, URL_SAFE.encode([9u8; 16]));
-        assert_eq!(parse_request(body.as_bytes()).unwrap().kids, vec![KeyId([9; 16])]);
+        assert_eq!(
+            parse_request(body.as_bytes()).unwrap().kids,
+            vec![KeyId([9; 16])]
+        );
     }
 
     #[test]
@@ -142,7 +148,11 @@ mod tests {
             br#"{"kids":["AAAAAAAAAAAAAAAAAAAAAA"],"type":"weird"}"#,
             br#"{"kids":"x"}"#,
         ] {
-            assert!(parse_request(body).is_err(), "{}", String::from_utf8_lossy(body));
+            assert!(
+                parse_request(body).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 }

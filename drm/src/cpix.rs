@@ -272,30 +272,27 @@ impl ResponseReader {
                     self.start(&reader, ns, &start)?;
                 }
                 Event::End(_) => self.end()?,
-                Event::Text(t) => {
-                    if self.collecting_text() {
-                        // The reader's message would quote the reference, which may be
-                        // (part of) the key: say only what went wrong.
-                        let text = t.unescape().map_err(|_| {
-                            Error::malformed(RESPONSE, "an unknown entity reference in a value")
-                        })?;
-                        self.text(&text)?;
-                    }
+                // Text is only read inside PlainValue and PSSH; elsewhere it is skipped.
+                Event::Text(t) if self.collecting_text() => {
+                    // The reader's message would quote the reference, which may be (part of)
+                    // the key: say only what went wrong.
+                    let text = t.unescape().map_err(|_| {
+                        Error::malformed(RESPONSE, "an unknown entity reference in a value")
+                    })?;
+                    self.text(&text)?;
                 }
-                Event::CData(c) => {
-                    if self.collecting_text() {
-                        let raw = c.into_inner();
-                        let text = std::str::from_utf8(&raw)
-                            .map_err(|_| Error::malformed(RESPONSE, "CDATA is not UTF-8"))?;
-                        self.text(text)?;
-                    }
+                Event::CData(c) if self.collecting_text() => {
+                    let raw = c.into_inner();
+                    let text = std::str::from_utf8(&raw)
+                        .map_err(|_| Error::malformed(RESPONSE, "CDATA is not UTF-8"))?;
+                    self.text(text)?;
                 }
                 Event::DocType(_) => {
                     return Err(Error::unsupported(RESPONSE, "a DOCTYPE declaration"));
                 }
                 Event::Eof => break,
-                // Declarations, comments, processing instructions and the `Empty` events
-                // that `expand_empty_elements` turns into Start/End.
+                // Other text, declarations, comments, processing instructions, and the
+                // `Empty` events that `expand_empty_elements` turns into Start/End.
                 _ => {}
             }
         }

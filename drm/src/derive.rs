@@ -14,7 +14,10 @@ const IV_DOMAIN: &[u8] = b"edgepack/iv/v1\0";
 
 /// The key id of `content_id`: the first 16 bytes of SHA-256 over a domain tag and the id.
 pub fn key_id_for(content_id: &str) -> KeyId {
-    let d = digest::digest(&digest::SHA256, &[KID_DOMAIN, content_id.as_bytes()].concat());
+    let d = digest::digest(
+        &digest::SHA256,
+        &[KID_DOMAIN, content_id.as_bytes()].concat(),
+    );
     let mut kid = [0u8; 16];
     kid.copy_from_slice(&d.as_ref()[..16]);
     KeyId(kid)

@@ -185,6 +185,8 @@ mod tests {
     #[test]
     fn bad_hex_is_an_error() {
         assert!("xyz".parse::<KeyId>().is_err());
-        assert!("0011223344556677889900aabbccddgg".parse::<ContentKey>().is_err());
+        assert!("0011223344556677889900aabbccddgg"
+            .parse::<ContentKey>()
+            .is_err());
     }
 }

@@ -57,14 +57,23 @@ mod tests {
         struct T {
             m: Vec<Method>,
         }
-        let t: T = serde_json::from_str(r#"{"m":["none","aes-128","sample-aes","cenc","cbcs"]}"#)
-            .unwrap();
+        let t: T =
+            serde_json::from_str(r#"{"m":["none","aes-128","sample-aes","cenc","cbcs"]}"#).unwrap();
         assert_eq!(
             t.m,
-            [Method::None, Method::Aes128, Method::SampleAes, Method::Cenc, Method::Cbcs]
+            [
+                Method::None,
+                Method::Aes128,
+                Method::SampleAes,
+                Method::Cenc,
+                Method::Cbcs
+            ]
         );
         for m in t.m {
-            assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{}\"", m.name()));
+            assert_eq!(
+                serde_json::to_string(&m).unwrap(),
+                format!("\"{}\"", m.name())
+            );
         }
     }
 }

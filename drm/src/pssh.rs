@@ -7,7 +7,16 @@ use crate::system::SystemId;
 /// Builds one `pssh` box. `kids` empty gives version 0; otherwise version 1 with the list.
 pub fn pssh_box(system: SystemId, kids: &[KeyId], data: &[u8]) -> Vec<u8> {
     let version: u8 = if kids.is_empty() { 0 } else { 1 };
-    let size = 8 + 4 + 16 + if kids.is_empty() { 0 } else { 4 + 16 * kids.len() } + 4 + data.len();
+    let size = 8
+        + 4
+        + 16
+        + if kids.is_empty() {
+            0
+        } else {
+            4 + 16 * kids.len()
+        }
+        + 4
+        + data.len();
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(&(size as u32).to_be_bytes());
     out.extend_from_slice(b"pssh");

@@ -244,11 +244,26 @@ mod tests {
 
     #[test]
     fn system_ids_match_their_uuids() {
-        assert_eq!(SystemId::WIDEVINE.uuid(), "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed");
-        assert_eq!(SystemId::PLAYREADY.uuid(), "9a04f079-9840-4286-ab92-e65be0885f95");
-        assert_eq!(SystemId::COMMON.uuid(), "1077efec-c0b2-4d02-ace3-3c1e52e2fb4b");
-        assert_eq!(SystemId::CLEARKEY_DASH.uuid(), "e2719d58-a985-b3c9-781a-b030af78d30e");
-        assert_eq!(SystemId::FAIRPLAY.uuid(), "94ce86fb-07ff-4f43-adb8-93d2fa968ca2");
+        assert_eq!(
+            SystemId::WIDEVINE.uuid(),
+            "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"
+        );
+        assert_eq!(
+            SystemId::PLAYREADY.uuid(),
+            "9a04f079-9840-4286-ab92-e65be0885f95"
+        );
+        assert_eq!(
+            SystemId::COMMON.uuid(),
+            "1077efec-c0b2-4d02-ace3-3c1e52e2fb4b"
+        );
+        assert_eq!(
+            SystemId::CLEARKEY_DASH.uuid(),
+            "e2719d58-a985-b3c9-781a-b030af78d30e"
+        );
+        assert_eq!(
+            SystemId::FAIRPLAY.uuid(),
+            "94ce86fb-07ff-4f43-adb8-93d2fa968ca2"
+        );
     }
 
     #[test]
@@ -289,7 +304,11 @@ mod tests {
             kid(),
             Scheme::Cenc,
             "demo",
-            &[DrmSystem::ClearKey, DrmSystem::Widevine, DrmSystem::FairPlay],
+            &[
+                DrmSystem::ClearKey,
+                DrmSystem::Widevine,
+                DrmSystem::FairPlay,
+            ],
             None,
         );
         assert_eq!(s.systems.len(), 3);

@@ -111,7 +111,11 @@ async fn read_span(
 
 /// Exact size of an object whose size is known without building it (for HEAD): clear CMAF
 /// segments.
-pub fn known_len(title: &Title, object: &VodObject, protection: Option<&Protection>) -> Option<u64> {
+pub fn known_len(
+    title: &Title,
+    object: &VodObject,
+    protection: Option<&Protection>,
+) -> Option<u64> {
     let p = &title.presentation;
     match object {
         VodObject::CmafSegment(..) if protection.is_some() => None,
@@ -159,7 +163,9 @@ pub async fn build(
         | VodObject::SubtitleSegment(Flavor::Ts, ..) => {
             require(protection, Output::HlsTs, "MPEG-TS form")?
         }
-        VodObject::Mpd | VodObject::SubtitleFile(_) => require(protection, Output::Dash, "DASH form")?,
+        VodObject::Mpd | VodObject::SubtitleFile(_) => {
+            require(protection, Output::Dash, "DASH form")?
+        }
         VodObject::IframePlaylist(_) => {
             if let Some(pr) = protection {
                 return Err(not_offered(pr, "I-frame playlists"));
@@ -181,7 +187,10 @@ pub async fn build(
             };
             (
                 "hls_multivariant",
-                playlist(write_multivariant(p, HlsFlavor::Cmaf, &rates, protection), M3U8),
+                playlist(
+                    write_multivariant(p, HlsFlavor::Cmaf, &rates, protection),
+                    M3U8,
+                ),
             )
         }
         VodObject::Multivariant(Flavor::Ts) => (
@@ -198,7 +207,10 @@ pub async fn build(
         ),
         VodObject::MediaPlaylist(Flavor::Ts, id) => (
             "hls_media_playlist",
-            playlist(ts_package::ts_media_playlist(p, rendition(p, id)?, protection), M3U8),
+            playlist(
+                ts_package::ts_media_playlist(p, rendition(p, id)?, protection),
+                M3U8,
+            ),
         ),
         VodObject::IframePlaylist(id) => {
             let r = rendition(p, id)?;
@@ -242,7 +254,9 @@ pub async fn build(
         VodObject::Init(id) => {
             let r = rendition(p, id)?;
             let track = p.track(r);
-            let init = match protection.and_then(|pr| Some((pr, pr.track_crypto(&r.id, track.is_video())?))) {
+            let init = match protection
+                .and_then(|pr| Some((pr, pr.track_crypto(&r.id, track.is_video())?)))
+            {
                 Some((pr, crypto)) => {
                     write_protected_init_segment(track, &crypto, &pr.signalling.init_pssh_boxes())?
                 }
@@ -304,7 +318,7 @@ pub async fn build(
                 let pr = pr.ok_or_else(|| no_rendition(&part.rendition_id))?;
                 reads.push(read_span(state, &title, pr, &part.span).await?);
             }
-            let mut bytes = ts_package::write_ts(p, &plan, &reads)?;
+            let mut bytes = ts_package::write_ts(p, &plan, &reads, protection)?;
             if let Some(pr) = protection.filter(|pr| pr.is_whole_segment()) {
                 bytes = pr.encrypt_whole_segment(*n, [&bytes[..]]);
             }

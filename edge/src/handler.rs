@@ -259,7 +259,11 @@ where
     let body = http_body_util::Limited::new(body, MAX_LICENSE_REQUEST_BYTES)
         .collect()
         .await
-        .map_err(|e| invalid(format!("cannot read the request body (at most {MAX_LICENSE_REQUEST_BYTES} bytes): {e}")))?
+        .map_err(|e| {
+            invalid(format!(
+                "cannot read the request body (at most {MAX_LICENSE_REQUEST_BYTES} bytes): {e}"
+            ))
+        })?
         .to_bytes();
     let request = drm::clearkey::parse_request(&body).map_err(|e| invalid(e.to_string()))?;
     let title = state.media.title(asset).await?;

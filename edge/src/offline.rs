@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use packager::presentation::Presentation;
 
-use crate::keys::policy::protection_for;
 use crate::body::parts_len;
 use crate::build::build;
+use crate::keys::policy::protection_for;
 use crate::problem::{Problem, ProblemKind};
 use crate::route::{Flavor, VodObject};
 use crate::state::AppState;

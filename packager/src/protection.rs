@@ -180,9 +180,13 @@ pub fn write_protected_segment(
         source,
         crypto,
         &mut |i, sample| {
-            subsampler
-                .subsamples(scheme, sample)
-                .map_err(|e| Error::malformed("mdat", track.samples.offset(i), format!("video sample {i}: {e}")))
+            subsampler.subsamples(scheme, sample).map_err(|e| {
+                Error::malformed(
+                    "mdat",
+                    track.samples.offset(i),
+                    format!("video sample {i}: {e}"),
+                )
+            })
         },
     )
 }

@@ -14,6 +14,8 @@ use crate::ts::{
     write_ts_segment, TsAudio, TsAudioCodec, TsSample, TsSegmentOptions, TsVideo, TsVideoCodec,
     TS_PACKET_SIZE,
 };
+use drm::sample_aes::SampleAesKey;
+use drm::Method;
 
 /// Every TS timestamp is this much (10 s in the 90 kHz clock) past the output timeline, so
 /// decode times before presentation times never go below zero.
@@ -134,14 +136,24 @@ fn ts_samples<'a>(
 }
 
 fn ts_error(e: crate::ts::TsError) -> Error {
+    if let crate::ts::TsError::SampleAes(drm::Error::Unsupported { what, reason }) = &e {
+        return Error::unsupported("SAMPLE-AES in MPEG-TS", format!("{what}: {reason}"));
+    }
     Error::Output {
         what: "MPEG-TS segment",
         reason: e.to_string(),
     }
 }
 
-/// Muxes a planned segment; `reads[i]` covers the bytes of `plan.parts[i]`.
-pub fn write_ts(p: &Presentation, plan: &TsSegmentPlan, reads: &[SourceRange]) -> Result<Vec<u8>> {
+/// Muxes a planned segment; `reads[i]` covers the bytes of `plan.parts[i]`. With a
+/// SAMPLE-AES (or `cbcs`) protection the samples are encrypted the Apple way, with the
+/// segment's media sequence number as the IV (the EXT-X-KEY lines carry no IV).
+pub fn write_ts(
+    p: &Presentation,
+    plan: &TsSegmentPlan,
+    reads: &[SourceRange],
+    protection: Option<&Protection>,
+) -> Result<Vec<u8>> {
     let mut video = None;
     let mut audio = None;
     for (part, read) in plan.parts.iter().zip(reads) {
@@ -170,8 +182,15 @@ pub fn write_ts(p: &Presentation, plan: &TsSegmentPlan, reads: &[SourceRange]) -
             }
         }
     }
+    let sample_aes = protection
+        .filter(|pr| matches!(pr.method, Method::SampleAes | Method::Cbcs))
+        .map(|pr| {
+            let iv = drm::hls_aes::iv_for_sequence(u64::from(plan.number.saturating_sub(1)));
+            SampleAesKey::from_content_key(&pr.key.key, iv)
+        });
     let options = TsSegmentOptions {
         sequence_number: u64::from(plan.number),
+        sample_aes,
         ..TsSegmentOptions::default()
     };
     write_ts_segment(video.as_ref(), audio.as_ref(), &options)
@@ -239,7 +258,11 @@ pub fn ts_multivariant(p: &Presentation, protection: Option<&Protection>) -> Str
 }
 
 /// The TS media playlist of a rendition: `1.ts`, `2.ts`, ...
-pub fn ts_media_playlist(p: &Presentation, r: &Rendition, protection: Option<&Protection>) -> String {
+pub fn ts_media_playlist(
+    p: &Presentation,
+    r: &Rendition,
+    protection: Option<&Protection>,
+) -> String {
     let keys = protection
         .map(|pr| key_lines(pr, HlsFlavor::Ts, KeyTag::Key, "../../"))
         .unwrap_or_default();

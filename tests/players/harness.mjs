@@ -326,12 +326,22 @@ const CHECKS = ['plays', 'switchesQuality', 'selectsSecondAudio', 'showsSubtitle
  *     source says the active cue starts; checked to +-subtitleTolerance (0.25),
  *   waitSeconds (20): how long a quality/audio/subtitle switch may take,
  *   audio (true: require decoded audio bytes)
+ *   stallSeconds (PLAYER_TEST_STALL_S, 10): "no progress" limit of the
+ *     initial playback check
  * @param {object} [o.breakSegments] negative control: answer 404 to media
  *   segment requests after the first `after` (default 3) of them;
  *   `pattern` (RegExp) says what a media segment URL is.
- * @returns {Promise<{player,url,ok,checks:{name,ok,reason,details}[],events,requests,ms}>}
+ * @param {object} [o.playerConfig] handed to the page's player adapter
+ *   (player.js): hls.js config fields, Shaka configure() object, or
+ *   `{protectionData}` for dash.js setProtectionData().
+ * @param {{url, handler}[]} [o.routes] extra Playwright page.route(url,
+ *   handler) interceptions, installed before the page loads (e.g. a license
+ *   server answering a wrong key).
+ * @returns {Promise<{player,url,ok,checks:{name,ok,reason,details}[],events,requests,requestLog,eme,ms}>}
+ *   requestLog: {method, url} of every request the page made; eme: the key
+ *   systems the player requested/was granted, license messages, key statuses.
  */
-export async function checkPlayback({ player, url, expect = {}, breakSegments = null, hardTimeoutMs = 150000 }) {
+export async function checkPlayback({ player, url, expect = {}, breakSegments = null, hardTimeoutMs = 150000, playerConfig = null, routes = [] }) {
   const t0 = Date.now();
   const result = { player, url, ok: false, checks: [], events: [], consoleErrors: [], httpErrors: [], ms: 0 };
   const wanted = expect.checks || CHECKS;
@@ -342,7 +352,8 @@ export async function checkPlayback({ player, url, expect = {}, breakSegments = 
   try {
     page = await context.newPage();
     const requests = []; // every request the page made, in order
-    page.on('request', (r) => requests.push(r.url()));
+    const requestLog = []; // the same with methods
+    page.on('request', (r) => { requests.push(r.url()); requestLog.push({ method: r.method(), url: r.url() }); });
     page.on('response', (r) => {
       if (r.status() >= 400 && result.httpErrors.length < 30) result.httpErrors.push(`${r.status()} ${r.url()}`);
     });
@@ -356,6 +367,8 @@ export async function checkPlayback({ player, url, expect = {}, breakSegments = 
       if (result.consoleErrors.length < 30) result.consoleErrors.push('pageerror: ' + String(e.message).slice(0, 300));
     });
     result.requests = requests;
+    result.requestLog = requestLog;
+    for (const r of routes) await page.route(r.url, r.handler);
 
     if (breakSegments) {
       const after = breakSegments.after ?? 3;
@@ -372,11 +385,12 @@ export async function checkPlayback({ player, url, expect = {}, breakSegments = 
 
     // A hard stop for the whole run, on top of every wait's own timeout.
     const hard = new Promise((_, rej) => { hardTimer = setTimeout(() => rej(new Error(`hard timeout ${hardTimeoutMs} ms`)), hardTimeoutMs); });
-    await Promise.race([runChecks(page, pageServer.origin, player, url, expect, wanted, requests, result), hard]).catch((e) => {
+    await Promise.race([runChecks(page, pageServer.origin, player, url, expect, wanted, requests, result, playerConfig), hard]).catch((e) => {
       result.checks.push({ name: 'harness', ok: false, reason: `harness error: ${e.message}` });
     });
     try {
       result.events = await ev(page, () => window.H && window.H.events.slice(-40), undefined, 3000);
+      result.eme = await ev(page, () => window.H && window.H.eme, undefined, 3000);
     } catch { /* page gone */ }
   } finally {
     clearTimeout(hardTimer);
@@ -392,7 +406,7 @@ export async function checkPlayback({ player, url, expect = {}, breakSegments = 
   return result;
 }
 
-async function runChecks(page, origin, player, url, expect, wanted, requests, result) {
+async function runChecks(page, origin, player, url, expect, wanted, requests, result, playerConfig) {
   const add = (name, r, details) => {
     const c = { name, ok: !!r.ok, reason: r.ok ? (r.note || 'ok') : r.reason, details: details || r.details };
     result.checks.push(c);
@@ -404,7 +418,7 @@ async function runChecks(page, origin, player, url, expect, wanted, requests, re
   await page.waitForFunction(() => window.H_LOAD_ERROR || (window.H && window.H.ready), undefined, { timeout: 15000 });
   const loadError = await ev(page, () => window.H_LOAD_ERROR);
   if (loadError) throw new Error(loadError);
-  await ev(page, (u) => { window.H.start(u); }, url);
+  await ev(page, ([u, c]) => { window.H.start(u, c ? { config: c } : undefined); }, [url, playerConfig]);
 
   // --- 1. plays >= playSeconds of real playback, frames decoded, no fatal error
   const playSeconds = expect.playSeconds ?? 10;
@@ -412,6 +426,7 @@ async function runChecks(page, origin, player, url, expect, wanted, requests, re
   const s0 = await state(page);
   const pr = await watch(page, {
     timeoutMs: (playSeconds + 25) * 1000,
+    stallMs: (expect.stallSeconds ?? STALL_S) * 1000,
     label: 'initial playback',
     step: (s, { played }) => (played >= playSeconds ? { ok: true } : null),
   });
@@ -419,7 +434,7 @@ async function runChecks(page, origin, player, url, expect, wanted, requests, re
     const s1 = pr.state;
     const frames = s1.frames - s0.frames;
     const audio = s1.audioBytes - s0.audioBytes;
-    const details = { played: +pr.played.toFixed(2), currentTime: +s1.currentTime.toFixed(2), frames, audioBytes: audio, size: `${s1.videoWidth}x${s1.videoHeight}`, duration: s1.duration };
+    const details = { played: +pr.played.toFixed(2), currentTime: +s1.currentTime.toFixed(2), frames, droppedFrames: s1.droppedFrames - s0.droppedFrames, audioBytes: audio, videoBytes: s1.videoBytes - s0.videoBytes, size: `${s1.videoWidth}x${s1.videoHeight}`, duration: s1.duration, errors: s1.errorCount, decryptErrors: s1.decryptErrors };
     let r = pr;
     if (r.ok && frames < playSeconds * 5) r = { ok: false, reason: `only ${frames} video frames decoded in ${pr.played.toFixed(1)} s` };
     else if (r.ok && expect.audio !== false && audio <= 0) r = { ok: false, reason: 'no audio decoded (webkitAudioDecodedByteCount did not grow)' };
@@ -597,6 +612,7 @@ export function formatResult(r) {
     if (r.consoleErrors?.length) lines.push('  console errors:', ...r.consoleErrors.slice(0, 8).map((x) => '    ' + x));
     if (r.events?.length) lines.push('  last player events:', ...r.events.slice(-12).map((e) => `    ${e.t} ${e.msg}`));
   }
+  if (r.eme && r.eme.requested.length) lines.push(`  EME: requested [${r.eme.requested}], granted [${r.eme.granted}], ${r.eme.messages} message(s), ${r.eme.updates} update(s), key statuses [${r.eme.keyStatuses.join(' | ')}]`);
   return lines.join('\n');
 }
 

@@ -47,6 +47,45 @@
     H.seeked.push({ currentTime: video.currentTime, t: Math.round(now()) });
   });
 
+  // EME diagnostics (encrypted streams): which key systems the player asked
+  // for and got, the license/key messages and key statuses. Canvas reads of
+  // EME video are blank, so decoded frames and currentTime judge playback;
+  // these only explain a failure.
+  H.eme = { requested: [], granted: [], messages: 0, updates: 0, keyStatuses: [], encryptedEvents: 0 };
+  video.addEventListener('encrypted', (e) => {
+    H.eme.encryptedEvents += 1;
+    if (H.eme.encryptedEvents <= 3) note('encrypted event, initDataType ' + e.initDataType);
+  });
+  if (navigator.requestMediaKeySystemAccess) {
+    const rmksa = navigator.requestMediaKeySystemAccess.bind(navigator);
+    navigator.requestMediaKeySystemAccess = function (keySystem, configs) {
+      if (!H.eme.requested.includes(keySystem)) H.eme.requested.push(keySystem);
+      return rmksa(keySystem, configs).then((a) => {
+        if (!H.eme.granted.includes(keySystem)) { H.eme.granted.push(keySystem); note('EME key system granted: ' + keySystem); }
+        return a;
+      });
+    };
+  }
+  if (window.MediaKeys && MediaKeys.prototype.createSession) {
+    const cs = MediaKeys.prototype.createSession;
+    MediaKeys.prototype.createSession = function (...args) {
+      const session = cs.apply(this, args);
+      session.addEventListener('message', (e) => { H.eme.messages += 1; note('EME message ' + e.messageType); });
+      session.addEventListener('keystatuseschange', () => {
+        const st = [];
+        session.keyStatuses.forEach((status) => st.push(status));
+        H.eme.keyStatuses.push(st.join(','));
+        note('EME key statuses: ' + st.join(','));
+      });
+      const upd = session.update;
+      session.update = function (...a) {
+        H.eme.updates += 1;
+        return upd.apply(this, a).catch((err) => { error(false, 'MediaKeySession.update rejected: ' + (err && err.message)); throw err; });
+      };
+      return session;
+    };
+  }
+
   // Two- and three-letter language codes compare equal ("fra" == "fr").
   const LANG3 = { eng: 'en', fra: 'fr', fre: 'fr', deu: 'de', ger: 'de', spa: 'es', ita: 'it', por: 'pt', nld: 'nl', dut: 'nl', jpn: 'ja', zho: 'zh', chi: 'zh', rus: 'ru', ara: 'ar', kor: 'ko', swe: 'sv', pol: 'pl' };
   function normLang(l) {
@@ -58,15 +97,17 @@
 
   // ---------------------------------------------------------------- hls.js
   const hlsjs = {
-    start(url) {
+    start(url, opts) {
       const Hls = window.Hls;
       if (!Hls || !Hls.isSupported()) throw new Error('hls.js not supported in this browser');
-      const hls = new Hls({ enableWorker: true, capLevelToPlayerSize: false, startLevel: -1 });
+      // opts.config: extra hls.js config (e.g. emeEnabled/drmSystems)
+      const hls = new Hls({ enableWorker: true, capLevelToPlayerSize: false, startLevel: -1, ...(opts.config || {}) });
       H.player = hls;
       hls.on(Hls.Events.ERROR, (ev, d) => {
         const url = (d.frag && d.frag.url) || (d.context && d.context.url) || d.url || '';
         const code = d.response && d.response.code;
         error(d.fatal, `${d.type}/${d.details}${code ? ' HTTP ' + code : ''}${url ? ' ' + url : ''}${d.reason ? ' ' + d.reason : ''}${d.error ? ' ' + d.error.message : ''}`);
+        if (d.details === 'keyLoadError' || /decrypt/i.test(d.details || '')) H.decryptErrors = (H.decryptErrors || 0) + 1;
       });
       hls.on(Hls.Events.FRAG_LOADED, (ev, d) => {
         const f = d.frag;
@@ -114,10 +155,12 @@
 
   // ---------------------------------------------------------------- dash.js
   const dashjsAdapter = {
-    start(url) {
+    start(url, opts) {
       const dashjs = window.dashjs;
       const p = dashjs.MediaPlayer().create();
       H.player = p;
+      // opts.config.protectionData: dash.js setProtectionData() argument
+      if (opts.config && opts.config.protectionData) p.setProtectionData(opts.config.protectionData);
       p.updateSettings({
         debug: { logLevel: dashjs.Debug.LOG_LEVEL_WARNING },
         streaming: { abr: { autoSwitchBitrate: { video: true } }, text: { defaultEnabled: false } },
@@ -134,6 +177,11 @@
           H.audioLoads.push({ url: r.url, lang: normLang((r.representation && r.representation.mediaInfo && r.representation.mediaInfo.lang) || (r.mediaInfo && r.mediaInfo.lang)), t: Math.round(now()) });
         }
       });
+      // EME problems dash.js reports as events of their own, not ERROR
+      for (const name of ['KEY_SYSTEM_SELECTED', 'KEY_SESSION_CREATED', 'LICENSE_REQUEST_COMPLETE', 'KEY_STATUSES_CHANGED']) {
+        const ev = E[name];
+        if (ev) p.on(ev, (e) => note('dash.js ' + name + (e && e.error ? ' error ' + dashErr(e) : '') + (e && e.data && e.data.keySystem ? ' ' + e.data.keySystem.systemString : '')));
+      }
       p.on(E.QUALITY_CHANGE_RENDERED, (e) => note('quality rendered ' + e.mediaType + ' ' + short(e.newRepresentation && e.newRepresentation.id)));
       p.on(E.TRACK_CHANGE_RENDERED, (e) => note('track rendered ' + e.mediaType + ' ' + short(e.newMediaInfo && e.newMediaInfo.lang)));
       p.initialize(video, url, true);
@@ -184,7 +232,7 @@
 
   // ---------------------------------------------------------------- Shaka
   const shakaAdapter = {
-    async start(url) {
+    async start(url, opts) {
       const shaka = window.shaka;
       shaka.polyfill.installAll();
       if (!shaka.Player.isBrowserSupported()) throw new Error('Shaka: browser not supported');
@@ -192,6 +240,8 @@
       H.player = p;
       await p.attach(video);
       p.configure({ abr: { enabled: true } });
+      // opts.config: extra Shaka config (e.g. drm)
+      if (opts.config) p.configure(opts.config);
       p.addEventListener('error', (ev) => {
         const e = ev.detail;
         error(e.severity === shaka.util.Error.Severity.CRITICAL, 'Shaka error code ' + e.code + ' category ' + e.category + ' ' + short(e.data));
@@ -253,9 +303,10 @@
   const adapters = { hlsjs, dashjs: dashjsAdapter, shaka: shakaAdapter };
   const A = adapters[kind];
 
-  H.start = async function (url) {
+  // opts (optional): { config } handed to the player adapter (see above).
+  H.start = async function (url, opts) {
     try {
-      await A.start(url);
+      await A.start(url, opts || {});
     } catch (e) {
       // (Shaka errors carry code/data, not a useful message)
       error(true, 'start failed: ' + (e && e.message ? e.message : '') + (e && e.code ? ' code ' + e.code + ' data ' + short(e.data) : ''));
@@ -310,6 +361,7 @@
       errorCount: H.errors.length,
       audioLoadCount: H.audioLoads.length,
       seekedCount: H.seeked.length,
+      decryptErrors: H.decryptErrors || 0,
     };
   };
 

@@ -2,7 +2,9 @@
 //! pattern), given its subsample map. One [`SampleCipher`] holds the expanded key and is
 //! reused for every sample of a segment.
 
-use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit, StreamCipher, StreamCipherCoreWrapper};
+use aes::cipher::{
+    BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit, StreamCipher, StreamCipherCoreWrapper,
+};
 use aes::Aes128;
 
 use crate::cenc::{Scheme, Subsample};
@@ -123,8 +125,10 @@ impl SampleCipher {
             Scheme::Cenc => {
                 // One keystream runs across every protected range of the sample; XOR is its
                 // own inverse, so both directions are the same.
-                let mut ctr: Ctr =
-                    StreamCipherCoreWrapper::from_core(ctr::CtrCore::inner_iv_init(self.aes.clone(), iv.into()));
+                let mut ctr: Ctr = StreamCipherCoreWrapper::from_core(ctr::CtrCore::inner_iv_init(
+                    self.aes.clone(),
+                    iv.into(),
+                ));
                 for_each_protected(map, sample, |range| ctr.apply_keystream(range));
             }
             Scheme::Cbcs => {
@@ -151,7 +155,13 @@ fn for_each_protected(map: &[Subsample], sample: &mut [u8], mut f: impl FnMut(&m
 
 /// CBC over one protected range with the chain restarting from `iv`: `crypt` blocks
 /// processed, `skip` blocks left, repeating; a trailing partial block stays clear.
-fn cbc_pattern(aes: &Aes128, direction: Direction, iv: &[u8; 16], pattern: Pattern, range: &mut [u8]) {
+fn cbc_pattern(
+    aes: &Aes128,
+    direction: Direction,
+    iv: &[u8; 16],
+    pattern: Pattern,
+    range: &mut [u8],
+) {
     let whole_len = range.len() / BLOCK * BLOCK;
     if whole_len == 0 {
         // Shorter than one block: nothing to encrypt (the partial block stays clear).
@@ -204,9 +214,18 @@ mod tests {
         let iv = [9u8, 8, 7, 6, 5, 4, 3, 2, 0, 0, 0, 0, 0, 0, 0, 0];
         let plain = data(100);
         let map = [
-            Subsample { clear: 5, protected: 32 },
-            Subsample { clear: 7, protected: 48 },
-            Subsample { clear: 8, protected: 0 },
+            Subsample {
+                clear: 5,
+                protected: 32,
+            },
+            Subsample {
+                clear: 7,
+                protected: 48,
+            },
+            Subsample {
+                clear: 8,
+                protected: 0,
+            },
         ];
         let mut sample = plain.clone();
         c.encrypt(&iv, Pattern::WHOLE, &map, &mut sample).unwrap();
@@ -228,7 +247,10 @@ mod tests {
         let iv = [3u8; 16];
         let plain = data(16 * 21 + 5);
         let mut sample = plain.clone();
-        let map = [Subsample { clear: 0, protected: plain.len() as u32 }];
+        let map = [Subsample {
+            clear: 0,
+            protected: plain.len() as u32,
+        }];
         c.encrypt(&iv, Pattern::VIDEO, &map, &mut sample).unwrap();
         for block in 0..21 {
             let r = block * 16..block * 16 + 16;
@@ -247,8 +269,14 @@ mod tests {
         let plain = [0x55u8; 64];
         let mut sample = plain;
         let map = [
-            Subsample { clear: 0, protected: 32 },
-            Subsample { clear: 0, protected: 32 },
+            Subsample {
+                clear: 0,
+                protected: 32,
+            },
+            Subsample {
+                clear: 0,
+                protected: 32,
+            },
         ];
         c.encrypt(&iv, Pattern::WHOLE, &map, &mut sample).unwrap();
         // Same plaintext and same IV at each subsample start: same ciphertext.
@@ -269,8 +297,13 @@ mod tests {
     fn a_map_that_does_not_cover_the_sample_is_an_error() {
         let c = SampleCipher::new(Scheme::Cenc, &key());
         let mut sample = data(10);
-        let map = [Subsample { clear: 2, protected: 16 }];
-        assert!(c.encrypt(&[0; 16], Pattern::WHOLE, &map, &mut sample).is_err());
+        let map = [Subsample {
+            clear: 2,
+            protected: 16,
+        }];
+        assert!(c
+            .encrypt(&[0; 16], Pattern::WHOLE, &map, &mut sample)
+            .is_err());
     }
 
     #[test]

@@ -106,7 +106,9 @@ impl KeysConfig {
     /// The key id of an asset: fixed by a static entry, else derived from the asset id.
     pub fn key_id(&self, content_id: &str) -> drm::KeyId {
         match self.source {
-            KeySourceKind::Static => StaticKeySource::new(self.static_keys.clone()).key_id(content_id),
+            KeySourceKind::Static => {
+                StaticKeySource::new(self.static_keys.clone()).key_id(content_id)
+            }
             _ => drm::derive::key_id_for(content_id),
         }
     }

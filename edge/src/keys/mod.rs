@@ -38,7 +38,8 @@ pub enum KeyError {
 }
 
 /// A boxed future, so key sources can be trait objects.
-pub type KeyFuture<'a> = Pin<Box<dyn Future<Output = Result<ContentKeyPair, KeyError>> + Send + 'a>>;
+pub type KeyFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<ContentKeyPair, KeyError>> + Send + 'a>>;
 
 /// The contract every key source keeps: the same request always yields the same key.
 pub trait KeySource: Send + Sync {

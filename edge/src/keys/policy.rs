@@ -24,7 +24,11 @@ impl Default for EncryptionPolicy {
     fn default() -> Self {
         EncryptionPolicy {
             method: Method::None,
-            drm: vec![DrmSystem::Widevine, DrmSystem::PlayReady, DrmSystem::FairPlay],
+            drm: vec![
+                DrmSystem::Widevine,
+                DrmSystem::PlayReady,
+                DrmSystem::FairPlay,
+            ],
         }
     }
 }
@@ -81,7 +85,10 @@ pub async fn protection_for(
         (None, None) => format!("http://{}", state.config.listen),
     };
     let drm = &state.config.drm;
-    let scheme = policy.method.cmaf_scheme().unwrap_or(drm::cenc::Scheme::Cbcs);
+    let scheme = policy
+        .method
+        .cmaf_scheme()
+        .unwrap_or(drm::cenc::Scheme::Cbcs);
     let signalling = Signalling::new(
         kid,
         scheme,

@@ -125,7 +125,8 @@ impl SpekeConfig {
     }
 }
 
-/// Header values are credentials: `Debug` shows their names only.
+/// Header values are credentials: `Debug` shows their names only (and the URL without user
+/// information or query).
 impl fmt::Debug for SpekeConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         struct Redacted<'a>(&'a BTreeMap<String, String>);
@@ -137,7 +138,7 @@ impl fmt::Debug for SpekeConfig {
             }
         }
         f.debug_struct("SpekeConfig")
-            .field("url", &self.url)
+            .field("url", &redacted_url(&self.url))
             .field("timeout_ms", &self.timeout_ms)
             .field("cache_seconds", &self.cache_seconds)
             .field("headers", &Redacted(&self.headers))
@@ -147,28 +148,29 @@ impl fmt::Debug for SpekeConfig {
     }
 }
 
-/// Why a [`SpekeConfig`] cannot be used. Never carries a header value.
+/// Why a [`SpekeConfig`] cannot be used. Never carries a header value. The messages name
+/// fields relative to the section (`url`, `headers`), for the caller to prefix.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum SpekeConfigError {
-    #[error("keys.speke.url is not an absolute http or https URL: {0}")]
+    #[error("url is not an absolute http or https URL: {0}")]
     Url(String),
-    #[error("keys.speke.headers: {0:?} is not a valid header name")]
+    #[error("headers: {0:?} is not a valid header name")]
     HeaderName(String),
-    #[error("keys.speke.headers: {0:?} is set by the client itself")]
+    #[error("headers: {0:?} is set by the client itself")]
     ReservedHeader(String),
-    #[error("keys.speke.headers: the value of {0:?} is not a valid header value")]
+    #[error("headers: the value of {0:?} is not a valid header value")]
     HeaderValue(String),
-    #[error("keys.speke.timeout_ms must be between 1 and {MAX_TIMEOUT_MS}")]
+    #[error("timeout_ms must be between 1 and {MAX_TIMEOUT_MS}")]
     Timeout,
-    #[error("keys.speke.cache_seconds must be at most {MAX_CACHE_SECONDS}")]
+    #[error("cache_seconds must be at most {MAX_CACHE_SECONDS}")]
     CacheSeconds,
-    #[error("keys.speke.systems is empty")]
+    #[error("systems is empty")]
     NoSystems,
-    #[error("keys.speke: FairPlay needs scheme \"cbcs\"")]
+    #[error("FairPlay needs scheme \"cbcs\"")]
     FairPlayNeedsCbcs,
-    #[error("keys.speke: cannot set up TLS: {0}")]
+    #[error("cannot set up TLS: {0}")]
     Tls(String),
-    #[error("keys.speke: cannot build the HTTP client: {0}")]
+    #[error("cannot build the HTTP client: {0}")]
     Client(String),
 }
 
@@ -185,7 +187,7 @@ pub struct SpekeKeySource {
 impl fmt::Debug for SpekeKeySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SpekeKeySource")
-            .field("url", &self.url.as_str())
+            .field("url", &redacted_url(self.url.as_str()))
             .field("timeout", &self.timeout)
             .field("scheme", &self.scheme)
             .field("systems", &self.systems)
@@ -371,6 +373,20 @@ fn tls_config(https: bool) -> Result<rustls::ClientConfig, SpekeConfigError> {
     Ok(config)
 }
 
+/// The URL without what may be a credential: user information and the query.
+fn redacted_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(url) => {
+            let mut text = format!("{}{}", url.origin().ascii_serialization(), url.path());
+            if url.query().is_some() {
+                text.push_str("?<redacted>");
+            }
+            text
+        }
+        Err(_) => "<not a URL>".into(),
+    }
+}
+
 fn is_loopback(url: &reqwest::Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
@@ -537,6 +553,13 @@ mod tests {
         })
         .expect("source");
         assert!(!format!("{source:?}").contains("s3cret"));
+        let config = SpekeConfig::new("https://user:pw@keys.example:8443/v2?token=t0k");
+        let debug = format!("{config:?}");
+        assert!(
+            debug.contains("\"https://keys.example:8443/v2?<redacted>\""),
+            "{debug}"
+        );
+        assert!(!debug.contains("pw") && !debug.contains("t0k"), "{debug}");
     }
 
     #[test]

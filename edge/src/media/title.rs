@@ -51,7 +51,9 @@ pub fn load_definition(path: &Path) -> Result<AssetDefinition, Problem> {
     let invalid = |detail: String| Problem::new(ProblemKind::AssetDefinitionInvalid, detail);
     let meta = std::fs::metadata(path).map_err(|e| invalid(format!("{name}: {e}")))?;
     if meta.len() > MAX_DEFINITION_BYTES {
-        return Err(invalid(format!("{name}: larger than {MAX_DEFINITION_BYTES} bytes")));
+        return Err(invalid(format!(
+            "{name}: larger than {MAX_DEFINITION_BYTES} bytes"
+        )));
     }
     let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("{name}: {e}")))?;
     toml::from_str(&text).map_err(|e| invalid(format!("{name}: {}", e.message())))

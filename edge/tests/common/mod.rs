@@ -41,11 +41,16 @@ impl Drop for TestServer {
 }
 
 pub async fn start(media_root: PathBuf) -> TestServer {
-    let config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
+    start_with(Config {
         media_root,
         ..Config::default()
-    };
+    })
+    .await
+}
+
+/// A daemon with `config`, listening on an ephemeral loopback port whatever it says.
+pub async fn start_with(mut config: Config) -> TestServer {
+    config.listen = "127.0.0.1:0".parse().unwrap();
     let state = AppState::new(config).unwrap();
     let server = Server::bind(state).await.unwrap();
     let addr = server.local_addr().unwrap();
@@ -97,6 +102,29 @@ pub async fn request(
         .request(req.body(Empty::new()).unwrap())
         .await
         .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    Fetched {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// POST `body` over HTTP/1.1.
+pub async fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Fetched {
+    let client = Client::builder(TokioExecutor::new()).build_http::<http_body_util::Full<Bytes>>();
+    let req = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://{addr}{path}"))
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(Bytes::copy_from_slice(body)))
+        .unwrap();
+    let res = client
+        .request(req)
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     let body = res.into_body().collect().await.unwrap().to_bytes();

@@ -59,7 +59,10 @@ pub fn write_encrypted_segment(
                 what: "encrypted CMAF segment",
                 reason: format!("sample {i}: {e}"),
             })?;
-        aux.push(AuxEntry { iv, subsamples: map });
+        aux.push(AuxEntry {
+            iv,
+            subsamples: map,
+        });
     }
 
     let iv_size = usize::from(crypto.per_sample_iv_size());

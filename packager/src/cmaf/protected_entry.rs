@@ -52,7 +52,11 @@ fn write_tenc(w: &mut BoxWriter, crypto: &TrackCrypto) {
     let version = if constant.is_some() { 1 } else { 0 };
     let tenc = w.open_full(b"tenc", version, 0);
     w.u8(0);
-    w.u8(if version == 1 { crypto.pattern.byte() } else { 0 });
+    w.u8(if version == 1 {
+        crypto.pattern.byte()
+    } else {
+        0
+    });
     w.u8(1);
     w.u8(crypto.per_sample_iv_size());
     w.bytes(&crypto.kid.0);
@@ -98,7 +102,10 @@ mod tests {
     fn cbcs_video_entry_has_pattern_and_constant_iv() {
         let out = protected_sample_entry(&entry(b"avc1"), &crypto(Scheme::Cbcs, true)).unwrap();
         assert_eq!(&out[4..8], b"encv");
-        assert_eq!(u32::from_be_bytes(out[0..4].try_into().unwrap()) as usize, out.len());
+        assert_eq!(
+            u32::from_be_bytes(out[0..4].try_into().unwrap()) as usize,
+            out.len()
+        );
         assert_eq!(&out[8..20], &[9; 12]);
         let sinf = &out[20..];
         assert_eq!(&sinf[4..8], b"sinf");

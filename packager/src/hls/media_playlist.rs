@@ -79,7 +79,11 @@ pub fn segment_entries(
 }
 
 /// The CMAF media playlist of a rendition: `init.mp4` then `1.m4s`, `2.m4s`, ...
-pub fn cmaf_media_playlist(p: &Presentation, r: &Rendition, protection: Option<&Protection>) -> String {
+pub fn cmaf_media_playlist(
+    p: &Presentation,
+    r: &Rendition,
+    protection: Option<&Protection>,
+) -> String {
     let entries = segment_entries(p, r, "m4s", |_| None);
     let keys = protection
         .map(|pr| key_lines(pr, HlsFlavor::Cmaf, KeyTag::Key, "../"))

@@ -167,8 +167,9 @@ pub struct TsSegmentOptions {
     /// Spread the last PES of each PID over extra packets so the PID's continuity counter
     /// ends at 15 and the next segment (starting at 0) continues it. Default true.
     pub align_continuity_counters: bool,
-    /// Encrypt with Apple SAMPLE-AES under this key and IV (the IV of the playlist's
-    /// `EXT-X-KEY`, which must be given there explicitly). Default `None`: a clear stream,
+    /// Encrypt with Apple SAMPLE-AES under this key and IV: the IV that the playlist's
+    /// `EXT-X-KEY` gives, or, when it gives none, the segment's media sequence number as a
+    /// 128-bit big-endian integer (what players then use). Default `None`: a clear stream,
     /// byte for byte what the muxer wrote before this option existed.
     pub sample_aes: Option<SampleAesKey>,
     /// The AAC track's AudioSpecificConfig (the `esds` DecoderSpecificInfo), written into

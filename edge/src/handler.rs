@@ -279,6 +279,6 @@ where
             "none of the requested key ids belongs to '{asset}'"
         )));
     }
-    let answer = drm::clearkey::license_response(&request, &[protection.key.clone()]);
+    let answer = drm::clearkey::license_response(&request, std::slice::from_ref(&protection.key));
     Ok(no_store(answer, "application/json", &req.method))
 }

@@ -148,11 +148,6 @@ async fn ffmpeg_decrypts_cenc_and_cbcs_to_the_clear_packets() {
     }
     let mut checked = 0;
     for (clear, encrypted, r) in cases {
-        let encrypted = if encrypted == "cenc" || encrypted == "cbcs" {
-            encrypted
-        } else {
-            encrypted
-        };
         for n in [1, 2] {
             let clear_file = init_and_segment(&t, out.path(), &clear, &r, n).await;
             let enc_file = init_and_segment(&t, out.path(), &encrypted, &r, n).await;

@@ -8,6 +8,13 @@ const cases = JSON.parse(process.argv[2]);
 for (const c of cases) {
   const log = [];
   const routes = c.wrong ? [S.wrongKeyRoute(log), S.wrongLicenseRoute(log)] : [];
+  if (c.strip) routes.push({ url: '**/manifest.mpd', handler: async (route) => {
+    const resp = await route.fetch();
+    let body = await resp.text();
+    body = body.replace(/(<ContentProtection schemeIdUri="urn:uuid:e2719d58[^>]*>.*?)<cenc:pssh>[^<]*<\/cenc:pssh>/g, '$1');
+    log.push('stripped: ' + (body.match(/e2719d58.*?<\/ContentProtection>/)||[''])[0]);
+    return route.fulfill({ response: resp, body });
+  } });
   const r = await H.checkPlayback({ player: c.player, url: srv.baseUrl + c.path, expect: { checks: c.checks || ['plays'], stallSeconds: c.stall }, routes, playerConfig: c.config });
   console.log(H.formatResult(r));
   console.log('  details', JSON.stringify(r.checks[0].details));

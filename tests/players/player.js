@@ -77,6 +77,16 @@
         H.eme.keyStatuses.push(st.join(','));
         note('EME key statuses: ' + st.join(','));
       });
+      const gen = session.generateRequest;
+      session.generateRequest = function (initDataType, initData) {
+        const bytes = new Uint8Array(initData && initData.buffer ? initData.buffer.slice(initData.byteOffset || 0, (initData.byteOffset || 0) + initData.byteLength) : initData || []);
+        let hex = '';
+        for (let i = 0; i < Math.min(bytes.length, 96); i++) hex += bytes[i].toString(16).padStart(2, '0');
+        H.eme.requests = H.eme.requests || [];
+        H.eme.requests.push({ initDataType, length: bytes.length, head: hex });
+        note('EME generateRequest(' + initDataType + ', ' + bytes.length + ' bytes: ' + hex.slice(0, 64) + ')');
+        return gen.call(this, initDataType, initData).catch((err) => { error(false, 'generateRequest(' + initDataType + ') rejected: ' + (err && err.name) + ' ' + (err && err.message)); throw err; });
+      };
       const upd = session.update;
       session.update = function (...a) {
         H.eme.updates += 1;

@@ -2,6 +2,7 @@
 //! CI runs `cargo bench -p edgepack-benches -- --test` (each bench once) to keep them working.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use drm::cenc::subsample::{NalFormat, VideoSubsampler};
 use drm::cenc::Scheme;
 use drm::{ContentKey, ContentKeyPair, DrmSystem, Method, Signalling};
 use edgepack_benches::{demo_title, moov_of, synthetic_moov};
@@ -107,6 +108,24 @@ fn encrypted_segments(c: &mut Criterion) {
                     v.extend_from_slice(p);
                     v
                 })
+        })
+    });
+    // The slice-header parsing alone: the subsample maps of the segment's samples.
+    g.bench_function("subsample_maps_only", |b| {
+        let packager::mp4::Codec::Video(v) = &track.codec else {
+            return;
+        };
+        let sets: Vec<&[u8]> = v.parameter_sets.iter().map(|s| &s[..]).collect();
+        b.iter(|| {
+            let mut sub = VideoSubsampler::new(NalFormat::H264, v.nal_length_size, &sets)
+                .expect("parameter sets");
+            let mut n = 0;
+            for i in span.samples() {
+                let off = track.samples.offset(i) as usize;
+                let sample = &source.data[off..off + track.samples.size(i) as usize];
+                n += sub.subsamples(Scheme::Cbcs, sample).expect("maps").len();
+            }
+            n
         })
     });
     for method in [Method::Cenc, Method::Cbcs] {

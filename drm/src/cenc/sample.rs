@@ -176,23 +176,32 @@ fn cbc_pattern(
             usize::from(pattern.skip) * BLOCK,
         )
     };
+    if skip == 0 {
+        run_cbc(aes, direction, iv, range);
+        return;
+    }
+    // The crypt blocks form one CBC chain; gather them, run the chain in one call (one
+    // backend dispatch instead of one per block), and put them back.
+    let stride = crypt + skip;
+    let mut chain: Vec<u8> = Vec::with_capacity(range.len().div_ceil(stride) * crypt);
+    for chunk in range.chunks(stride) {
+        chain.extend_from_slice(&chunk[..chunk.len().min(crypt)]);
+    }
+    run_cbc(aes, direction, iv, &mut chain);
+    let mut from = chain.chunks(crypt);
+    for chunk in range.chunks_mut(stride) {
+        if let Some(done) = from.next() {
+            chunk[..done.len()].copy_from_slice(done);
+        }
+    }
+}
+
+/// CBC over whole blocks of `data`, in place.
+fn run_cbc(aes: &Aes128, direction: Direction, iv: &[u8; 16], data: &mut [u8]) {
+    let (blocks, _) = aes::Block::slice_as_chunks_mut(data);
     match direction {
-        Direction::Encrypt => {
-            let mut cbc = CbcEnc::inner_iv_init(aes.clone(), iv.into());
-            for chunk in range.chunks_mut(crypt + skip) {
-                let n = chunk.len().min(crypt);
-                let (blocks, _) = aes::Block::slice_as_chunks_mut(&mut chunk[..n]);
-                cbc.encrypt_blocks(blocks);
-            }
-        }
-        Direction::Decrypt => {
-            let mut cbc = CbcDec::inner_iv_init(aes.clone(), iv.into());
-            for chunk in range.chunks_mut(crypt + skip) {
-                let n = chunk.len().min(crypt);
-                let (blocks, _) = aes::Block::slice_as_chunks_mut(&mut chunk[..n]);
-                cbc.decrypt_blocks(blocks);
-            }
-        }
+        Direction::Encrypt => CbcEnc::inner_iv_init(aes.clone(), iv.into()).encrypt_blocks(blocks),
+        Direction::Decrypt => CbcDec::inner_iv_init(aes.clone(), iv.into()).decrypt_blocks(blocks),
     }
 }
 

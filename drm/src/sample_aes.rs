@@ -4,17 +4,16 @@
 //!
 //! # H.264
 //!
-//! Only NAL units of type 1 (non-IDR slice) and 5 (IDR slice) are touched. Their
-//! emulation-prevention bytes are removed first; a unit of 48 bytes or less (after removal)
-//! stays clear. Otherwise the first 32 bytes (the NAL header byte and 31 more) stay clear,
-//! then one 16-byte block is encrypted and up to 144 bytes are left clear, repeating while
-//! more than 16 bytes remain: a tail of 16 bytes or less is always clear. The encrypted
-//! blocks of one NAL unit form one CBC chain that starts from the IV again for every NAL
-//! unit. Emulation-prevention bytes are then inserted again, so the unit can grow or shrink.
-//! The clear bytes come back unchanged when the input's emulation prevention is canonical
-//! (an 0x03 exactly after two zero bytes followed by a byte up to 0x03 or by the end of the
-//! unit), as conforming encoders write it; anything else is re-escaped canonically, which
-//! is the same RBSP.
+//! Only NAL units of type 1 (non-IDR slice) and 5 (IDR slice) are touched, and only when
+//! longer than 48 bytes as stored. The unit is encrypted as stored, its own
+//! emulation-prevention bytes included: the first 32 bytes (the NAL header byte and 31
+//! more) stay clear, then one 16-byte block is encrypted and up to 144 bytes are left clear,
+//! repeating while more than 16 bytes remain: a tail of 16 bytes or less is always clear.
+//! The encrypted blocks of one NAL unit form one CBC chain that starts from the IV again
+//! for every NAL unit. The result is then escaped (emulation prevention inserted), so the
+//! unit can only grow. Players unescape, decrypt and hand the result to the decoder without
+//! escaping again, so the decoder gets the stored unit back byte for byte (see
+//! `SampleAesCipher::h264_nal` for why this, and not unescaping first, is what plays).
 //!
 //! That is what hls.js 1.7 `src/demux/sample-aes.ts` undoes: `decryptAvcSamples` skips units
 //! of 48 bytes or less and types other than 1 and 5, `discardEPB` removes the
@@ -51,7 +50,7 @@ const BLOCK: usize = 16;
 const NAL_CLEAR_LEAD: usize = 32;
 /// Distance from one encrypted block of a NAL unit to the next: 16 encrypted, 144 clear.
 const NAL_STRIDE: usize = 160;
-/// Slice NAL units of this many bytes or fewer (without emulation prevention) stay clear.
+/// Slice NAL units of this many bytes or fewer (as stored) stay clear.
 pub const NAL_MIN_ENCRYPTED_LEN: usize = 48;
 /// Clear bytes of an AAC frame after its ADTS header.
 const AAC_CLEAR_LEAD: usize = 16;
@@ -99,7 +98,7 @@ enum Direction {
 pub struct SampleAesCipher {
     aes: Aes128,
     iv: [u8; 16],
-    /// A NAL unit without its emulation-prevention bytes, reused from one unit to the next.
+    /// Working copy of one NAL unit, reused from one unit to the next.
     scratch: Vec<u8>,
 }
 
@@ -129,14 +128,18 @@ impl SampleAesCipher {
         self.h264_nal(Direction::Encrypt, nal, out);
     }
 
-    /// Appends the decrypted form of `nal` to `out`; the inverse of
-    /// [`SampleAesCipher::encrypt_h264_nal`] for NAL units whose emulation prevention is
-    /// canonical (an 0x03 exactly where two zero bytes are followed by a byte up to 0x03, or
-    /// by the end of the unit), as every conforming encoder writes it.
+    /// Appends the decrypted form of `nal` to `out`, as players do it (unescape, decrypt):
+    /// the exact inverse of [`SampleAesCipher::encrypt_h264_nal`].
     pub fn decrypt_h264_nal(&mut self, nal: &[u8], out: &mut Vec<u8>) {
         self.h264_nal(Direction::Decrypt, nal, out);
     }
 
+    /// Players (hls.js, ffmpeg) take the NAL from the stream, remove emulation prevention,
+    /// decrypt, and hand the result to the decoder without escaping it again. So what we
+    /// encrypt is the NAL exactly as stored (its own emulation-prevention bytes included),
+    /// and we escape the ciphertext: the decoder then gets the stored NAL back byte for
+    /// byte. (nginx-vod-module does the same; Apple's text suggests unescaping first, which
+    /// breaks every slice holding an emulation-prevention byte in those players.)
     fn h264_nal(&mut self, direction: Direction, nal: &[u8], out: &mut Vec<u8>) {
         let eligible = nal
             .first()
@@ -146,16 +149,23 @@ impl SampleAesCipher {
             out.extend_from_slice(nal);
             return;
         }
-        let mut rbsp = std::mem::take(&mut self.scratch);
-        rbsp.clear();
-        remove_emulation_prevention(nal, &mut rbsp);
-        if rbsp.len() > NAL_MIN_ENCRYPTED_LEN {
-            self.nal_blocks(direction, &mut rbsp);
-            insert_emulation_prevention(&rbsp, out);
-        } else {
-            out.extend_from_slice(nal);
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        match direction {
+            Direction::Encrypt => {
+                buf.extend_from_slice(nal);
+                self.nal_blocks(direction, &mut buf);
+                insert_emulation_prevention(&buf, out);
+            }
+            Direction::Decrypt => {
+                remove_emulation_prevention(nal, &mut buf);
+                if buf.len() > NAL_MIN_ENCRYPTED_LEN {
+                    self.nal_blocks(direction, &mut buf);
+                }
+                out.extend_from_slice(&buf);
+            }
         }
-        self.scratch = rbsp;
+        self.scratch = buf;
     }
 
     /// CBC over the blocks at 32, 192, 352, ... that have more than 16 bytes after their start.
@@ -447,8 +457,9 @@ mod tests {
                 .any(|w| w[0] == 0 && w[1] == 0 && w[2] == 3 && w[3] > 3)
     }
 
-    /// Positions (in the unescaped unit) that SAMPLE-AES encrypts, written out as the spec's
-    /// loop: 32 clear, then while more than 16 bytes remain: 16 encrypted, up to 144 clear.
+    /// Positions (in the unit as stored, emulation-prevention bytes counted) that SAMPLE-AES
+    /// encrypts, written out as the spec's loop: 32 clear, then while more than 16 bytes
+    /// remain: 16 encrypted, up to 144 clear.
     fn spec_positions(len: usize) -> Vec<usize> {
         let mut positions = Vec::new();
         if len <= NAL_MIN_ENCRYPTED_LEN {
@@ -461,6 +472,22 @@ mod tests {
             at += (len - at).min(144);
         }
         positions
+    }
+
+    /// What SAMPLE-AES makes of a stored slice before escaping, built from `spec_positions`
+    /// and the `cbc` crate alone: the bytes at those positions, gathered, encrypted as one
+    /// CBC stream from the IV and put back.
+    fn reference_encrypt(nal: &[u8]) -> Vec<u8> {
+        let positions = spec_positions(nal.len());
+        let mut gathered: Vec<u8> = positions.iter().map(|&i| nal[i]).collect();
+        let (blocks, rest) = aes::Block::slice_as_chunks_mut(&mut gathered);
+        assert!(rest.is_empty());
+        CbcEnc::new(&KEY.key.into(), &KEY.iv.into()).encrypt_blocks(blocks);
+        let mut out = nal.to_vec();
+        for (&i, &byte) in positions.iter().zip(&gathered) {
+            out[i] = byte;
+        }
+        out
     }
 
     #[test]
@@ -582,25 +609,62 @@ mod tests {
 
     #[test]
     fn emulation_prevention_in_and_out() {
-        // A slice with emulation-prevention bytes in the clear lead, in an encrypted block and
-        // in the skipped part: positions are counted without them.
-        let mut rbsp = slice_nal(400, 5);
-        rbsp[10..13].copy_from_slice(&[0, 0, 1]);
-        rbsp[40..43].copy_from_slice(&[0, 0, 0]);
-        rbsp[100..103].copy_from_slice(&[0, 0, 3]);
-        rbsp[397..400].copy_from_slice(&[0x80, 0, 0]); // cabac_zero_word at the end
-        let nal = escape(&rbsp);
-        assert_eq!(nal.len(), 404);
+        // A slice as an encoder stores it, with emulation-prevention bytes in the clear lead,
+        // inside the first encrypted block, in the skipped part and at the end (an escaped
+        // cabac_zero_word). They are data: block positions are counted on the stored bytes,
+        // the block at 32 encrypts the stored 00 00 03 with the rest, and the ciphertext is
+        // escaped, so every clear 00 00 03 gets a second 03 that players remove again.
+        let mut nal = slice_nal(404, 5);
+        nal[10..14].copy_from_slice(&[0, 0, 3, 1]);
+        nal[40..44].copy_from_slice(&[0, 0, 3, 0]);
+        nal[100..104].copy_from_slice(&[0, 0, 3, 3]);
+        nal[401..404].copy_from_slice(&[0, 0, 3]);
+        assert_eq!(escape(&unescape(&nal)), nal, "canonically escaped");
+        assert_eq!(unescape(&nal).len(), 400);
         let out = encrypt_h264_nal(&KEY, &nal);
-        assert!(start_code_free(&out));
-        let back = unescape(&out);
-        assert_eq!(back.len(), 400);
-        // Positions in the unescaped unit: 10..13 clear, 32..48 encrypted, 100..103 clear.
-        assert_eq!(back[..32], rbsp[..32]);
-        assert_ne!(back[32..48], rbsp[32..48]);
-        assert_eq!(back[48..192], rbsp[48..192]);
-        assert_eq!(back[397..], rbsp[397..]);
+        assert!(start_code_free(&out), "{out:02x?}");
+        let encrypted = reference_encrypt(&nal);
+        assert_eq!(unescape(&out), encrypted);
+        assert_eq!(out, escape(&encrypted));
+        // Blocks at 32, 192 and 352 of the stored unit (the 404-byte one has three; counted
+        // without emulation prevention they would start elsewhere).
+        assert_eq!(encrypted[..32], nal[..32]);
+        for block in [32usize, 192, 352] {
+            assert_ne!(
+                encrypted[block..block + 16],
+                nal[block..block + 16],
+                "{block}"
+            );
+        }
+        assert_eq!(encrypted[48..192], nal[48..192]);
+        assert_eq!(encrypted[368..], nal[368..]);
+        assert_eq!(
+            out[10..15],
+            [0, 0, 3, 3, 1],
+            "stored EPB in the lead, escaped"
+        );
+        assert_eq!(
+            out[out.len() - 4..],
+            [0, 0, 3, 3],
+            "stored EPB at the end, escaped"
+        );
+        // Players get the stored unit back byte for byte, emulation prevention included.
         assert_eq!(decrypt_h264_nal(&KEY, &out), nal);
+        assert_eq!(hlsjs_decrypt_avc_unit(&out), nal);
+
+        // Eligibility counts stored bytes too: 49 stored bytes (46 without emulation
+        // prevention) are encrypted, 48 stored bytes are not.
+        let mut short = vec![0x41; 49];
+        short[10..13].copy_from_slice(&[0, 0, 3]);
+        short[20..23].copy_from_slice(&[0, 0, 3]);
+        short[30..33].copy_from_slice(&[0, 0, 3]);
+        assert_eq!(unescape(&short).len(), 46);
+        let out = encrypt_h264_nal(&KEY, &short);
+        assert_eq!(unescape(&out), reference_encrypt(&short));
+        assert_ne!(unescape(&out)[32..48], short[32..48]);
+        assert_eq!(decrypt_h264_nal(&KEY, &out), short);
+        assert_eq!(hlsjs_decrypt_avc_unit(&out), short);
+        assert_eq!(encrypt_h264_nal(&KEY, &short[..48]), short[..48]);
 
         // Ciphertext next to clear bytes can form 00 00 0x, which needs new
         // emulation-prevention bytes. Clear bytes 00 01 after the block: a ciphertext
@@ -691,37 +755,60 @@ mod tests {
     }
 
     /// Known answers computed independently with Python's `cryptography` package (AES-128-CBC
-    /// with no padding over the concatenated blocks that SAMPLE-AES encrypts, then spliced
-    /// back by hand), not with this module:
+    /// with no padding over the concatenated blocks that SAMPLE-AES encrypts, spliced back
+    /// by hand, then escaped by a separate Python loop), not with this module. The blocks
+    /// are those at 32 and 192 of the NAL unit as stored, its emulation-prevention bytes
+    /// counted and encrypted as data:
     ///
     /// ```python
     /// from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
     /// key, iv = b"0123456789abcdef", bytes(range(0xa0, 0xb0))
     /// cbc = lambda d: (lambda e: e.update(d) + e.finalize())(
     ///     Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor())
-    /// rbsp = bytes([0x65] + [(i * 37 + 11) % 254 + 1 for i in range(1, 210)])
-    /// rbsp = rbsp[:20] + b"\0\0\1" + rbsp[23:]                   # needs an EPB
-    /// c = cbc(rbsp[32:48] + rbsp[192:208])
-    /// enc = rbsp[:32] + c[:16] + rbsp[48:192] + c[16:] + rbsp[208:]
-    /// # then 0x03 inserted after every 00 00 followed by a byte <= 3
+    /// nal = bytearray([0x65] + [(i * 37 + 11) % 254 + 1 for i in range(1, 211)])
+    /// nal[20:24] = b"\0\0\3\1"    # EPB in the clear lead
+    /// nal[40:44] = b"\0\0\3\0"    # EPB in the first encrypted block
+    /// nal[47] = 0x1c               # found by search: the first block's ciphertext ends in 00,
+    /// nal[48:50] = b"\0\1"        # so with these clear bytes it needs a new EPB
+    /// nal[196:200] = b"\0\0\3\2"  # EPB in the second encrypted block
+    /// nal[208:211] = b"\0\0\3"     # escaped cabac_zero_word in the clear tail
+    /// c = cbc(bytes(nal[32:48] + nal[192:208]))
+    /// enc = nal[:32] + c[:16] + nal[48:192] + c[16:] + nal[208:]
+    /// def escape(b):  # an 0x03 before any byte <= 3 after 00 00, and after trailing 00 00
+    ///     out, z = bytearray(), 0
+    ///     for x in b:
+    ///         if z >= 2 and x <= 3:
+    ///             out.append(3); z = 0
+    ///         out.append(x); z = z + 1 if x == 0 else 0
+    ///     if z >= 2: out.append(3)
+    ///     return bytes(out)
+    /// answer = escape(enc)  # 214 bytes: 211 + the lead's, the new and the tail's 0x03
     /// frame = bytes([0xff, 0xf1, 0x50, 0x80, 0x09, 0xbf, 0xfc]) + bytes(range(0x40, 0x40 + 70))
     /// enc_frame = frame[:23] + cbc(frame[23:71]) + frame[71:]
     /// ```
     ///
-    /// The AAC blocks were also checked with `openssl enc -aes-128-cbc -nopad -K
+    /// Both CBC inputs were also checked with `openssl enc -aes-128-cbc -nopad -K
     /// 30313233343536373839616263646566 -iv a0a1a2a3a4a5a6a7a8a9aaabacadaeaf`.
     #[test]
     fn known_answers() {
-        let mut rbsp: Vec<u8> = (0..210usize)
+        let mut nal: Vec<u8> = (0..211usize)
             .map(|i| ((i * 37 + 11) % 254 + 1) as u8)
             .collect();
-        rbsp[0] = 0x65;
-        rbsp[20..23].copy_from_slice(&[0, 0, 1]);
-        let nal = escape(&rbsp);
-        assert_eq!(nal.len(), 211);
+        nal[0] = 0x65;
+        nal[20..24].copy_from_slice(&[0, 0, 3, 1]);
+        nal[40..44].copy_from_slice(&[0, 0, 3, 0]);
+        nal[47] = 0x1c;
+        nal[48..50].copy_from_slice(&[0, 1]);
+        nal[196..200].copy_from_slice(&[0, 0, 3, 2]);
+        nal[208..211].copy_from_slice(&[0, 0, 3]);
+        assert_eq!(escape(&unescape(&nal)), nal, "canonically escaped");
         let out = encrypt_h264_nal(&KEY, &nal);
         assert_eq!(hex(&out), NAL_ANSWER);
+        assert_eq!(out.len(), 214);
+        // The new emulation-prevention byte: ciphertext ..7a 00, then the clear 00 01.
+        assert_eq!(out[47..52], [0x7a, 0, 0, 3, 1]);
         assert_eq!(decrypt_h264_nal(&KEY, &out), nal);
+        assert_eq!(hlsjs_decrypt_avc_unit(&out), nal);
 
         let mut frame = vec![0xff, 0xf1, 0x50, 0x80, 0x09, 0xbf, 0xfc];
         frame.extend(0x40..0x40 + 70u8);
@@ -729,7 +816,7 @@ mod tests {
         assert_eq!(hex(&out), AAC_ANSWER);
     }
 
-    const NAL_ANSWER: &str = "6531567ba0c5ea11365b80a5caef163b6085aacf00000301658aafd4f920456a8f96131450b3d7d0619f29379ca1b3ea970a2f54799ec3e80f34597ea3c8ed14395e83a8cdf2193e6388add2f71e43688db2d7fc23486d92b7dc03284d7297bce1082d52779cc1e60d32577ca1c6eb12375c81a6cbf0173c6186abd0f51c41668bb0d5fa21466b90b5da01264b7095badf062b50759abfe40b30557a9fc4e910355a7fa4c9ee153a5f84a9cef31a3f6489aed3f81f44698eb3d8fd24496e93b8dd3de2b23b670d9a6dfb7f4fb691fdd24d587d";
+    const NAL_ANSWER: &str = "6531567ba0c5ea11365b80a5caef163b6085aacf00000303018aafd4f920456a8f4f8fc35c85895646d6d682f377227a0000030154799ec3e80f34597ea3c8ed14395e83a8cdf2193e6388add2f71e43688db2d7fc23486d92b7dc03284d7297bce1082d52779cc1e60d32577ca1c6eb12375c81a6cbf0173c6186abd0f51c41668bb0d5fa21466b90b5da01264b7095badf062b50759abfe40b30557a9fc4e910355a7fa4c9ee153a5f84a9cef31a3f6489aed3f81f44698eb3d8fd24496e93b8dd601db916f06d127c4c246ca94f49ddfd00000303";
     const AAC_ANSWER: &str = "fff1508009bffc404142434445464748494a4b4c4d4e4f90aa6d6333c0641444000b9fcf831152a655076c40c0036cad6bc4011786fe9d197be6f6740fd5ba35af621bcf33c118808182838485";
 
     fn hex(bytes: &[u8]) -> String {
@@ -757,8 +844,9 @@ mod tests {
 
     /// hls.js 1.7.4 `src/demux/sample-aes.ts` `decryptAvcSamples` (skip rule),
     /// `decryptAvcSample`, `getAvcEncryptedData` and `getAvcDecryptedUnit`, transcribed.
-    /// Returns what hls.js hands to its remuxer: the unit without emulation prevention when
-    /// it was decrypted, the unit as it was otherwise.
+    /// Returns what hls.js hands to its remuxer, and so to the decoder: the unit without
+    /// emulation prevention when it was decrypted (nothing escapes it again), the unit as it
+    /// was otherwise.
     fn hlsjs_decrypt_avc_unit(unit: &[u8]) -> Vec<u8> {
         let unit_type = unit[0] & 0x1f;
         if unit.len() <= 48 || (unit_type != 1 && unit_type != 5) {
@@ -827,22 +915,50 @@ mod tests {
         let short = escape(&short);
         assert_eq!(short.len(), 49);
         units.push(short);
+        // Stored bytes that no encoder writes (00 00 00, 00 00 01, 00 00 03 04, trailing
+        // zeros): still given back byte for byte.
+        let mut state = 0x0123_4567_89ab_cdefu64;
+        for _ in 0..300 {
+            let mut next = || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            let len = (next() % 600) as usize + 1;
+            let mut unit: Vec<u8> = (0..len)
+                .map(|_| match next() % 4 {
+                    0 | 1 => 0,
+                    2 => (next() % 5) as u8,
+                    _ => next() as u8,
+                })
+                .collect();
+            unit[0] = [0x65, 0x41, 0x01, 0x25, 0x06][(next() % 5) as usize];
+            units.push(unit);
+        }
+        let mut encrypted_units = 0;
         for unit in &units {
             let encrypted = encrypt_h264_nal(&KEY, unit);
-            assert!(start_code_free(&encrypted));
-            // hls.js decrypts slices over 48 bytes (counted with emulation prevention) and
-            // leaves their emulation-prevention bytes out; it passes other units through.
-            let expected = if is_encrypted_nal_type(unit[0] & 0x1f) && unit.len() > 48 {
-                unescape(unit)
+            // Slices over 48 bytes as stored are encrypted (hls.js counts the bytes as sent,
+            // at least as many) and escaped; everything else passes through untouched.
+            if is_encrypted_nal_type(unit[0] & 0x1f) && unit.len() > 48 {
+                encrypted_units += 1;
+                assert!(start_code_free(&encrypted), "unit {unit:02x?}");
+                assert_eq!(unescape(&encrypted), reference_encrypt(unit));
+                assert_ne!(unescape(&encrypted)[32..48], unit[32..48]);
             } else {
-                unit.clone()
-            };
+                assert_eq!(&encrypted, unit);
+            }
+            // hls.js removes emulation prevention, decrypts and stops there: it gets the unit
+            // as stored, its emulation-prevention bytes included.
             assert_eq!(
                 hlsjs_decrypt_avc_unit(&encrypted),
-                expected,
+                *unit,
                 "unit {unit:02x?}"
             );
+            assert_eq!(decrypt_h264_nal(&KEY, &encrypted), *unit);
         }
+        assert!(encrypted_units > 300, "{encrypted_units}");
         for raw_len in 0..200usize {
             let mut frame = vec![0xff, 0xf1, 0x50, 0x80, 0, 0x1f, 0xfc];
             frame.extend(nonzero(raw_len, 9));

@@ -288,7 +288,21 @@ async fn playlists_and_mpd_carry_the_keys() {
     );
     m3u8_rs::parse_media_playlist_res(media.as_bytes()).expect("media playlist parses");
 
+    let ts = get(t.addr, "/vod/sampleaes/ts/video_180p-v1/media.m3u8")
+        .await
+        .text();
+    let iv_lines = ts
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-KEY:METHOD=SAMPLE-AES,") && l.contains(",IV=0x"))
+        .count();
+    // identity (sample-aes delivers raw keys) and FairPlay, both with the rendition's IV.
+    assert_eq!(iv_lines, 2, "{ts}");
+    assert!(ts.contains("KEYFORMAT=\"com.apple.streamingkeydelivery\""));
+
     let mpd = get(t.addr, "/vod/cbcs/manifest.mpd").await.text();
+    // dash.js cannot use a pssh inside the ClearKey element (tests/players/README.md).
+    assert!(mpd.contains("value=\"ClearKey1.0\"><dashif:Laurl>"));
+    assert!(!mpd.contains("</dashif:Laurl><cenc:pssh>"));
     dash_mpd::parse(&mpd).expect("MPD parses");
     for needle in [
         "schemeIdUri=\"urn:mpeg:dash:mp4protection:2011\" value=\"cbcs\"".to_owned(),

@@ -86,6 +86,13 @@ impl Protection {
         })
     }
 
+    /// The IV of SAMPLE-AES in the TS segments of rendition `rendition_id`, written in its
+    /// playlist's EXT-X-KEY lines (hls.js derives no IV from the sequence number for
+    /// SAMPLE-AES, so it must be explicit).
+    pub fn sample_aes_iv(&self, rendition_id: &str) -> [u8; 16] {
+        derive::cbcs_constant_iv(self.key.kid, &format!("ts/{rendition_id}"))
+    }
+
     /// Whole-segment AES-128 of segment `number` (1-based; its media sequence number is
     /// `number - 1`, the IV players use when EXT-X-KEY has none).
     pub fn encrypt_whole_segment<'a>(

@@ -147,7 +147,7 @@ fn ts_error(e: crate::ts::TsError) -> Error {
 
 /// Muxes a planned segment; `reads[i]` covers the bytes of `plan.parts[i]`. With a
 /// SAMPLE-AES (or `cbcs`) protection the samples are encrypted the Apple way, with the
-/// segment's media sequence number as the IV (the EXT-X-KEY lines carry no IV).
+/// rendition's IV that its playlist's EXT-X-KEY lines carry.
 pub fn write_ts(
     p: &Presentation,
     plan: &TsSegmentPlan,
@@ -184,9 +184,9 @@ pub fn write_ts(
     }
     let sample_aes = protection
         .filter(|pr| matches!(pr.method, Method::SampleAes | Method::Cbcs))
-        .map(|pr| {
-            let iv = drm::hls_aes::iv_for_sequence(u64::from(plan.number.saturating_sub(1)));
-            SampleAesKey::from_content_key(&pr.key.key, iv)
+        .zip(plan.parts.first())
+        .map(|(pr, part)| {
+            SampleAesKey::from_content_key(&pr.key.key, pr.sample_aes_iv(&part.rendition_id))
         });
     let options = TsSegmentOptions {
         sequence_number: u64::from(plan.number),
@@ -264,7 +264,15 @@ pub fn ts_media_playlist(
     protection: Option<&Protection>,
 ) -> String {
     let keys = protection
-        .map(|pr| key_lines(pr, HlsFlavor::Ts, KeyTag::Key, "../../"))
+        .map(|pr| {
+            key_lines(
+                pr,
+                HlsFlavor::Ts,
+                KeyTag::Key,
+                "../../",
+                Some(pr.sample_aes_iv(&r.id)),
+            )
+        })
         .unwrap_or_default();
     write_media_playlist(&segment_entries(p, r, "ts", |_| None), None, false, &keys)
 }

@@ -24,10 +24,14 @@ export const POLICIES = {
 
 const CORS = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'Content-Length, Content-Range, ETag' };
 
+// A title without asset.toml (clear), to compare segments with.
+export const CLEAR_ASSET = 'demo_clear';
+
 /**
  * Make the media root and config. `sourceTitle` is a title directory
- * (default <repo>/demo/media/demo); every file in it is symlinked into
- * ROOT/media/<asset>/ for each policy.
+ * (e.g. <repo>/demo/media/demo); every file in it is symlinked into
+ * ROOT/media/<asset>/ for each policy, and into ROOT/media/demo_clear/
+ * without a policy.
  * @returns {{dir, mediaRoot, configPath, cleanup()}}
  */
 export function makeEncryptedMediaRoot(sourceTitle, policies = POLICIES) {
@@ -36,11 +40,11 @@ export function makeEncryptedMediaRoot(sourceTitle, policies = POLICIES) {
   if (!files.some((f) => f.endsWith('.mp4'))) throw new Error(`no .mp4 files in ${src}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgepack-enc-'));
   const mediaRoot = path.join(dir, 'media');
-  for (const [asset, policy] of Object.entries(policies)) {
+  for (const [asset, policy] of [[CLEAR_ASSET, null], ...Object.entries(policies)]) {
     const d = path.join(mediaRoot, asset);
     fs.mkdirSync(d, { recursive: true });
     for (const f of files) fs.symlinkSync(path.join(src, f), path.join(d, f));
-    fs.writeFileSync(
+    if (policy) fs.writeFileSync(
       path.join(d, 'asset.toml'),
       `[encryption]\nmethod = ${JSON.stringify(policy.method)}\ndrm = [${policy.drm.map((x) => JSON.stringify(x)).join(', ')}]\n`,
     );
@@ -107,3 +111,34 @@ export function wrongLicenseRoute(log = []) {
     },
   };
 }
+
+async function getText(url) {
+  const r = await fetch(url, { signal: AbortSignal.timeout(10000) });
+  if (!r.ok) throw new Error(`GET ${url}: HTTP ${r.status}`);
+  return r.text();
+}
+
+/** URL of the first media segment of the first variant of an HLS multivariant playlist. */
+export async function firstSegmentUrl(masterUrl) {
+  const uriLine = (text) => text.split(/\r?\n/).find((l) => l.trim() && !l.startsWith('#'));
+  const mediaUrl = new URL(uriLine(await getText(masterUrl)), masterUrl);
+  return new URL(uriLine(await getText(mediaUrl)), mediaUrl).href;
+}
+
+/**
+ * Compare the first media segment of `masterUrl` with the same path of the
+ * clear asset: {url, bytes, identical}. An encrypted asset whose segments are
+ * byte-identical to the clear ones is not encrypted at all.
+ */
+export async function compareWithClear(masterUrl, asset) {
+  const url = await firstSegmentUrl(masterUrl);
+  const clearUrl = url.replace(`/vod/${asset}/`, `/vod/${CLEAR_ASSET}/`);
+  const [a, b] = await Promise.all([url, clearUrl].map(async (u) => {
+    const r = await fetch(u, { signal: AbortSignal.timeout(10000) });
+    if (!r.ok) throw new Error(`GET ${u}: HTTP ${r.status}`);
+    return Buffer.from(await r.arrayBuffer());
+  }));
+  return { url, bytes: a.length, identical: a.equals(b) };
+}
+
+export { getText };

@@ -612,7 +612,7 @@ export function formatResult(r) {
     if (r.consoleErrors?.length) lines.push('  console errors:', ...r.consoleErrors.slice(0, 8).map((x) => '    ' + x));
     if (r.events?.length) lines.push('  last player events:', ...r.events.slice(-12).map((e) => `    ${e.t} ${e.msg}`));
   }
-  if (r.eme && r.eme.requested.length) lines.push(`  EME: requested [${r.eme.requested}], granted [${r.eme.granted}], ${r.eme.messages} message(s), ${r.eme.updates} update(s), key statuses [${r.eme.keyStatuses.join(' | ')}]`);
+  if (r.eme && (r.eme.requested.length || r.eme.granted.length)) lines.push(`  EME: requested [${r.eme.requested}], granted [${r.eme.granted}], ${r.eme.messages} message(s), ${r.eme.updates} update(s), key statuses [${r.eme.keyStatuses.join(' | ')}]`);
   return lines.join('\n');
 }
 

@@ -47,11 +47,13 @@
     H.seeked.push({ currentTime: video.currentTime, t: Math.round(now()) });
   });
 
-  // EME diagnostics (encrypted streams): which key systems the player asked
-  // for and got, the license/key messages and key statuses. Canvas reads of
-  // EME video are blank, so decoded frames and currentTime judge playback;
-  // these only explain a failure.
-  H.eme = { requested: [], granted: [], messages: 0, updates: 0, keyStatuses: [], encryptedEvents: 0 };
+  // EME record (encrypted streams): key systems the player asked for
+  // (requestMediaKeySystemAccess) and got (an access, or MediaKeys created),
+  // generateRequest() init data, license messages, update() calls and key
+  // statuses. Canvas reads of EME video are blank, so decoded frames and
+  // currentTime judge playback; this says which key path was taken and
+  // explains failures.
+  H.eme = { requested: [], granted: [], requests: [], messages: 0, updates: 0, keyStatuses: [], encryptedEvents: 0 };
   video.addEventListener('encrypted', (e) => {
     H.eme.encryptedEvents += 1;
     if (H.eme.encryptedEvents <= 3) note('encrypted event, initDataType ' + e.initDataType);
@@ -64,6 +66,16 @@
         if (!H.eme.granted.includes(keySystem)) { H.eme.granted.push(keySystem); note('EME key system granted: ' + keySystem); }
         return a;
       });
+    };
+  }
+  // Shaka asks navigator.mediaCapabilities.decodingInfo() instead, so also
+  // record the key system of every MediaKeys the page creates.
+  if (window.MediaKeySystemAccess && MediaKeySystemAccess.prototype.createMediaKeys) {
+    const cmk = MediaKeySystemAccess.prototype.createMediaKeys;
+    MediaKeySystemAccess.prototype.createMediaKeys = function (...args) {
+      const ks = this.keySystem;
+      if (!H.eme.granted.includes(ks)) { H.eme.granted.push(ks); note('EME MediaKeys created for ' + ks); }
+      return cmk.apply(this, args);
     };
   }
   if (window.MediaKeys && MediaKeys.prototype.createSession) {
@@ -82,7 +94,6 @@
         const bytes = new Uint8Array(initData && initData.buffer ? initData.buffer.slice(initData.byteOffset || 0, (initData.byteOffset || 0) + initData.byteLength) : initData || []);
         let hex = '';
         for (let i = 0; i < Math.min(bytes.length, 96); i++) hex += bytes[i].toString(16).padStart(2, '0');
-        H.eme.requests = H.eme.requests || [];
         H.eme.requests.push({ initDataType, length: bytes.length, head: hex });
         note('EME generateRequest(' + initDataType + ', ' + bytes.length + ' bytes: ' + hex.slice(0, 64) + ')');
         return gen.call(this, initDataType, initData).catch((err) => { error(false, 'generateRequest(' + initDataType + ') rejected: ' + (err && err.name) + ' ' + (err && err.message)); throw err; });

@@ -52,10 +52,12 @@ pub fn write_content_protection(out: &mut String, p: &Protection, indent: &str) 
                     SystemId::PLAYREADY.uuid()
                 );
             }
+            // No `cenc:pssh` here: dash.js hands it to the CDM as `keyids` init data, which
+            // Chromium rejects; without it dash.js builds `{"kids":[default_KID]}` itself.
             DrmSystem::ClearKey => {
                 let _ = writeln!(
                     out,
-                    "{indent}<ContentProtection schemeIdUri=\"urn:uuid:{}\" value=\"ClearKey1.0\"><dashif:Laurl>{}</dashif:Laurl>{pssh}</ContentProtection>",
+                    "{indent}<ContentProtection schemeIdUri=\"urn:uuid:{}\" value=\"ClearKey1.0\"><dashif:Laurl>{}</dashif:Laurl></ContentProtection>",
                     SystemId::CLEARKEY_DASH.uuid(),
                     xml_escape(&p.urls.clearkey_license)
                 );

@@ -26,8 +26,15 @@ impl KeyTag {
 }
 
 /// The key lines for a playlist of `flavor`. `to_asset_root` is the relative path from the
-/// playlist to the asset's root URL (`""`, `"../"`, `"../../"`). Empty when clear.
-pub fn key_lines(p: &Protection, flavor: HlsFlavor, tag: KeyTag, to_asset_root: &str) -> String {
+/// playlist to the asset's root URL (`""`, `"../"`, `"../../"`). `iv` is written on the
+/// SAMPLE-AES lines of TS media playlists. Empty when clear.
+pub fn key_lines(
+    p: &Protection,
+    flavor: HlsFlavor,
+    tag: KeyTag,
+    to_asset_root: &str,
+    iv: Option<[u8; 16]>,
+) -> String {
     let mut out = String::new();
     let tag = tag.name();
     let key_uri = format!("{to_asset_root}{}", p.urls.key_path);
@@ -40,14 +47,21 @@ pub fn key_lines(p: &Protection, flavor: HlsFlavor, tag: KeyTag, to_asset_root: 
         }
         (Method::Cenc, HlsFlavor::Ts) => return out,
         (Method::SampleAes | Method::Cbcs, HlsFlavor::Ts) => {
+            let iv = iv
+                .map(|iv| format!(",IV=0x{}", drm::key::hex(&iv)))
+                .unwrap_or_default();
             if p.raw_key_delivery {
                 let _ = writeln!(
-                out,
-                    "#{tag}:METHOD=SAMPLE-AES,URI=\"{key_uri}\",KEYFORMAT=\"identity\",KEYFORMATVERSIONS=\"1\""
+                    out,
+                    "#{tag}:METHOD=SAMPLE-AES,URI=\"{key_uri}\"{iv},KEYFORMAT=\"identity\",KEYFORMATVERSIONS=\"1\""
                 );
             }
             if p.signalling.get(DrmSystem::FairPlay).is_some() {
-                fairplay_line(&mut out, tag, p);
+                let _ = writeln!(
+                    out,
+                    "#{tag}:METHOD=SAMPLE-AES,URI=\"{}\"{iv},KEYFORMAT=\"com.apple.streamingkeydelivery\",KEYFORMATVERSIONS=\"1\"",
+                    p.urls.fairplay
+                );
             }
             return out;
         }

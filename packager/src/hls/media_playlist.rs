@@ -86,7 +86,7 @@ pub fn cmaf_media_playlist(
 ) -> String {
     let entries = segment_entries(p, r, "m4s", |_| None);
     let keys = protection
-        .map(|pr| key_lines(pr, HlsFlavor::Cmaf, KeyTag::Key, "../"))
+        .map(|pr| key_lines(pr, HlsFlavor::Cmaf, KeyTag::Key, "../", None))
         .unwrap_or_default();
     write_media_playlist(&entries, Some("init.mp4"), false, &keys)
 }

@@ -51,7 +51,7 @@ pub fn write_multivariant(
             HlsFlavor::Cmaf => "",
             HlsFlavor::Ts => "../",
         };
-        out.push_str(&key_lines(pr, flavor, KeyTag::SessionKey, to_root));
+        out.push_str(&key_lines(pr, flavor, KeyTag::SessionKey, to_root, None));
     }
     // Audio groups in first-seen order.
     let mut groups: Vec<String> = Vec::new();

@@ -221,15 +221,13 @@ fn decrypt_pes(pes: &[Pes]) -> Vec<(u16, u64, Vec<u8>)> {
         .collect()
 }
 
-/// Whether a clear PES has a slice NAL unit over 48 bytes (without emulation prevention)
-/// or an AAC frame with at least 32 bytes after its ADTS header.
+/// Whether a clear PES has a slice NAL unit over 48 bytes as stored (emulation-prevention
+/// bytes counted) or an AAC frame with at least 32 bytes after its ADTS header.
 fn has_protected_bytes(clear: &Pes) -> bool {
     if clear.pid == 0x100 {
-        split_annexb(&clear.data).iter().any(|nal| {
-            let mut rbsp = Vec::new();
-            drm::sample_aes::remove_emulation_prevention(nal, &mut rbsp);
-            matches!(nal[0] & 0x1f, 1 | 5) && rbsp.len() > 48
-        })
+        split_annexb(&clear.data)
+            .iter()
+            .any(|nal| matches!(nal[0] & 0x1f, 1 | 5) && nal.len() > 48)
     } else {
         let mut rest = &clear.data[..];
         let mut any = false;
@@ -366,8 +364,8 @@ fn clear_nal_units_stay_clear() {
             &nals[1..]
         };
         assert_eq!(rest[0], clear[0], "SEI");
-        let slice_len = clear[1].len() - clear[1].windows(3).filter(|w| w == &[0, 0, 3]).count();
-        if slice_len <= 48 {
+        // Eligibility counts the slice as stored, emulation-prevention bytes included.
+        if clear[1].len() <= 48 {
             assert_eq!(rest[1], clear[1]);
         } else {
             assert_eq!(rest[1][..8], clear[1][..8]);

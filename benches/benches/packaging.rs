@@ -9,9 +9,10 @@ use edgepack_benches::{demo_title, moov_of, synthetic_moov};
 use packager::cmaf::write_media_segment;
 use packager::hls::{cmaf_media_playlist, write_multivariant, HlsFlavor, VariantRates};
 use packager::mp4::parse_movie;
+use packager::presentation::Presentation;
 use packager::protection::{write_protected_segment, KeyUrls, Protection};
 use packager::segment::SourceRange;
-use packager::ts_package::{plan_ts_segment, write_ts};
+use packager::ts_package::{plan_ts_segment, write_ts, TsSegmentPlan};
 
 fn parse(c: &mut Criterion) {
     let mut g = c.benchmark_group("parse_moov");
@@ -56,10 +57,7 @@ fn segments(c: &mut Criterion) {
     let r = &p.video[2];
     let track = p.track(r);
     let span = r.segments[1];
-    let source = SourceRange {
-        offset: 0,
-        data: bytes[r.source].clone(),
-    };
+    let source = whole_file(&bytes, r.source);
     let len = track.samples.bytes_in(span.samples());
     let mut g = c.benchmark_group("segment");
     g.throughput(Throughput::Bytes(len));
@@ -67,17 +65,7 @@ fn segments(c: &mut Criterion) {
         b.iter(|| write_media_segment(track, black_box(&span), 2, r.timeline_offset, &source))
     });
     let plan = plan_ts_segment(&p, r, 2).expect("plans");
-    let reads: Vec<SourceRange> = plan
-        .parts
-        .iter()
-        .map(|part| {
-            let pr = p.rendition(&part.rendition_id).expect("rendition");
-            SourceRange {
-                offset: 0,
-                data: bytes[pr.source].clone(),
-            }
-        })
-        .collect();
+    let reads = whole_file_reads(&p, &plan, &bytes);
     g.bench_function("ts_clear", |b| {
         b.iter(|| write_ts(&p, black_box(&plan), &reads, None))
     });
@@ -90,10 +78,7 @@ fn encrypted_segments(c: &mut Criterion) {
     let r = &p.video[2];
     let track = p.track(r);
     let span = r.segments[1];
-    let source = SourceRange {
-        offset: 0,
-        data: bytes[r.source].clone(),
-    };
+    let source = whole_file(&bytes, r.source);
     let len = track.samples.bytes_in(span.samples());
     let mut g = c.benchmark_group("segment_encrypted");
     g.throughput(Throughput::Bytes(len));
@@ -154,17 +139,7 @@ fn encrypted_segments(c: &mut Criterion) {
         })
     });
     let plan = plan_ts_segment(&p, r, 2).expect("plans");
-    let reads: Vec<SourceRange> = plan
-        .parts
-        .iter()
-        .map(|part| {
-            let pr = p.rendition(&part.rendition_id).expect("rendition");
-            SourceRange {
-                offset: 0,
-                data: bytes[pr.source].clone(),
-            }
-        })
-        .collect();
+    let reads = whole_file_reads(&p, &plan, &bytes);
     g.bench_function("ts_aes-128", |b| {
         b.iter(|| {
             let ts = write_ts(&p, black_box(&plan), &reads, None).expect("muxes");
@@ -176,6 +151,31 @@ fn encrypted_segments(c: &mut Criterion) {
         b.iter(|| write_ts(&p, black_box(&plan), &reads, Some(&sample_aes)).expect("muxes"))
     });
     g.finish();
+}
+
+/// A "read" of a whole source file, so segment benches measure building, not IO.
+fn whole_file(bytes: &[bytes::Bytes], source: usize) -> SourceRange {
+    SourceRange {
+        offset: 0,
+        data: bytes[source].clone(),
+    }
+}
+
+/// The reads a TS segment plan needs, each a whole source file.
+fn whole_file_reads(
+    p: &Presentation,
+    plan: &TsSegmentPlan,
+    bytes: &[bytes::Bytes],
+) -> Vec<SourceRange> {
+    plan.parts
+        .iter()
+        .map(|part| {
+            whole_file(
+                bytes,
+                p.rendition(&part.rendition_id).expect("rendition").source,
+            )
+        })
+        .collect()
 }
 
 fn protection(method: Method) -> Protection {

@@ -49,26 +49,37 @@ pub fn preflight() -> Response<PartsBody> {
     res
 }
 
-/// A problem+json response.
-pub fn problem_response(problem: &Problem, instance: &str, method: &Method) -> Response<PartsBody> {
-    let body = problem.to_json(instance);
+/// A body that no cache may store: problems, keys, licenses, metrics, health. `cors`
+/// adds the CORS headers players need (operational endpoints go without).
+fn uncached(
+    body: Bytes,
+    content_type: &'static str,
+    method: &Method,
+    cors: bool,
+) -> Response<PartsBody> {
     let len = body.len();
     let mut res = Response::new(if method == Method::HEAD {
         PartsBody::empty()
     } else {
-        PartsBody::new(vec![Bytes::from(body)])
+        PartsBody::new(vec![body])
     });
-    *res.status_mut() = problem.kind.status();
     let h = res.headers_mut();
-    add_cors(h);
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
+    if cors {
+        add_cors(h);
+    }
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// A problem+json response.
+pub fn problem_response(problem: &Problem, instance: &str, method: &Method) -> Response<PartsBody> {
+    let body = Bytes::from(problem.to_json(instance));
+    let mut res = uncached(body, "application/problem+json", method, true);
+    *res.status_mut() = problem.kind.status();
     if problem.kind == ProblemKind::MethodNotAllowed {
-        h.insert(
+        res.headers_mut().insert(
             header::ALLOW,
             HeaderValue::from_static("GET, HEAD, OPTIONS"),
         );
@@ -78,33 +89,12 @@ pub fn problem_response(problem: &Problem, instance: &str, method: &Method) -> R
 
 /// A response holding key material (a raw key, a license): never stored by any cache.
 pub fn no_store(body: Vec<u8>, content_type: &'static str, method: &Method) -> Response<PartsBody> {
-    let len = body.len();
-    let mut res = Response::new(if method == Method::HEAD {
-        PartsBody::empty()
-    } else {
-        PartsBody::new(vec![Bytes::from(body)])
-    });
-    let h = res.headers_mut();
-    add_cors(h);
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    uncached(Bytes::from(body), content_type, method, true)
 }
 
 /// A plain response for operational endpoints (metrics, health).
 pub fn plain(text: String, content_type: &'static str, method: &Method) -> Response<PartsBody> {
-    let len = text.len();
-    let mut res = Response::new(if method == Method::HEAD {
-        PartsBody::empty()
-    } else {
-        PartsBody::new(vec![Bytes::from(text)])
-    });
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    uncached(Bytes::from(text), content_type, method, false)
 }
 
 /// A parsed `Range: bytes=...` header: one range, resolved against the length.

@@ -102,6 +102,11 @@ pub async fn request(
         .request(req.body(Empty::new()).unwrap())
         .await
         .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    fetched(res).await
+}
+
+/// Reads a whole response.
+async fn fetched(res: http::Response<hyper::body::Incoming>) -> Fetched {
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     let body = res.into_body().collect().await.unwrap().to_bytes();
@@ -125,14 +130,7 @@ pub async fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Fetched {
         .request(req)
         .await
         .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    Fetched {
-        status,
-        headers,
-        body,
-    }
+    fetched(res).await
 }
 
 pub async fn get(addr: SocketAddr, path: &str) -> Fetched {

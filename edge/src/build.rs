@@ -18,7 +18,6 @@ use packager::protection::{write_protected_segment, Output, Protection};
 use packager::segment::{SegmentSpan, SourceRange};
 use packager::ts_package;
 
-use crate::media::source_file::read_range;
 use crate::media::title::Title;
 use crate::problem::{Problem, ProblemKind};
 use crate::route::{Flavor, VodObject};
@@ -31,7 +30,8 @@ pub enum Cacheability {
     Segment,
 }
 
-/// A built object: its parts, type and cacheability.
+/// A built object: its parts, type and cacheability. Cloning shares the parts.
+#[derive(Clone)]
 pub struct Built {
     pub parts: Vec<Bytes>,
     pub content_type: &'static str,
@@ -102,7 +102,11 @@ async fn read_span(
             ),
         ));
     }
-    let data = read_range(title.paths[r.source].clone(), start, end - start).await?;
+    let (source, id) = &title.sources[r.source];
+    let data = state
+        .origins
+        .read_range(source, id, start, end - start)
+        .await?;
     Ok(SourceRange {
         offset: start,
         data,

@@ -8,18 +8,30 @@ use serde::Deserialize;
 
 use crate::keys::config::{DrmConfig, KeysConfig};
 use crate::keys::policy::EncryptionPolicy;
+pub use crate::media::root::MediaRoot;
+pub use crate::origin::config::OriginConfig;
 
 /// Everything the daemon can be told.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Address to listen on for HTTP/1.1 and HTTP/2 (h2c).
+    /// Address to listen on: TCP for HTTP/1.1 and HTTP/2 (h2c, or ALPN under TLS), and the
+    /// same port over UDP for HTTP/3 when it is on.
     pub listen: SocketAddr,
-    /// Directory holding the MP4 files and title directories served under `/vod/`.
-    pub media_root: PathBuf,
+    /// Where the MP4 files and title directories served under `/vod/` are: a local
+    /// directory, or the base URL of an HTTP origin (`http://` or `https://`).
+    pub media_root: MediaRoot,
     pub packaging: PackagingConfig,
     pub cache: CacheConfig,
     pub limits: LimitsConfig,
+    /// How HTTP origins are read.
+    pub origin: OriginConfig,
+    /// TLS for the listener (HTTP/1.1 and HTTP/2 by ALPN).
+    pub tls: TlsConfig,
+    /// HTTP/3 over QUIC on the listen port (UDP); needs TLS.
+    pub http3: Http3Config,
+    /// Logs.
+    pub log: LogConfig,
     /// Default encryption policy for assets without an asset definition file.
     pub encryption: EncryptionPolicy,
     /// Where content keys come from.
@@ -42,6 +54,9 @@ pub struct CacheConfig {
     pub metadata_bytes: u64,
     /// Seconds a title's file listing is trusted before the directory is looked at again.
     pub title_revalidate_seconds: u64,
+    /// Byte budget for built responses (manifests and segments); 0 turns the cache off, so
+    /// every request packages.
+    pub response_bytes: u64,
     /// Cache-Control max-age for playlists and manifests.
     pub playlist_max_age_seconds: u32,
     /// Cache-Control max-age for segments (immutable).
@@ -57,16 +72,66 @@ pub struct LimitsConfig {
     pub header_read_timeout_seconds: u64,
     /// Seconds SIGTERM waits for in-flight requests before exiting.
     pub shutdown_grace_seconds: u64,
+    /// Largest request head (request line and headers), in bytes.
+    pub max_header_bytes: usize,
+    /// Most client connections open at once (TCP and QUIC counted apart); further
+    /// connections are closed at once.
+    pub max_connections: usize,
+    /// Most concurrent requests on one HTTP/2 or HTTP/3 connection.
+    pub max_streams_per_connection: u32,
+    /// Seconds a connection may stay idle (no request in progress) before it is closed.
+    pub idle_timeout_seconds: u64,
+}
+
+/// TLS settings: a certificate chain and key in PEM files, or a self-signed certificate
+/// made at start-up (for demos and tests; never for production).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM file with the certificate chain, leaf first.
+    pub cert: Option<PathBuf>,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<PathBuf>,
+    /// With no `cert`/`key`: make a self-signed certificate for these names at start-up.
+    pub self_signed: bool,
+    /// Names the self-signed certificate is made for.
+    pub self_signed_names: Vec<String>,
+}
+
+impl TlsConfig {
+    /// Whether the listener speaks TLS.
+    pub fn enabled(&self) -> bool {
+        self.cert.is_some() || self.self_signed
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Http3Config {
+    /// Serve HTTP/3 on the listen port over UDP and advertise it with `Alt-Svc`.
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Access log in the combined log format: unset for none, `"-"` for standard output,
+    /// else a file path (appended to).
+    pub access_log: Option<PathBuf>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            media_root: PathBuf::from("demo/media"),
+            media_root: MediaRoot::Local(PathBuf::from("demo/media")),
             packaging: PackagingConfig::default(),
             cache: CacheConfig::default(),
             limits: LimitsConfig::default(),
+            origin: OriginConfig::default(),
+            tls: TlsConfig::default(),
+            http3: Http3Config::default(),
+            log: LogConfig::default(),
             encryption: EncryptionPolicy::default(),
             keys: KeysConfig::default(),
             drm: DrmConfig::default(),
@@ -86,6 +151,7 @@ impl Default for CacheConfig {
     fn default() -> Self {
         CacheConfig {
             metadata_bytes: 256 * 1024 * 1024,
+            response_bytes: 256 * 1024 * 1024,
             title_revalidate_seconds: 2,
             playlist_max_age_seconds: 2,
             segment_max_age_seconds: 86_400,
@@ -99,6 +165,10 @@ impl Default for LimitsConfig {
             max_segment_read_bytes: 256 * 1024 * 1024,
             header_read_timeout_seconds: 10,
             shutdown_grace_seconds: 10,
+            max_header_bytes: 16 * 1024,
+            max_connections: 10_000,
+            max_streams_per_connection: 256,
+            idle_timeout_seconds: 60,
         }
     }
 }
@@ -155,6 +225,29 @@ impl Config {
                 "cache.metadata_bytes must be at least 1 MiB".into(),
             ));
         }
+        let limits = &self.limits;
+        if !(1024..=1024 * 1024).contains(&limits.max_header_bytes) {
+            return Err(ConfigError::Invalid(
+                "limits.max_header_bytes must be between 1024 and 1048576".into(),
+            ));
+        }
+        if limits.max_connections == 0 || limits.max_streams_per_connection == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.max_connections and limits.max_streams_per_connection must be at least 1"
+                    .into(),
+            ));
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls.cert and tls.key go together".into(),
+            ));
+        }
+        if self.http3.enabled && !self.tls.enabled() {
+            return Err(ConfigError::Invalid(
+                "http3.enabled needs TLS (tls.cert and tls.key, or tls.self_signed)".into(),
+            ));
+        }
+        self.origin.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }

@@ -1,18 +1,24 @@
 //! One request's pipeline: parse the URL into a typed route, resolve the asset and its
 //! protection, build the object, respond, and record metrics.
 
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use http::request::Parts;
-use http::{Method, Request, Response};
+use http::{Method, Request, Response, Version};
 use http_body_util::BodyExt;
 use packager::protection::Protection;
 
+use tracing::Instrument;
+
+use crate::access_log;
 use crate::body::PartsBody;
 use crate::build::{build, known_len, Cacheability};
 use crate::keys::policy::{protection_for, EncryptionPolicy};
+use crate::live::Live;
 use crate::media::cache::fnv1a;
 use crate::media::title::Title;
 use crate::problem::{Problem, ProblemKind};
@@ -26,45 +32,122 @@ use crate::state::AppState;
 /// Largest license request body read.
 const MAX_LICENSE_REQUEST_BYTES: usize = 16 * 1024;
 
+/// The address of the client a request came from, set by the listener as an extension.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// The protocol label of a request for metrics and logs.
+fn protocol_label(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "http/0.9",
+        Version::HTTP_10 => "http/1.0",
+        Version::HTTP_2 => "h2",
+        Version::HTTP_3 => "h3",
+        _ => "http/1.1",
+    }
+}
+
+fn version_text(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// Longest request id taken from a client's `X-Request-Id`.
+const MAX_REQUEST_ID_LEN: usize = 64;
+
+/// The request's id: the client's `X-Request-Id` when it is short and plain, else a new
+/// one, unique within this process and unlikely to repeat across nodes.
+fn request_id(headers: &http::HeaderMap) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    if let Some(given) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+        let plain = given
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        if !given.is_empty() && given.len() <= MAX_REQUEST_ID_LEN && plain {
+            return given.to_owned();
+        }
+    }
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!(
+        "{:016x}",
+        fnv1a(&n.to_be_bytes(), seed ^ u64::from(std::process::id()))
+    )
+}
+
+/// The request id header, read and echoed.
+const REQUEST_ID: &str = "x-request-id";
+
 /// Handles one request. Never fails: every error becomes a problem+json response.
-pub async fn handle<B>(state: Arc<AppState>, req: Request<B>) -> Response<PartsBody>
+pub async fn handle<B>(live: Arc<Live>, req: Request<B>) -> Response<PartsBody>
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let state = live.current();
     let started = Instant::now();
+    let protocol = protocol_label(req.version());
+    let id = request_id(req.headers());
     state.metrics.in_flight.inc();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_owned();
     let route = parse_route(&path);
     let kind = route.as_ref().map_or("unknown", Route::kind);
-    let response = respond(&state, &parts, body, route).await;
+    let span = tracing::info_span!("request", rid = %id, %path);
+    let mut response = respond(&live, &state, &parts, body, route)
+        .instrument(span)
+        .await;
     let status = response.status();
-    state.metrics.in_flight.dec();
-    state
-        .metrics
-        .requests
-        .with_label_values(&[kind, status.as_str()])
+    if let Ok(v) = http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    let elapsed = started.elapsed();
+    let m = &state.metrics;
+    m.in_flight.dec();
+    m.requests
+        .with_label_values(&[kind, status.as_str(), protocol])
         .inc();
-    state
-        .metrics
-        .request_duration
+    m.request_duration
         .with_label_values(&[kind])
-        .observe(started.elapsed().as_secs_f64());
-    if let Some(len) = http_body::Body::size_hint(response.body()).exact() {
-        state
-            .metrics
-            .response_bytes
-            .with_label_values(&[kind])
-            .inc_by(len);
+        .observe(elapsed.as_secs_f64());
+    let body_len = http_body::Body::size_hint(response.body()).exact();
+    if let Some(len) = body_len {
+        m.response_bytes.with_label_values(&[kind]).inc_by(len);
     }
     if status.is_server_error() {
-        tracing::warn!(%path, status = status.as_u16(), "request failed");
+        tracing::warn!(rid = %id, %path, status = status.as_u16(), "request failed");
+    }
+    if let Some(log) = &state.access_log {
+        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        log.record(&access_log::Entry {
+            client: parts.extensions.get::<ClientAddr>().map(|c| c.0),
+            method: parts.method.as_str(),
+            target: parts
+                .uri
+                .path_and_query()
+                .map_or(path.as_str(), |p| p.as_str()),
+            version: version_text(parts.version),
+            status: status.as_u16(),
+            bytes: body_len,
+            referer: header(http::header::REFERER),
+            user_agent: header(http::header::USER_AGENT),
+            request_id: &id,
+            protocol,
+            duration: elapsed,
+        });
     }
     response
 }
 
 async fn respond<B>(
+    live: &Live,
     state: &AppState,
     req: &Parts,
     body: B,
@@ -108,14 +191,15 @@ where
     match route {
         Route::Health => plain("ok\n".into(), "text/plain", method),
         Route::Ready => {
-            if state.config.media_root.is_dir() {
-                plain("ready\n".into(), "text/plain", method)
-            } else {
-                let p = Problem::new(
-                    ProblemKind::SourceUnreadable,
-                    "the media root is not a readable directory",
-                );
-                problem_response(&p, path, method)
+            let not_ready = |detail: String| {
+                problem_response(&Problem::new(ProblemKind::NotReady, detail), path, method)
+            };
+            if live.is_draining() {
+                return not_ready("draining before shutdown".into());
+            }
+            match state.origins.reachable(&state.config.media_root).await {
+                Ok(()) => plain("ready\n".into(), "text/plain", method),
+                Err(e) => not_ready(format!("the media root cannot be reached: {e}")),
             }
         }
         Route::Metrics => plain(state.metrics.render(), "text/plain; version=0.0.4", method),
@@ -145,7 +229,25 @@ fn host(req: &Parts) -> Option<&str> {
 /// Version of the output format: bump when packaging output changes, so ETags change.
 const OUTPUT_VERSION: &str = concat!("edgepack-", env!("CARGO_PKG_VERSION"), "-2");
 
+/// Serves a packaged object. When a source turns out to have changed under a read, the
+/// title is looked at again and the request served once more from the new version.
 async fn serve_vod(
+    state: &AppState,
+    req: &Parts,
+    asset: &str,
+    object: &VodObject,
+) -> Result<Response<PartsBody>, Problem> {
+    match serve_vod_once(state, req, asset, object).await {
+        Err(p) if p.kind == ProblemKind::SourceChanged => {
+            tracing::info!(asset, "a source changed during a read; reloading the title");
+            state.media.invalidate(asset).await;
+            serve_vod_once(state, req, asset, object).await
+        }
+        result => result,
+    }
+}
+
+async fn serve_vod_once(
     state: &AppState,
     req: &Parts,
     asset: &str,
@@ -179,7 +281,13 @@ async fn serve_vod(
             return Ok(head_response(len, &meta, cache));
         }
     }
-    let built = build(state, title, object, protection.as_ref()).await?;
+    let built = state
+        .responses
+        .get_or_build(
+            &format!("{etag} {}", req.uri.path()),
+            build(state, title, object, protection.as_ref()),
+        )
+        .await?;
     Ok(object_response(
         built,
         &req.headers,

@@ -3,20 +3,26 @@
 //! is the pure `packager` crate.
 #![forbid(unsafe_code)]
 
+pub mod access_log;
 pub mod body;
 pub mod build;
 pub mod config;
 pub mod handler;
 pub mod keys;
+pub mod live;
 pub mod media;
 pub mod metrics;
 pub mod offline;
+pub mod origin;
+pub mod outbound_tls;
 pub mod problem;
 pub mod response;
+pub mod response_cache;
 pub mod route;
 pub mod server;
 pub mod state;
 
 pub use config::Config;
+pub use live::Live;
 pub use server::Server;
 pub use state::AppState;

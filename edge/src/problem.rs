@@ -21,6 +21,14 @@ pub enum ProblemKind {
     SourceUnpackable,
     /// A source could not be read (I/O error).
     SourceUnreadable,
+    /// The HTTP origin did not answer in time (after retries).
+    OriginTimeout,
+    /// The origin failed so often that its circuit breaker refuses reads for a while.
+    OriginUnavailable,
+    /// The source changed while it was being read, again after a fresh look.
+    SourceChanged,
+    /// The daemon is draining, or its media root cannot be reached: send traffic elsewhere.
+    NotReady,
     /// The request itself is malformed (bad asset name, bad path segment).
     BadRequest,
     MethodNotAllowed,
@@ -62,6 +70,26 @@ impl ProblemKind {
                 "source-unreadable",
                 StatusCode::BAD_GATEWAY,
                 "The source media could not be read",
+            ),
+            OriginTimeout => (
+                "origin-timeout",
+                StatusCode::GATEWAY_TIMEOUT,
+                "The origin did not answer in time",
+            ),
+            OriginUnavailable => (
+                "origin-unavailable",
+                StatusCode::BAD_GATEWAY,
+                "The origin is failing; reads are paused",
+            ),
+            SourceChanged => (
+                "source-changed",
+                StatusCode::BAD_GATEWAY,
+                "The source changed while it was being read",
+            ),
+            NotReady => (
+                "not-ready",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "This node cannot serve now",
             ),
             BadRequest => ("bad-request", StatusCode::BAD_REQUEST, "Malformed request"),
             MethodNotAllowed => (
@@ -114,6 +142,16 @@ impl ProblemKind {
 
     pub fn status(self) -> StatusCode {
         self.describe().1
+    }
+
+    /// Whether the origin, not the content or the request, is at fault: such failures may
+    /// be answered from an older cached copy (stale-if-error).
+    pub fn is_origin_fault(self) -> bool {
+        use ProblemKind::*;
+        matches!(
+            self,
+            SourceUnreadable | OriginTimeout | OriginUnavailable | SourceChanged
+        )
     }
 }
 

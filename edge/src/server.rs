@@ -12,20 +12,20 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::handler::handle;
-use crate::state::AppState;
+use crate::handler::{handle, ClientAddr};
+use crate::live::Live;
 
 /// A bound, not yet running server.
 pub struct Server {
     listener: TcpListener,
-    state: Arc<AppState>,
+    live: Arc<Live>,
 }
 
 impl Server {
     /// Binds the configured address.
-    pub async fn bind(state: Arc<AppState>) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(state.config.listen).await?;
-        Ok(Server { listener, state })
+    pub async fn bind(live: Arc<Live>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(live.current().config.listen).await?;
+        Ok(Server { listener, live })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -37,8 +37,8 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
         let mut builder = Builder::new(TokioExecutor::new());
-        let header_timeout =
-            Duration::from_secs(self.state.config.limits.header_read_timeout_seconds.max(1));
+        let config = self.live.current().config.clone();
+        let header_timeout = Duration::from_secs(config.limits.header_read_timeout_seconds.max(1));
         builder
             .http1()
             .timer(TokioTimer::new())
@@ -53,7 +53,7 @@ impl Server {
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
-                    let (stream, _) = match accepted {
+                    let (stream, peer) = match accepted {
                         Ok(a) => a,
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed");
@@ -62,10 +62,11 @@ impl Server {
                         }
                     };
                     let _ = stream.set_nodelay(true);
-                    let state = self.state.clone();
-                    let service = service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(state, req).await) }
+                    let live = self.live.clone();
+                    let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        let live = live.clone();
+                        req.extensions_mut().insert(ClientAddr(peer));
+                        async move { Ok::<_, std::convert::Infallible>(handle(live, req).await) }
                     });
                     let conn = builder.serve_connection(TokioIo::new(stream), service);
                     let conn = graceful.watch(conn.into_owned());
@@ -79,7 +80,8 @@ impl Server {
             }
         }
         drop(self.listener);
-        let grace = Duration::from_secs(self.state.config.limits.shutdown_grace_seconds);
+        self.live.start_draining();
+        let grace = Duration::from_secs(config.limits.shutdown_grace_seconds);
         if tokio::time::timeout(grace, graceful.shutdown())
             .await
             .is_err()

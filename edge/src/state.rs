@@ -1,22 +1,30 @@
-//! What every request handler shares: the configuration, the media caches and the metrics.
+//! What every request handler shares: the configuration, the origin readers, the caches,
+//! the key source and the metrics.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use packager::presentation::PackagingOptions;
 
+use crate::access_log::AccessLog;
 use crate::config::Config;
 use crate::keys::KeySource;
 use crate::media::cache::MediaCache;
 use crate::metrics::Metrics;
+use crate::origin::Origins;
+use crate::response_cache::ResponseCache;
 
-/// Shared state of a running daemon.
+/// Shared state of a running daemon, for one configuration.
 pub struct AppState {
     pub config: Config,
-    pub media: MediaCache,
-    pub metrics: Metrics,
+    pub origins: Arc<Origins>,
+    pub media: Arc<MediaCache>,
+    pub responses: Arc<ResponseCache>,
+    pub metrics: Arc<Metrics>,
     /// Where content keys come from (static, derived or SPEKE, by configuration).
     pub keys: Arc<dyn KeySource>,
+    /// The access log, when one is configured.
+    pub access_log: Option<Arc<AccessLog>>,
 }
 
 /// Why a daemon could not be set up from its configuration.
@@ -26,24 +34,106 @@ pub enum StateError {
     Metrics(#[from] prometheus::Error),
     #[error("key source: {0}")]
     Keys(String),
+    #[error("origin client: {0}")]
+    Origin(String),
+    #[error("invalid configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    NeedsRestart(String),
+    #[error("access log {path}: {source}")]
+    AccessLog {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl AppState {
     pub fn new(config: Config) -> Result<Arc<Self>, StateError> {
+        Self::build(config, Arc::new(Metrics::new()?), None)
+    }
+
+    /// The URL scheme players reach this node with.
+    pub fn scheme(&self) -> &'static str {
+        if self.config.tls.enabled() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The state for `config` after this one: same metrics, and the caches kept when the
+    /// settings they depend on are unchanged.
+    pub fn successor(&self, config: Config) -> Result<Arc<Self>, StateError> {
+        Self::build(config, self.metrics.clone(), Some(self))
+    }
+
+    fn build(
+        config: Config,
+        metrics: Arc<Metrics>,
+        previous: Option<&AppState>,
+    ) -> Result<Arc<Self>, StateError> {
+        config.validate()?;
         let keys = config.keys.build().map_err(StateError::Keys)?;
-        let media = MediaCache::new(
-            config.media_root.clone(),
-            PackagingOptions {
-                target_segment_ms: config.packaging.target_segment_ms,
-            },
-            config.cache.metadata_bytes,
-            Duration::from_secs(config.cache.title_revalidate_seconds.max(1)),
-        );
+        let same = |f: &dyn Fn(&Config) -> bool| previous.filter(|p| f(&p.config));
+        let origins = match same(&|c| c.origin == config.origin) {
+            Some(p) => p.origins.clone(),
+            None => {
+                Arc::new(Origins::new(&config.origin, metrics.clone()).map_err(StateError::Origin)?)
+            }
+        };
+        let media = match same(&|c| {
+            c.media_root == config.media_root
+                && c.packaging == config.packaging
+                && c.cache.metadata_bytes == config.cache.metadata_bytes
+                && c.cache.title_revalidate_seconds == config.cache.title_revalidate_seconds
+                && c.origin == config.origin
+        }) {
+            Some(p) => p.media.clone(),
+            None => Arc::new(MediaCache::new(
+                config.media_root.clone(),
+                origins.clone(),
+                PackagingOptions {
+                    target_segment_ms: config.packaging.target_segment_ms,
+                },
+                config.cache.metadata_bytes,
+                Duration::from_secs(config.cache.title_revalidate_seconds.max(1)),
+                metrics.clone(),
+            )),
+        };
+        // Cached responses depend on everything that shapes output, keys included.
+        let responses = match same(&|c| {
+            c.cache.response_bytes == config.cache.response_bytes
+                && c.packaging == config.packaging
+                && c.encryption == config.encryption
+                && c.keys == config.keys
+                && c.drm == config.drm
+        }) {
+            Some(p) => p.responses.clone(),
+            None => Arc::new(ResponseCache::new(
+                config.cache.response_bytes,
+                metrics.clone(),
+            )),
+        };
+        let access_log = match (&config.log.access_log, previous) {
+            (None, _) => None,
+            (Some(path), Some(p)) if p.config.log.access_log.as_ref() == Some(path) => {
+                p.access_log.clone()
+            }
+            (Some(path), _) => Some(Arc::new(AccessLog::open(path).map_err(|source| {
+                StateError::AccessLog {
+                    path: path.clone(),
+                    source,
+                }
+            })?)),
+        };
         Ok(Arc::new(AppState {
             config,
+            origins,
             media,
-            metrics: Metrics::new()?,
+            responses,
+            metrics,
             keys,
+            access_log,
         }))
     }
 }

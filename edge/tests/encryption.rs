@@ -72,7 +72,7 @@ fn media_root() -> tempfile::TempDir {
 
 async fn server(root: &Path) -> TestServer {
     start_with(Config {
-        media_root: root.to_owned(),
+        media_root: root.to_owned().into(),
         keys: edge::keys::config::KeysConfig {
             static_keys: vec![StaticKey {
                 content_id: "*".into(),

@@ -274,17 +274,24 @@ async fn http2_cleartext_on_the_same_port() {
 async fn metrics_count_requests_latency_bytes_and_packaging() {
     let server = start(test_media()).await;
     get_ok(server.addr, "/vod/two_audio_languages.mp4/v1/1.m4s").await;
+    get_ok(server.addr, "/vod/two_audio_languages.mp4/v1/1.m4s").await;
     get_ok(server.addr, "/vod/two_audio_languages.mp4/manifest.mpd").await;
     get(server.addr, "/vod/nope.mp4/master.m3u8").await;
     let text = get(server.addr, "/metrics").await.text();
     for needle in [
-        "edgepack_http_requests_total{kind=\"cmaf_segment\",status=\"200\"} 1",
-        "edgepack_http_requests_total{kind=\"multivariant\",status=\"404\"} 1",
+        "edgepack_http_requests_total{kind=\"cmaf_segment\",protocol=\"http/1.1\",status=\"200\"} 2",
+        "edgepack_http_requests_total{kind=\"multivariant\",protocol=\"http/1.1\",status=\"404\"} 1",
+        // The second segment request is answered from the response cache.
+        "edgepack_cache_requests_total{cache=\"response\",result=\"hit\"} 1",
+        "edgepack_cache_requests_total{cache=\"response\",result=\"miss\"} 2",
+        "edgepack_cache_requests_total{cache=\"metadata\",result=\"miss\"} 1",
+        "edgepack_origin_requests_total{kind=\"range\",origin=\"local\",result=\"ok\"} 1",
         "edgepack_http_request_duration_seconds_bucket{kind=\"mpd\"",
         "edgepack_http_response_body_bytes_total{kind=\"cmaf_segment\"}",
         "edgepack_packaging_duration_seconds_count{output=\"cmaf_segment\"} 1",
         "edgepack_build_info{version=",
         "edgepack_http_requests_in_flight",
+        "process_resident_memory_bytes",
     ] {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }

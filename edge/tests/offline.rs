@@ -31,7 +31,7 @@ async fn packaged_files_equal_the_daemon_responses() {
         (test_media(), "hevc_hev1_25fps.mp4"),
     ] {
         let state = AppState::new(Config {
-            media_root: root.clone(),
+            media_root: root.clone().into(),
             ..Config::default()
         })
         .unwrap();

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use edge::media::source_file::load_movie_blocking;
-use edge::{AppState, Config, Server};
+use edge::config::MediaRoot;
+use edge::origin::{Origins, SourceRef};
+use edge::{AppState, Config, Live, Server};
 use packager::presentation::PackagingOptions;
 
 #[derive(Parser)]
@@ -24,8 +25,6 @@ struct Cli {
 enum Command {
     /// Serve HLS and DASH from a media root (the default command).
     Serve(ServeArgs),
-    /// Describe an MP4 file: tracks, codecs, durations, keyframes, and what would stop it
-    /// from packaging.
     /// Write everything the daemon would serve for one asset as files under
     /// `OUT/vod/{asset}/`, byte-identical to the daemon's responses.
     Package {
@@ -38,10 +37,12 @@ enum Command {
         #[arg(long, default_value_t = 4000)]
         target_segment_ms: u32,
     },
+    /// Describe an MP4 file: tracks, codecs, durations, keyframes, and what would stop it
+    /// from packaging.
     Inspect {
-        /// The MP4 files to describe.
+        /// The MP4 files to describe: paths, or http(s):// URLs read with range requests.
         #[arg(required = true)]
-        files: Vec<PathBuf>,
+        files: Vec<String>,
         /// Target segment duration to judge keyframe spacing against.
         #[arg(long, default_value_t = 4000)]
         target_segment_ms: u32,
@@ -56,9 +57,10 @@ struct ServeArgs {
     /// Address to listen on (overrides the config).
     #[arg(long, env = "EDGEPACK_LISTEN")]
     listen: Option<std::net::SocketAddr>,
-    /// Directory of MP4 files and title directories (overrides the config).
+    /// Directory of MP4 files and title directories, or the base URL of an HTTP origin
+    /// (overrides the config).
     #[arg(long, env = "EDGEPACK_MEDIA_ROOT")]
-    media_root: Option<PathBuf>,
+    media_root: Option<String>,
     /// Target segment duration in milliseconds (overrides the config).
     #[arg(long)]
     target_segment_ms: Option<u32>,
@@ -96,7 +98,7 @@ fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
         config.listen = listen;
     }
     if let Some(root) = &args.media_root {
-        config.media_root = root.clone();
+        config.media_root = MediaRoot::parse(root).map_err(anyhow::Error::msg)?;
     }
     if let Some(ms) = args.target_segment_ms {
         config.packaging.target_segment_ms = ms;
@@ -113,31 +115,70 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         )
         .init();
     let config = load_config(&args)?;
-    if !config.media_root.is_dir() {
-        anyhow::bail!(
-            "media root {} is not a directory (set --media-root or media_root in the config)",
-            config.media_root.display()
-        );
+    if let MediaRoot::Local(dir) = &config.media_root {
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "media root {} is not a directory (set --media-root or media_root in the config)",
+                dir.display()
+            );
+        }
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let root = config.media_root.clone();
-        let state = AppState::new(config).context("cannot register metrics")?;
-        let server = Server::bind(state.clone())
+        let scheme = if config.tls.enabled() {
+            "https"
+        } else {
+            "http"
+        };
+        let live = Live::new(config).context("cannot set up the daemon")?;
+        let listen = live.current().config.listen;
+        let server = Server::bind(live.clone())
             .await
-            .with_context(|| format!("cannot listen on {}", state.config.listen))?;
+            .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = server.local_addr()?;
-        println!("edgepack listening on http://{addr}");
-        println!("media root: {}", root.display());
-        print_urls(&root, addr);
+        println!("edgepack listening on {scheme}://{addr}");
+        println!("media root: {root}");
+        if let MediaRoot::Local(dir) = &root {
+            print_urls(dir, scheme, addr);
+        }
+        tokio::spawn(reload_on_sighup(live, args));
         server.run(shutdown_signal()).await;
         println!("edgepack stopped");
         Ok(ExitCode::SUCCESS)
     })
 }
 
+/// Reloads the configuration on every SIGHUP. A configuration that does not load or
+/// validate is rejected with its error and the one in force stays.
+async fn reload_on_sighup(live: std::sync::Arc<Live>, args: ServeArgs) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; configuration reload is off");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let metrics = live.current().metrics.clone();
+        let result = load_config(&args).and_then(|c| live.reload(c).map_err(Into::into));
+        match result {
+            Ok(()) => {
+                metrics.config_reloads.with_label_values(&["ok"]).inc();
+                tracing::info!("configuration reloaded");
+                println!("edgepack: configuration reloaded");
+            }
+            Err(e) => {
+                metrics.config_reloads.with_label_values(&["error"]).inc();
+                tracing::error!(error = %format!("{e:#}"), "configuration rejected; the previous one stays in force");
+                eprintln!(
+                    "edgepack: configuration rejected, the previous one stays in force: {e:#}"
+                );
+            }
+        }
+    }
+}
+
 /// Prints the playlist URLs of every asset in the media root.
-fn print_urls(root: &std::path::Path, addr: std::net::SocketAddr) {
+fn print_urls(root: &std::path::Path, scheme: &str, addr: std::net::SocketAddr) {
     let Ok(entries) = std::fs::read_dir(root) else {
         return;
     };
@@ -153,9 +194,9 @@ fn print_urls(root: &std::path::Path, addr: std::net::SocketAddr) {
     names.sort();
     for name in names {
         println!("  {name}:");
-        println!("    HLS (CMAF): http://{addr}/vod/{name}/master.m3u8");
-        println!("    HLS (TS):   http://{addr}/vod/{name}/ts/master.m3u8");
-        println!("    DASH:       http://{addr}/vod/{name}/manifest.mpd");
+        println!("    HLS (CMAF): {scheme}://{addr}/vod/{name}/master.m3u8");
+        println!("    HLS (TS):   {scheme}://{addr}/vod/{name}/ts/master.m3u8");
+        println!("    DASH:       {scheme}://{addr}/vod/{name}/manifest.mpd");
     }
 }
 
@@ -193,7 +234,7 @@ fn package(
         _ => PathBuf::from("."),
     };
     let mut config = Config {
-        media_root: root,
+        media_root: root.into(),
         ..Config::default()
     };
     config.packaging.target_segment_ms = target_segment_ms;
@@ -214,18 +255,34 @@ fn package(
     })
 }
 
-fn inspect(files: &[PathBuf], target_segment_ms: u32) -> anyhow::Result<ExitCode> {
+fn inspect(files: &[String], target_segment_ms: u32) -> anyhow::Result<ExitCode> {
     let options = PackagingOptions { target_segment_ms };
+    let metrics = std::sync::Arc::new(edge::metrics::Metrics::new()?);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let origins = Origins::new(&Default::default(), metrics).map_err(anyhow::Error::msg)?;
     let mut failed = false;
     for file in files {
-        match load_movie_blocking(file) {
-            Ok(movie) => print!(
-                "{}",
-                packager::inspect::report(&file.display().to_string(), &movie, options)
-            ),
+        let source = match MediaRoot::parse(file).map_err(anyhow::Error::msg)? {
+            MediaRoot::Local(path) => SourceRef::File(path),
+            MediaRoot::Http(mut url) => {
+                // MediaRoot adds a slash for base URLs; a source URL names one object.
+                let path = url.path().trim_end_matches('/').to_owned();
+                url.set_path(&path);
+                SourceRef::Url(url)
+            }
+        };
+        let movie = runtime.block_on(async {
+            let id = origins.identify(&source).await?;
+            origins.load_movie(&source, &id).await
+        });
+        match movie {
+            Ok(movie) => print!("{}", packager::inspect::report(file, &movie, options)),
             Err(e) => {
                 failed = true;
-                println!("{}: cannot be packaged: {e}", file.display());
+                println!("{file}: cannot be packaged: {e}");
             }
         }
     }

@@ -45,14 +45,6 @@ impl EncryptionPolicy {
     }
 }
 
-/// The asset definition file (`name.toml` beside `name.mp4`, `asset.toml` in a title
-/// directory).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct AssetDefinition {
-    pub encryption: Option<EncryptionPolicy>,
-}
-
 /// The path of an asset's key endpoint below `/vod/{asset}/`.
 pub fn key_path(kid: drm::KeyId) -> String {
     format!("keys/{}.key", kid.hex())
@@ -81,8 +73,8 @@ pub async fn protection_for(
         .map_err(|e| key_problem(asset, &e))?;
     let base = match (&state.config.drm.public_base_url, host) {
         (Some(base), _) => base.trim_end_matches('/').to_owned(),
-        (None, Some(host)) => format!("http://{host}"),
-        (None, None) => format!("http://{}", state.config.listen),
+        (None, Some(host)) => format!("{}://{host}", state.scheme()),
+        (None, None) => format!("{}://{}", state.scheme(), state.config.listen),
     };
     let drm = &state.config.drm;
     let scheme = policy

@@ -1,27 +1,40 @@
-//! The metadata caches: parsed `moov`s keyed by file identity (so a replaced file is a new
-//! entry), and titles keyed by asset name, re-listed after a short revalidation interval.
-//! Both load with single flight: concurrent misses for one key wait for one load.
+//! The metadata caches: parsed `moov`s keyed by source identity (so a replaced source is a
+//! new entry) within a byte budget, and titles keyed by asset name, looked at again after
+//! a short revalidation interval. Both load with single flight: concurrent misses for one
+//! key wait for one load and share its result or its error.
+//!
+//! Stale-if-error: the last good title of every asset is kept; when revalidating it fails
+//! because the origin is failing (not because the content is bad), the old title is served
+//! for another interval and the stale answer is counted.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use moka::future::Cache;
+use moka::notification::RemovalCause;
 use packager::mp4::Movie;
 use packager::presentation::PackagingOptions;
 
-use crate::media::source_file::{load_movie_blocking, FileIdentity, SourceError};
-use crate::media::title::{assemble, identities, list_asset, load_subtitles, Title};
-use crate::problem::{Problem, ProblemKind};
+use crate::media::root::MediaRoot;
+use crate::media::title::{assemble, identify, list_asset, load_subtitles, Title};
+use crate::metrics::Metrics;
+use crate::origin::{Origins, SourceIdentity, SourceRef};
+use crate::problem::Problem;
 
-type MovieKey = (PathBuf, FileIdentity);
+type MovieKey = (SourceRef, SourceIdentity);
+
+/// Most titles kept (fresh or last good).
+const MAX_TITLES: u64 = 10_000;
 
 /// Parsed sources and titles.
 pub struct MediaCache {
-    root: PathBuf,
+    root: MediaRoot,
+    origins: Arc<Origins>,
     options: PackagingOptions,
     movies: Cache<MovieKey, Arc<Movie>>,
     titles: Cache<String, Arc<Title>>,
+    last_good: Cache<String, Arc<Title>>,
+    metrics: Arc<Metrics>,
 }
 
 fn movie_weight(movie: &Movie) -> u32 {
@@ -43,59 +56,94 @@ pub fn fnv1a(data: &[u8], seed: u64) -> u64 {
     h
 }
 
-fn blocking_failed(e: tokio::task::JoinError) -> Problem {
-    Problem::new(
-        ProblemKind::Internal,
-        format!("background task failed: {e}"),
-    )
-}
-
-impl From<SourceError> for Problem {
-    fn from(e: SourceError) -> Self {
-        match e {
-            SourceError::Io { .. } => Problem::new(ProblemKind::SourceUnreadable, e.to_string()),
-            SourceError::Media { .. } => Problem::new(ProblemKind::SourceUnpackable, e.to_string()),
-        }
-    }
-}
-
 impl MediaCache {
     pub fn new(
-        root: PathBuf,
+        root: MediaRoot,
+        origins: Arc<Origins>,
         options: PackagingOptions,
         metadata_bytes: u64,
         revalidate: Duration,
+        metrics: Arc<Metrics>,
     ) -> Self {
+        let evictions = metrics.cache_evictions.with_label_values(&["metadata"]);
         MediaCache {
             root,
+            origins,
             options,
             movies: Cache::builder()
                 .max_capacity(metadata_bytes)
                 .weigher(|_, m: &Arc<Movie>| movie_weight(m))
+                .eviction_listener(move |_, _, cause| {
+                    if cause == RemovalCause::Size {
+                        evictions.inc();
+                    }
+                })
                 .build(),
             titles: Cache::builder()
-                .max_capacity(10_000)
+                .max_capacity(MAX_TITLES)
                 .time_to_live(revalidate)
                 .build(),
+            last_good: Cache::builder().max_capacity(MAX_TITLES).build(),
+            metrics,
         }
     }
 
-    pub fn root(&self) -> &std::path::Path {
+    pub fn root(&self) -> &MediaRoot {
         &self.root
+    }
+
+    /// Bytes of parsed sample tables held now.
+    pub fn metadata_bytes(&self) -> u64 {
+        self.movies.weighted_size()
     }
 
     /// The title of `asset`, loading it (once, however many ask) if needed.
     pub async fn title(&self, asset: &str) -> Result<Arc<Title>, Problem> {
-        self.titles
-            .try_get_with(asset.to_owned(), self.load_title(asset))
+        let entry = self
+            .titles
+            .entry_by_ref(asset)
+            .or_try_insert_with(self.revalidate(asset))
             .await
-            .map_err(|e| self.private(&e))
+            .map_err(|e| self.private(&e))?;
+        self.metrics.cache_lookup("title", !entry.is_fresh());
+        Ok(entry.into_value())
+    }
+
+    /// Forgets the title of `asset`, so that the next request looks at its sources again
+    /// (after a source changed under a read).
+    pub async fn invalidate(&self, asset: &str) {
+        self.titles.invalidate(asset).await;
+    }
+
+    /// Loads the title, or falls back on the last good one when the origin fails.
+    async fn revalidate(&self, asset: &str) -> Result<Arc<Title>, Problem> {
+        match self.load_title(asset).await {
+            Ok(title) => {
+                self.last_good.insert(asset.to_owned(), title.clone()).await;
+                Ok(title)
+            }
+            Err(e) if e.kind.is_origin_fault() => match self.last_good.get(asset).await {
+                Some(old) => {
+                    tracing::warn!(asset, error = %e.detail, "origin failing; serving the last good title");
+                    self.metrics
+                        .cache_stale_served
+                        .with_label_values(&["title"])
+                        .inc();
+                    Ok(old)
+                }
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     /// The problem with file paths made relative to the media root: clients see which file
     /// is at fault, not where the server keeps it.
     fn private(&self, problem: &Problem) -> Problem {
-        let mut root = self.root.display().to_string();
+        let MediaRoot::Local(dir) = &self.root else {
+            return problem.clone();
+        };
+        let mut root = dir.display().to_string();
         if !root.ends_with('/') {
             root.push('/');
         }
@@ -103,46 +151,51 @@ impl MediaCache {
     }
 
     async fn load_title(&self, asset: &str) -> Result<Arc<Title>, Problem> {
-        let root = self.root.clone();
-        let name = asset.to_owned();
-        let (listing, ids) = tokio::task::spawn_blocking(move || {
-            let listing = list_asset(&root, &name)?;
-            let ids = identities(&listing)?;
-            Ok::<_, Problem>((listing, ids))
-        })
-        .await
-        .map_err(blocking_failed)??;
+        let listing = list_asset(&self.origins, &self.root, asset).await?;
+        let (ids, fingerprint) = identify(&self.origins, &listing).await?;
+        if let Some(old) = self.last_good.get(asset).await {
+            if old.fingerprint == fingerprint {
+                return Ok(old);
+            }
+        }
         let mut movies = Vec::with_capacity(listing.videos.len());
-        for ((_, path), id) in listing.videos.iter().zip(&ids) {
-            movies.push(self.movie(path.clone(), *id).await?);
+        for ((_, source), id) in listing.videos.iter().zip(&ids) {
+            movies.push(self.movie(source, id).await?);
         }
-        let mut fingerprint = 0u64;
-        for id in &ids {
-            fingerprint = fnv1a(&id.len.to_be_bytes(), fingerprint);
-            fingerprint = fnv1a(&id.modified_ns.to_be_bytes(), fingerprint);
-        }
+        let subtitles = load_subtitles(&self.origins, &listing).await?;
         let options = self.options;
         let title = tokio::task::spawn_blocking(move || {
-            let subtitles = load_subtitles(&listing)?;
-            assemble(&listing, movies, subtitles, options, fingerprint)
+            assemble(&listing, &ids, movies, subtitles, options, fingerprint)
         })
         .await
-        .map_err(blocking_failed)??;
+        .map_err(|e| {
+            Problem::new(
+                crate::problem::ProblemKind::Internal,
+                format!("background task failed: {e}"),
+            )
+        })??;
         Ok(Arc::new(title))
     }
 
-    async fn movie(&self, path: PathBuf, id: FileIdentity) -> Result<Arc<Movie>, Problem> {
-        let load_path = path.clone();
-        self.movies
-            .try_get_with((path, id), async move {
-                tokio::task::spawn_blocking(move || load_movie_blocking(&load_path))
+    async fn movie(&self, source: &SourceRef, id: &SourceIdentity) -> Result<Arc<Movie>, Problem> {
+        let entry = self
+            .movies
+            .entry((source.clone(), id.clone()))
+            .or_try_insert_with(async {
+                self.origins
+                    .load_movie(source, id)
                     .await
-                    .map_err(blocking_failed)?
                     .map(Arc::new)
                     .map_err(Problem::from)
             })
             .await
-            .map_err(|e| (*e).clone())
+            .map_err(|e| (*e).clone())?;
+        self.metrics.cache_lookup("metadata", !entry.is_fresh());
+        self.metrics
+            .cache_bytes
+            .with_label_values(&["metadata"])
+            .set(i64::try_from(self.movies.weighted_size()).unwrap_or(i64::MAX));
+        Ok(entry.into_value())
     }
 }
 

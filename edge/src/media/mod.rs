@@ -1,5 +1,7 @@
-//! Source media: local files, asset listings and the title cache.
+//! Source media: where assets live (the media root), what makes up a title (listings and
+//! asset definitions), and the metadata caches.
 
 pub mod cache;
-pub mod source_file;
+pub mod definition;
+pub mod root;
 pub mod title;

@@ -1,62 +1,47 @@
-//! Resolving an asset name to its sources: `name.mp4` is one file of the media root, `name`
-//! a directory whose MP4 files are the renditions of one title and whose `*.LANG.vtt` files
-//! are its subtitles. The listing is turned into a packaging plan ([`Presentation`]).
+//! Resolving an asset name to its sources. In a local media root, `name.mp4` is one file,
+//! `name` a directory whose MP4 files are the renditions of one title and whose
+//! `*.LANG.vtt` files are its subtitles, or a definition file `name.toml` listing them. In
+//! an HTTP media root (which cannot be listed), `name.mp4` is one object and `name` is
+//! described by `name/asset.toml`. The listing, once its sources are parsed, becomes a
+//! packaging plan ([`Presentation`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use packager::presentation::{PackagingOptions, Presentation, SourceFile, SubtitleSource};
-use packager::vtt::{parse_vtt, MAX_VTT_BYTES};
 
-use crate::keys::policy::{AssetDefinition, EncryptionPolicy};
-use crate::media::source_file::{identify, FileIdentity};
+use crate::keys::policy::EncryptionPolicy;
+use crate::media::cache::fnv1a;
+use crate::media::definition::{
+    parse_definition, AssetDefinition, MAX_DEFINITION_BYTES, TITLE_DEFINITION_FILE,
+};
+use crate::media::root::MediaRoot;
+use crate::origin::{Origins, SourceIdentity, SourceRef};
 use crate::problem::{Problem, ProblemKind};
 
-/// A title ready to serve: its plan, where each source lives, and a fingerprint of every
-/// file's identity (for ETags).
+/// A title ready to serve: its plan, where each source lives and which version of it was
+/// parsed, and a fingerprint of all of it (for ETags).
 #[derive(Debug)]
 pub struct Title {
     pub presentation: Presentation,
-    /// Path of each source, indexed like `presentation.sources`.
-    pub paths: Vec<PathBuf>,
+    /// Each source and its identity, indexed like `presentation.sources`.
+    pub sources: Vec<(SourceRef, SourceIdentity)>,
     pub fingerprint: u64,
     /// The encryption policy of the asset definition file, if there is one.
     pub policy: Option<EncryptionPolicy>,
 }
 
-/// The files that make up an asset.
-#[derive(Debug, Clone)]
+/// The objects that make up an asset.
+#[derive(Debug, Clone, Default)]
 pub struct Listing {
-    /// (rendition-id stem, path) of each MP4, sorted by file name.
-    pub videos: Vec<(String, PathBuf)>,
-    /// (language, path) of each subtitle file.
-    pub subtitles: Vec<(String, PathBuf)>,
-    /// The asset definition file (`name.toml` beside `name.mp4`, `asset.toml` in a title
-    /// directory), when present.
-    pub definition: Option<PathBuf>,
-}
-
-/// Name of the asset definition file inside a title directory.
-pub const TITLE_DEFINITION_FILE: &str = "asset.toml";
-
-/// Largest asset definition file read.
-const MAX_DEFINITION_BYTES: u64 = 64 * 1024;
-
-/// Reads and parses an asset definition file.
-pub fn load_definition(path: &Path) -> Result<AssetDefinition, Problem> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let invalid = |detail: String| Problem::new(ProblemKind::AssetDefinitionInvalid, detail);
-    let meta = std::fs::metadata(path).map_err(|e| invalid(format!("{name}: {e}")))?;
-    if meta.len() > MAX_DEFINITION_BYTES {
-        return Err(invalid(format!(
-            "{name}: larger than {MAX_DEFINITION_BYTES} bytes"
-        )));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("{name}: {e}")))?;
-    toml::from_str(&text).map_err(|e| invalid(format!("{name}: {}", e.message())))
+    /// (rendition-id stem, source) of each MP4, in rendition order.
+    pub videos: Vec<(String, SourceRef)>,
+    /// (language, source) of each subtitle file.
+    pub subtitles: Vec<(String, SourceRef)>,
+    /// The asset definition, when there is one.
+    pub definition: Option<AssetDefinition>,
+    /// A hash of the definition's bytes (0 without one).
+    pub definition_hash: u64,
 }
 
 fn id_stem(stem: &str) -> String {
@@ -80,21 +65,117 @@ fn subtitle_language(file: &str, stem: Option<&str>) -> Option<String> {
             return None;
         }
     }
-    let ok = (2..=8).contains(&lang.len())
-        && lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    ok.then(|| lang.to_owned())
+    is_language(lang).then(|| lang.to_owned())
 }
 
-/// Lists the files of `asset` under `root`.
-pub fn list_asset(root: &Path, asset: &str) -> Result<Listing, Problem> {
-    let path = root.join(asset);
-    let missing = || {
-        Problem::new(
+fn is_language(lang: &str) -> bool {
+    (2..=8).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn not_found(asset: &str) -> Problem {
+    Problem::new(
+        ProblemKind::AssetNotFound,
+        format!("no asset '{asset}' in the media root"),
+    )
+}
+
+/// Lists the sources of `asset` in `root`.
+pub async fn list_asset(
+    origins: &Origins,
+    root: &MediaRoot,
+    asset: &str,
+) -> Result<Listing, Problem> {
+    match root {
+        MediaRoot::Local(dir) => {
+            let dir = dir.clone();
+            let name = asset.to_owned();
+            let (mut listing, definition) =
+                tokio::task::spawn_blocking(move || list_local(&dir, &name))
+                    .await
+                    .map_err(|e| Problem::new(ProblemKind::Internal, e.to_string()))??;
+            if let Some(def) = definition {
+                read_definition(origins, &def, &mut listing).await?;
+            }
+            finish(asset, listing)
+        }
+        MediaRoot::Http(base) => {
+            let base = SourceRef::Url(base.clone());
+            let at = |path: &str| base.resolve(path).map_err(|_| not_found(asset));
+            let mut listing = Listing::default();
+            if let Some(stem) = asset.strip_suffix(".mp4") {
+                listing.videos.push((String::new(), at(asset)?));
+                read_definition(origins, &at(&format!("{stem}.toml"))?, &mut listing).await?;
+            } else {
+                let def = at(&format!("{asset}/{TITLE_DEFINITION_FILE}"))?;
+                if !read_definition(origins, &def, &mut listing).await? {
+                    return Err(not_found(asset));
+                }
+            }
+            finish(asset, listing)
+        }
+    }
+}
+
+fn finish(asset: &str, listing: Listing) -> Result<Listing, Problem> {
+    if listing.videos.is_empty() {
+        return Err(Problem::new(
             ProblemKind::AssetNotFound,
-            format!("no asset '{asset}' in the media root"),
-        )
+            format!("title '{asset}' has no MP4 source"),
+        ));
+    }
+    Ok(listing)
+}
+
+/// Reads the definition at `def` into `listing`, if it exists: its sources replace the
+/// listed MP4 files, its subtitles add to the listed ones. Returns whether it exists.
+async fn read_definition(
+    origins: &Origins,
+    def: &SourceRef,
+    listing: &mut Listing,
+) -> Result<bool, Problem> {
+    let name = def.stem() + ".toml";
+    let invalid = |detail: String| Problem::new(ProblemKind::AssetDefinitionInvalid, detail);
+    let Some(bytes) = origins
+        .read_document(def, MAX_DEFINITION_BYTES)
+        .await
+        .map_err(Problem::from)?
+    else {
+        return Ok(false);
     };
-    let meta = std::fs::metadata(&path).map_err(|_| missing())?;
+    let definition = parse_definition(&name, &bytes)?;
+    if !definition.sources.is_empty() {
+        listing.videos = definition
+            .sources
+            .iter()
+            .map(|s| {
+                let source = def
+                    .resolve(s)
+                    .map_err(|e| invalid(format!("{name}: {e}")))?;
+                Ok((id_stem(&source.stem()), source))
+            })
+            .collect::<Result<_, Problem>>()?;
+        if listing.videos.len() == 1 {
+            listing.videos[0].0.clear();
+        }
+    }
+    for (lang, s) in &definition.subtitles {
+        if !is_language(lang) {
+            return Err(invalid(format!("{name}: '{lang}' is not a language tag")));
+        }
+        let source = def
+            .resolve(s)
+            .map_err(|e| invalid(format!("{name}: {e}")))?;
+        listing.subtitles.retain(|(l, _)| l != lang);
+        listing.subtitles.push((lang.clone(), source));
+    }
+    listing.definition_hash = fnv1a(&bytes, 0x5eed);
+    listing.definition = Some(definition);
+    Ok(true)
+}
+
+/// Lists a local asset: the listing from the file system, and the definition file to read.
+fn list_local(root: &Path, asset: &str) -> Result<(Listing, Option<SourceRef>), Problem> {
+    let path = root.join(asset);
     let read_dir = |dir: &Path| -> Result<Vec<String>, Problem> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .map_err(|e| {
@@ -110,6 +191,15 @@ pub fn list_asset(root: &Path, asset: &str) -> Result<Listing, Problem> {
         names.sort();
         Ok(names)
     };
+    let file = |p: &Path| SourceRef::File(p.to_owned());
+    let Ok(meta) = std::fs::metadata(&path) else {
+        // A title made only of its definition file.
+        let definition = root.join(format!("{asset}.toml"));
+        if asset.ends_with(".mp4") || !definition.is_file() {
+            return Err(not_found(asset));
+        }
+        return Ok((Listing::default(), Some(file(&definition))));
+    };
     if meta.is_file() {
         let Some(stem) = asset.strip_suffix(".mp4") else {
             return Err(Problem::new(
@@ -119,77 +209,86 @@ pub fn list_asset(root: &Path, asset: &str) -> Result<Listing, Problem> {
         };
         let subtitles = read_dir(root)?
             .into_iter()
-            .filter_map(|n| subtitle_language(&n, Some(stem)).map(|l| (l, root.join(&n))))
+            .filter_map(|n| subtitle_language(&n, Some(stem)).map(|l| (l, file(&root.join(&n)))))
             .collect();
         let definition = root.join(format!("{stem}.toml"));
-        return Ok(Listing {
-            videos: vec![(String::new(), path)],
+        let listing = Listing {
+            videos: vec![(String::new(), file(&path))],
             subtitles,
-            definition: definition.is_file().then_some(definition),
-        });
+            ..Listing::default()
+        };
+        return Ok((listing, definition.is_file().then(|| file(&definition))));
     }
     if !meta.is_dir() {
-        return Err(missing());
+        return Err(not_found(asset));
     }
     let names = read_dir(&path)?;
-    let videos: Vec<_> = names
-        .iter()
-        .filter_map(|n| n.strip_suffix(".mp4").map(|s| (id_stem(s), path.join(n))))
-        .collect();
-    if videos.is_empty() {
-        return Err(Problem::new(
-            ProblemKind::AssetNotFound,
-            format!("title directory '{asset}' holds no .mp4 file"),
-        ));
-    }
-    let subtitles = names
-        .iter()
-        .filter_map(|n| subtitle_language(n, None).map(|l| (l, path.join(n))))
-        .collect();
+    let listing = Listing {
+        videos: names
+            .iter()
+            .filter_map(|n| {
+                n.strip_suffix(".mp4")
+                    .map(|s| (id_stem(s), file(&path.join(n))))
+            })
+            .collect(),
+        subtitles: names
+            .iter()
+            .filter_map(|n| subtitle_language(n, None).map(|l| (l, file(&path.join(n)))))
+            .collect(),
+        ..Listing::default()
+    };
     let definition = path.join(TITLE_DEFINITION_FILE);
-    Ok(Listing {
-        videos,
-        subtitles,
-        definition: definition.is_file().then_some(definition),
-    })
+    Ok((listing, definition.is_file().then(|| file(&definition))))
 }
 
-/// Identities of every file in a listing, in order.
-pub fn identities(listing: &Listing) -> Result<Vec<FileIdentity>, Problem> {
-    listing
-        .videos
-        .iter()
-        .map(|(_, p)| p)
-        .chain(listing.subtitles.iter().map(|(_, p)| p))
-        .chain(listing.definition.iter())
-        .map(|p| {
-            identify(p).map_err(|e| Problem::new(ProblemKind::SourceUnreadable, e.to_string()))
-        })
-        .collect()
+/// The identity of every source and subtitle of a listing, and a fingerprint of them all
+/// and of the definition.
+pub async fn identify(
+    origins: &Origins,
+    listing: &Listing,
+) -> Result<(Vec<SourceIdentity>, u64), Problem> {
+    let mut ids = Vec::with_capacity(listing.videos.len() + listing.subtitles.len());
+    let mut fingerprint = listing.definition_hash;
+    let all = listing.videos.iter().chain(&listing.subtitles);
+    for (stem, source) in all {
+        let id = origins.identify(source).await?;
+        fingerprint = fnv1a(stem.as_bytes(), fingerprint);
+        fingerprint = fnv1a(&id.len.to_be_bytes(), fingerprint);
+        fingerprint = fnv1a(&id.version.to_be_bytes(), fingerprint);
+        ids.push(id);
+    }
+    Ok((ids, fingerprint))
 }
 
 /// Reads and parses the subtitle files of a listing.
-pub fn load_subtitles(listing: &Listing) -> Result<Vec<SubtitleSource>, Problem> {
+pub async fn load_subtitles(
+    origins: &Origins,
+    listing: &Listing,
+) -> Result<Vec<SubtitleSource>, Problem> {
     let mut out: Vec<SubtitleSource> = Vec::new();
-    for (lang, path) in &listing.subtitles {
+    for (lang, source) in &listing.subtitles {
         if out.iter().any(|s| &s.language == lang) {
             continue;
         }
-        let name = path.display().to_string();
-        let meta = std::fs::metadata(path)
-            .map_err(|e| Problem::new(ProblemKind::SourceUnreadable, format!("{name}: {e}")))?;
-        if meta.len() > MAX_VTT_BYTES as u64 {
-            return Err(Problem::new(
-                ProblemKind::SourceUnpackable,
-                format!(
-                    "{name}: subtitle file of {} bytes exceeds {MAX_VTT_BYTES}",
-                    meta.len()
+        let name = source.public_name();
+        let max = packager::vtt::MAX_VTT_BYTES as u64;
+        let bytes = origins
+            .read_document(source, max)
+            .await
+            .map_err(|e| match e {
+                crate::origin::OriginError::Unreadable { .. } => Problem::new(
+                    ProblemKind::SourceUnpackable,
+                    format!("{name}: subtitle file over {max} bytes, or unreadable: {e}"),
                 ),
-            ));
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Problem::new(ProblemKind::SourceUnreadable, format!("{name}: {e}")))?;
-        let vtt = parse_vtt(&name, &text)?;
+                e => Problem::from(e),
+            })?
+            .ok_or_else(|| {
+                Problem::new(ProblemKind::SourceUnreadable, format!("{name}: not found"))
+            })?;
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+            Problem::new(ProblemKind::SourceUnpackable, format!("{name}: not UTF-8"))
+        })?;
+        let vtt = packager::vtt::parse_vtt(&name, &text)?;
         out.push(SubtitleSource {
             language: lang.clone(),
             vtt: Arc::new(vtt),
@@ -202,6 +301,7 @@ pub fn load_subtitles(listing: &Listing) -> Result<Vec<SubtitleSource>, Problem>
 /// Puts parsed sources and subtitles together into a title.
 pub fn assemble(
     listing: &Listing,
+    ids: &[SourceIdentity],
     movies: Vec<Arc<packager::mp4::Movie>>,
     subtitles: Vec<SubtitleSource>,
     options: PackagingOptions,
@@ -216,16 +316,20 @@ pub fn assemble(
             movie,
         })
         .collect();
-    let policy = match &listing.definition {
-        Some(path) => load_definition(path)?.encryption,
-        None => None,
-    };
     let presentation = Presentation::build(sources, subtitles, options)?;
     Ok(Title {
         presentation,
-        paths: listing.videos.iter().map(|(_, p)| p.clone()).collect(),
+        sources: listing
+            .videos
+            .iter()
+            .zip(ids)
+            .map(|((_, s), id)| (s.clone(), id.clone()))
+            .collect(),
         fingerprint,
-        policy,
+        policy: listing
+            .definition
+            .as_ref()
+            .and_then(|d| d.encryption.clone()),
     })
 }
 

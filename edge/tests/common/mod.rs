@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bytes::Bytes;
-use edge::{AppState, Config, Server};
+use edge::{Config, Live, Server};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -42,7 +42,7 @@ impl Drop for TestServer {
 
 pub async fn start(media_root: PathBuf) -> TestServer {
     start_with(Config {
-        media_root,
+        media_root: media_root.into(),
         ..Config::default()
     })
     .await
@@ -51,8 +51,8 @@ pub async fn start(media_root: PathBuf) -> TestServer {
 /// A daemon with `config`, listening on an ephemeral loopback port whatever it says.
 pub async fn start_with(mut config: Config) -> TestServer {
     config.listen = "127.0.0.1:0".parse().unwrap();
-    let state = AppState::new(config).unwrap();
-    let server = Server::bind(state).await.unwrap();
+    let live = Live::new(config).unwrap();
+    let server = Server::bind(live).await.unwrap();
     let addr = server.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(server.run(async move {

@@ -354,23 +354,7 @@ fn auth_headers(headers: &BTreeMap<String, String>) -> Result<HeaderMap, SpekeCo
 /// rustls on ring. Plain-HTTP URLs get a configuration with no trust roots: it is never
 /// used (redirects are off), and the host needs no CA bundle.
 fn tls_config(https: bool) -> Result<rustls::ClientConfig, SpekeConfigError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| SpekeConfigError::Tls(e.to_string()))?;
-    let mut config = if https {
-        use rustls_platform_verifier::BuilderVerifierExt as _;
-        builder
-            .with_platform_verifier()
-            .map_err(|e| SpekeConfigError::Tls(e.to_string()))?
-            .with_no_client_auth()
-    } else {
-        builder
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth()
-    };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
+    crate::outbound_tls::client_config(https).map_err(|e| SpekeConfigError::Tls(e.to_string()))
 }
 
 /// The URL without what may be a credential: user information and the query.

@@ -1,0 +1,72 @@
+//! The response cache: built manifests and segments keyed by their strong ETag (which
+//! covers the path, every source's identity, the packaging settings and the protection),
+//! within a byte budget, evicted by moka's TinyLFU policy (frequency-aware admission, LRU
+//! eviction). A miss builds with single flight: concurrent requests for one missing
+//! object wait for one build and share its result or its error. A budget of 0 turns the
+//! cache off: every request builds.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use moka::future::Cache;
+use moka::notification::RemovalCause;
+
+use crate::build::Built;
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+
+/// Built objects by ETag.
+pub struct ResponseCache {
+    cache: Option<Cache<String, Built>>,
+    metrics: Arc<Metrics>,
+}
+
+fn weight(key: &str, built: &Built) -> u32 {
+    let bytes = key.len() + 64 + built.parts.iter().map(|p| p.len() + 32).sum::<usize>();
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
+impl ResponseCache {
+    pub fn new(budget_bytes: u64, metrics: Arc<Metrics>) -> Self {
+        let evictions = metrics.cache_evictions.with_label_values(&["response"]);
+        let cache = (budget_bytes > 0).then(|| {
+            Cache::builder()
+                .max_capacity(budget_bytes)
+                .weigher(|k: &String, b: &Built| weight(k, b))
+                .eviction_listener(move |_, _, cause| {
+                    if cause == RemovalCause::Size {
+                        evictions.inc();
+                    }
+                })
+                .build()
+        });
+        ResponseCache { cache, metrics }
+    }
+
+    /// Whether responses are cached at all.
+    pub fn enabled(&self) -> bool {
+        self.cache.is_some()
+    }
+
+    /// The object with ETag `key`, built by `build` unless cached or being built.
+    pub async fn get_or_build(
+        &self,
+        key: &str,
+        build: impl Future<Output = Result<Built, Problem>>,
+    ) -> Result<Built, Problem> {
+        let Some(cache) = &self.cache else {
+            return build.await;
+        };
+        let entry = cache
+            .entry_by_ref(key)
+            .or_try_insert_with(build)
+            .await
+            .map_err(|e| (*e).clone())?;
+        self.metrics.cache_lookup("response", !entry.is_fresh());
+        self.metrics
+            .cache_bytes
+            .with_label_values(&["response"])
+            .set(i64::try_from(cache.weighted_size()).unwrap_or(i64::MAX));
+        Ok(entry.into_value())
+    }
+}

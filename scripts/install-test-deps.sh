@@ -2,6 +2,9 @@
 # Install what the test suite needs on a fresh Debian 12 machine (as root):
 #   - ffmpeg (reference/demo media), chromium (the real-player tests drive
 #     Debian's /usr/bin/chromium through playwright-core), fonts-dejavu-core
+#   - nginx (the real HTTP origin of the origin tests), prometheus (for promtool,
+#     which checks the metrics exposition and the alerting rules)
+#   - aioquic from PyPI (the independent HTTP/3 client of the HTTP/3 test)
 #   - the player test harness' npm packages (tests/players, from its lockfile)
 # Idempotent: installs only what is missing. Never downloads a browser build
 # (no `npx playwright install`): the network only reaches package registries.
@@ -19,7 +22,7 @@ fi
 
 # --- Debian packages
 missing=()
-for pkg in ffmpeg chromium fonts-dejavu-core; do
+for pkg in ffmpeg chromium fonts-dejavu-core nginx prometheus; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi
@@ -34,7 +37,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update
   $SUDO apt-get install -y "${missing[@]}"
 else
-  echo "install-test-deps: ffmpeg, chromium, fonts-dejavu-core, node, npm already installed"
+  echo "install-test-deps: ffmpeg, chromium, fonts-dejavu-core, nginx, prometheus, node, npm already installed"
+fi
+# The Debian packages start their services on install where they can; the tests start
+# their own nginx on ephemeral ports and need neither.
+
+# --- Python: aioquic, the HTTP/3 client (pinned)
+AIOQUIC=1.7.2
+if python3 -c "import aioquic, sys; sys.exit(aioquic.__version__ != '$AIOQUIC')" 2>/dev/null; then
+  echo "install-test-deps: aioquic $AIOQUIC already installed"
+else
+  echo "install-test-deps: pip install aioquic==$AIOQUIC"
+  python3 -m pip install --quiet --disable-pip-version-check "aioquic==$AIOQUIC"
 fi
 
 # --- npm packages of the player harness (exact versions from package-lock.json)

@@ -202,7 +202,11 @@ where
                 Err(e) => not_ready(format!("the media root cannot be reached: {e}")),
             }
         }
-        Route::Metrics => plain(state.metrics.render(), "text/plain; version=0.0.4", method),
+        Route::Metrics => {
+            state.media.update_gauges().await;
+            state.responses.update_gauges().await;
+            plain(state.metrics.render(), "text/plain; version=0.0.4", method)
+        }
         Route::Vod { asset, object } => {
             let result = match object {
                 VodObject::ClearKeyLicense => serve_license(state, req, body, &asset).await,

@@ -29,8 +29,8 @@ pub struct Metrics {
     pub cache_bytes: IntGaugeVec,
     /// Answers given from an older copy because the origin failed, by `cache`.
     pub cache_stale_served: IntCounterVec,
-    /// Origin reads by `origin` (host:port or `local`), `kind` (`head`, `moov`, `range`,
-    /// `file`) and `result` (`ok`, `not_found`, `error`, `timeout`, `changed`, `circuit_open`).
+    /// Origin reads by `origin` (host:port or `local`), `kind` (`head` or `stat`, `moov`,
+    /// `range`, `document`) and `result` (`ok`, `not_found`, `error`, `timeout`, `changed`, `circuit_open`).
     pub origin_requests: IntCounterVec,
     pub origin_duration: HistogramVec,
     pub origin_retries: IntCounterVec,

@@ -63,10 +63,17 @@ impl ResponseCache {
             .await
             .map_err(|e| (*e).clone())?;
         self.metrics.cache_lookup("response", !entry.is_fresh());
+        Ok(entry.into_value())
+    }
+
+    /// Brings the size gauge up to date (moka applies evictions and sizes lazily).
+    pub async fn update_gauges(&self) {
+        let Some(cache) = &self.cache else { return };
+        cache.run_pending_tasks().await;
+        let bytes = i64::try_from(cache.weighted_size()).unwrap_or(i64::MAX);
         self.metrics
             .cache_bytes
             .with_label_values(&["response"])
-            .set(i64::try_from(cache.weighted_size()).unwrap_or(i64::MAX));
-        Ok(entry.into_value())
+            .set(bytes);
     }
 }

@@ -92,9 +92,14 @@ impl MediaCache {
         &self.root
     }
 
-    /// Bytes of parsed sample tables held now.
-    pub fn metadata_bytes(&self) -> u64 {
-        self.movies.weighted_size()
+    /// Brings the size gauge up to date (moka applies evictions and sizes lazily).
+    pub async fn update_gauges(&self) {
+        self.movies.run_pending_tasks().await;
+        let bytes = i64::try_from(self.movies.weighted_size()).unwrap_or(i64::MAX);
+        self.metrics
+            .cache_bytes
+            .with_label_values(&["metadata"])
+            .set(bytes);
     }
 
     /// The title of `asset`, loading it (once, however many ask) if needed.
@@ -191,10 +196,6 @@ impl MediaCache {
             .await
             .map_err(|e| (*e).clone())?;
         self.metrics.cache_lookup("metadata", !entry.is_fresh());
-        self.metrics
-            .cache_bytes
-            .with_label_values(&["metadata"])
-            .set(i64::try_from(self.movies.weighted_size()).unwrap_or(i64::MAX));
         Ok(entry.into_value())
     }
 }

@@ -232,7 +232,7 @@ fn without_url(e: &reqwest::Error) -> String {
     text
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: http::HeaderName) -> Option<&'a str> {
+fn header(headers: &HeaderMap, name: http::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 

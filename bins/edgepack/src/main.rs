@@ -109,6 +109,8 @@ fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -125,6 +127,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        // Registered before anything is served: SIGHUP's default action ends the process.
+        let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot listen for SIGHUP")?;
         let root = config.media_root.clone();
         let scheme = if config.tls.enabled() {
             "https"
@@ -142,7 +147,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if let MediaRoot::Local(dir) = &root {
             print_urls(dir, scheme, addr);
         }
-        tokio::spawn(reload_on_sighup(live, args));
+        tokio::spawn(reload_on_sighup(live, args, hangups));
         server.run(shutdown_signal()).await;
         println!("edgepack stopped");
         Ok(ExitCode::SUCCESS)
@@ -151,12 +156,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 /// Reloads the configuration on every SIGHUP. A configuration that does not load or
 /// validate is rejected with its error and the one in force stays.
-async fn reload_on_sighup(live: std::sync::Arc<Live>, args: ServeArgs) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-        tracing::warn!("cannot listen for SIGHUP; configuration reload is off");
-        return;
-    };
+async fn reload_on_sighup(
+    live: std::sync::Arc<Live>,
+    args: ServeArgs,
+    mut hangups: tokio::signal::unix::Signal,
+) {
     while hangups.recv().await.is_some() {
         let metrics = live.current().metrics.clone();
         let result = load_config(&args).and_then(|c| live.reload(c).map_err(Into::into));
@@ -164,14 +168,10 @@ async fn reload_on_sighup(live: std::sync::Arc<Live>, args: ServeArgs) {
             Ok(()) => {
                 metrics.config_reloads.with_label_values(&["ok"]).inc();
                 tracing::info!("configuration reloaded");
-                println!("edgepack: configuration reloaded");
             }
             Err(e) => {
                 metrics.config_reloads.with_label_values(&["error"]).inc();
                 tracing::error!(error = %format!("{e:#}"), "configuration rejected; the previous one stays in force");
-                eprintln!(
-                    "edgepack: configuration rejected, the previous one stays in force: {e:#}"
-                );
             }
         }
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures_util::future::try_join_all;
 use packager::cmaf::{
     media_segment_len, write_init_segment, write_media_segment, write_protected_init_segment,
 };
@@ -312,16 +313,20 @@ pub async fn build(
         VodObject::TsSegment(id, n) => {
             let r = rendition(p, id)?;
             let plan = ts_package::plan_ts_segment(p, r, *n)?;
-            let mut reads = Vec::with_capacity(plan.parts.len());
-            for part in &plan.parts {
-                let pr = &p
-                    .video
-                    .iter()
-                    .chain(&p.audio)
-                    .find(|x| x.id == part.rendition_id);
-                let pr = pr.ok_or_else(|| no_rendition(&part.rendition_id))?;
-                reads.push(read_span(state, &title, pr, &part.span).await?);
-            }
+            // The video and audio reads of a muxed segment go to the origin together.
+            let reads = try_join_all(plan.parts.iter().map(|part| {
+                let title = &title;
+                async move {
+                    let pr = p
+                        .video
+                        .iter()
+                        .chain(&p.audio)
+                        .find(|x| x.id == part.rendition_id)
+                        .ok_or_else(|| no_rendition(&part.rendition_id))?;
+                    read_span(state, title, pr, &part.span).await
+                }
+            }))
+            .await?;
             let mut bytes = ts_package::write_ts(p, &plan, &reads, protection)?;
             if let Some(pr) = protection.filter(|pr| pr.is_whole_segment()) {
                 bytes = pr.encrypt_whole_segment(*n, [&bytes[..]]);

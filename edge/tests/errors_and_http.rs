@@ -296,3 +296,58 @@ async fn metrics_count_requests_latency_bytes_and_packaging() {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_ids_are_echoed_and_the_access_log_records_each_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let mut config = edge::Config {
+        media_root: test_media().into(),
+        ..edge::Config::default()
+    };
+    config.log.access_log = Some(log.clone());
+    let server = start_with(config).await;
+    let path = "/vod/two_audio_languages.mp4/master.m3u8?session=1";
+    let given = request(
+        server.addr,
+        "GET",
+        path,
+        &[("x-request-id", "req-42")],
+        false,
+    )
+    .await;
+    assert_eq!(given.header("x-request-id"), Some("req-42"));
+    // A hostile id is replaced by a generated one.
+    let hostile = request(
+        server.addr,
+        "GET",
+        path,
+        &[("x-request-id", "a b\"c")],
+        false,
+    )
+    .await;
+    let generated = hostile.header("x-request-id").unwrap().to_owned();
+    assert_eq!(generated.len(), 16, "{generated}");
+    let missing = get(server.addr, "/vod/nope.mp4/master.m3u8").await;
+    let missing_id = missing.header("x-request-id").unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.lines().count() >= 3 || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("127.0.0.1 - - ["), "{}", lines[0]);
+    assert!(
+        lines[0].contains(&format!("\"GET {path} HTTP/1.1\" 200 ")),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("rid=req-42 proto=http/1.1 dur_ms="));
+    assert!(lines[1].contains(&format!("rid={generated} ")));
+    assert!(lines[2].contains("\" 404 "), "{}", lines[2]);
+    assert!(lines[2].contains(&format!("rid={missing_id} ")));
+}

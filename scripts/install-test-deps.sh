@@ -27,6 +27,9 @@ for pkg in ffmpeg chromium fonts-dejavu-core nginx prometheus; do
     missing+=("$pkg")
   fi
 done
+# python3 and pip for the HTTP/3 client
+if ! command -v python3 >/dev/null 2>&1; then missing+=(python3); fi
+if ! python3 -m pip --version >/dev/null 2>&1; then missing+=(python3-pip); fi
 # node and npm: Debian 12's own are old (node 18) but do run the harness
 if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
@@ -48,7 +51,9 @@ if python3 -c "import aioquic, sys; sys.exit(aioquic.__version__ != '$AIOQUIC')"
   echo "install-test-deps: aioquic $AIOQUIC already installed"
 else
   echo "install-test-deps: pip install aioquic==$AIOQUIC"
-  python3 -m pip install --quiet --disable-pip-version-check "aioquic==$AIOQUIC"
+  # A Debian-managed python3 refuses plain pip installs (PEP 668): retry with the flag.
+  python3 -m pip install --quiet --disable-pip-version-check "aioquic==$AIOQUIC" ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "aioquic==$AIOQUIC"
 fi
 
 # --- npm packages of the player harness (exact versions from package-lock.json)

@@ -7,6 +7,7 @@ pub mod access_log;
 pub mod body;
 pub mod build;
 pub mod config;
+pub mod h3;
 pub mod handler;
 pub mod keys;
 pub mod live;
@@ -21,6 +22,7 @@ pub mod response_cache;
 pub mod route;
 pub mod server;
 pub mod state;
+pub mod tls;
 
 pub use config::Config;
 pub use live::Live;

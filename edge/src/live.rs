@@ -48,7 +48,10 @@ impl Live {
     /// Puts `config` in force. The metrics carry over, and so do the caches when the
     /// settings they depend on are unchanged. On error the old state stays in force.
     /// The listen address, TLS and HTTP/3 settings need a restart; a change to them is
-    /// refused so that the configuration in force never differs from what is served.
+    /// refused so that the configuration in force never differs from what is served. The
+    /// listener's connection limits (`limits.header_read_timeout_seconds`,
+    /// `max_header_bytes`, `max_connections`, `max_streams_per_connection`,
+    /// `idle_timeout_seconds`) are read when it starts and also apply on restart only.
     pub fn reload(&self, config: Config) -> Result<(), StateError> {
         let old = self.current();
         let fixed = |c: &Config| (c.listen, c.tls.clone(), c.http3.clone());

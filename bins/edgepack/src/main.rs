@@ -140,9 +140,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let listen = live.current().config.listen;
         let server = Server::bind(live.clone())
             .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
+            .with_context(|| format!("cannot start the listener on {listen}"))?;
         let addr = server.local_addr()?;
         println!("edgepack listening on {scheme}://{addr}");
+        if let Some(h3) = server.http3_addr() {
+            println!("HTTP/3 on udp://{h3} (advertised with Alt-Svc)");
+        }
+        if live.current().config.tls.self_signed && live.current().config.tls.cert.is_none() {
+            tracing::warn!(
+                "serving a self-signed certificate made at start-up: for demos and tests only"
+            );
+        }
         println!("media root: {root}");
         if let MediaRoot::Local(dir) = &root {
             print_urls(dir, scheme, addr);

@@ -31,6 +31,8 @@ pub fn demo_media() -> PathBuf {
 /// A daemon serving `media_root` on an ephemeral loopback port; stops when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The certificate served (PEM) when TLS is on, for clients to trust.
+    pub tls_cert_pem: Option<String>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -56,12 +58,14 @@ pub async fn start_with(mut config: Config) -> TestServer {
     let live = Live::new(config).unwrap();
     let server = Server::bind(live).await.unwrap();
     let addr = server.local_addr().unwrap();
+    let tls_cert_pem = server.tls_cert_pem().map(str::to_owned);
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
         let _ = rx.await;
     }));
     TestServer {
         addr,
+        tls_cert_pem,
         stop: Some(tx),
     }
 }

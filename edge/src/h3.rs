@@ -26,12 +26,12 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::config::LimitsConfig;
+use crate::conn::{
+    stopping, Activity, ConnLimit, ConnSlot, IdleLimits, Phase, RequestGuard, TaskToken,
+};
 use crate::handler::{handle, ClientAddr};
 use crate::live::Live;
 use crate::metrics::Metrics;
-use crate::server::{
-    stopping, Activity, ConnLimit, ConnSlot, IdleLimits, Phase, RequestGuard, TaskToken,
-};
 use crate::tls::TlsSetup;
 
 /// Largest request body read (a ClearKey license request is well under 1 KiB); one more

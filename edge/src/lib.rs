@@ -7,6 +7,7 @@ pub mod access_log;
 pub mod body;
 pub mod build;
 pub mod config;
+pub(crate) mod conn;
 pub mod h3;
 pub mod handler;
 pub mod keys;

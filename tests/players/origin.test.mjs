@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { diag } from './matrix.mjs';
@@ -40,18 +39,11 @@ function makeDocroot() {
   return root;
 }
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
-}
-
 async function startNginx(docroot) {
   const bin = ['/usr/sbin/nginx', '/usr/local/sbin/nginx'].find((p) => fs.existsSync(p));
   if (!bin) throw new Error('nginx is not installed: run scripts/install-test-deps.sh');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgepack-nginx-'));
+  const { freePort } = await harness();
   const port = await freePort();
   fs.writeFileSync(path.join(dir, 'nginx.conf'), `daemon off;
 master_process off;

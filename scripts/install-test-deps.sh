@@ -2,8 +2,9 @@
 # Install what the test suite needs on a fresh Debian 12 machine (as root):
 #   - ffmpeg (reference/demo media), chromium (the real-player tests drive
 #     Debian's /usr/bin/chromium through playwright-core), fonts-dejavu-core
-#   - nginx (the real HTTP origin of the origin tests), prometheus (for promtool,
-#     which checks the metrics exposition and the alerting rules)
+#   - nginx (the real HTTP origin of the origin tests, and the static-file reference
+#     of the load benchmark), prometheus (for promtool, which checks the metrics
+#     exposition and the alerting rules), wrk (the load benchmark's load generator)
 #   - aioquic from PyPI (the independent HTTP/3 client of the HTTP/3 test)
 #   - the player test harness' npm packages (tests/players, from its lockfile)
 # Idempotent: installs only what is missing. Never downloads a browser build
@@ -22,7 +23,7 @@ fi
 
 # --- Debian packages
 missing=()
-for pkg in ffmpeg chromium fonts-dejavu-core nginx prometheus; do
+for pkg in ffmpeg chromium fonts-dejavu-core nginx prometheus wrk; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi
@@ -40,7 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update
   $SUDO apt-get install -y "${missing[@]}"
 else
-  echo "install-test-deps: ffmpeg, chromium, fonts-dejavu-core, nginx, prometheus, node, npm already installed"
+  echo "install-test-deps: ffmpeg, chromium, fonts-dejavu-core, nginx, prometheus, wrk, node, npm already installed"
 fi
 # The Debian packages start their services on install where they can; the tests start
 # their own nginx on ephemeral ports and need neither.

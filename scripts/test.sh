@@ -21,5 +21,8 @@ cargo test --locked --workspace
 echo "== criterion benches build and run once (figures come from cargo bench, never from tests)"
 cargo bench --locked -p edgepack-benches -- --test
 
+echo "== load benchmark script runs on tiny media (figures come from a full run, see BENCHMARKS.md)"
+python3 benches/load/load_bench.py --quick --bin target/debug/edgepack
+
 echo "== real players in headless Chromium"
 EDGEPACK_BIN="$PWD/target/debug/edgepack" node --test tests/players/

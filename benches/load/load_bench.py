@@ -235,7 +235,7 @@ def wrk(port, paths, conns, seconds):
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write("\n".join(paths) + "\n")
         list_file = f.name
-    cmd = pinned(1, ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s",
+    cmd = pinned(1, ["wrk", "-t1", f"-c{conns}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
                      "-s", str(HERE / "rotate.lua"), f"http://127.0.0.1:{port}"])
     out = subprocess.run(cmd, env=dict(os.environ, PATHS=list_file), capture_output=True,
                          text=True, check=True).stdout
@@ -245,6 +245,7 @@ def wrk(port, paths, conns, seconds):
         raise SystemExit(f"wrk printed no result:\n{out}")
     r = json.loads(m.group(1))
     secs = r["duration_us"] / 1e6
+    log(f"  {conns:>3} conns: {r['requests'] / secs:9.0f} req/s, p99 {r['p99_us'] / 1000:.2f} ms")
     return {
         "rps": r["requests"] / secs,
         "mbps": r["bytes"] / secs / 1e6,
@@ -338,6 +339,7 @@ def main():
     ref = {}
     try:
         for fmt, paths in (("CMAF", cmaf), ("TS", ts)):
+            log(f"nginx, {fmt} segments")
             for c in plan["conns"]:
                 ref[(fmt, c)] = wrk(nginx.port, paths, c, seconds)
         ref_playlists = wrk(nginx.port, playlists, plan["conns"][-1], seconds)
@@ -353,6 +355,7 @@ def main():
         ep = start_edgepack(binary, media, cache_bytes)
         try:
             for fmt, paths in (("CMAF", cmaf), ("TS", ts)):
+                log(f"{ep.name}, {fmt} segments")
                 if cache_bytes:
                     wrk(ep.port, paths, 8, max(1, seconds / 2))  # warm the response cache
                 for c in plan["conns"]:

@@ -60,6 +60,11 @@ pub struct Rendition {
     pub track: usize,
     pub segments: Vec<SegmentSpan>,
     pub bandwidth: Bandwidth,
+    /// Bit rates of the rendition's MPEG-TS segments (estimated from sample sizes), worked
+    /// out once here so that TS playlists do not walk the sample table per request.
+    pub ts_bandwidth: Bandwidth,
+    /// Bit rates of the rendition's I-frame playlist (video; zero for audio).
+    pub iframe_bandwidth: Bandwidth,
     /// Added to the track's decode times to put it on the output timeline (track timescale).
     pub timeline_offset: u64,
 }
@@ -138,6 +143,12 @@ impl Presentation {
             let offset = timeline_offset(track, origin);
             let segments = cut_track(track, offset, &boundaries);
             let bandwidth = measure(track, &segments);
+            let ts_bandwidth = crate::ts_package::ts_track_bandwidth(track, &segments);
+            let iframe_bandwidth = if track.is_video() {
+                crate::hls::media_playlist::iframe_track_bandwidth(track, &segments)
+            } else {
+                Bandwidth::default()
+            };
             let kind = if track.is_video() { 'v' } else { 'a' };
             let id = if source.name.is_empty() {
                 format!("{kind}{}", track.track_id)
@@ -150,6 +161,8 @@ impl Presentation {
                 track: t,
                 segments,
                 bandwidth,
+                ts_bandwidth,
+                iframe_bandwidth,
                 timeline_offset: offset,
             }
         };

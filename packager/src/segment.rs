@@ -163,6 +163,7 @@ mod tests {
             sample_entry: Bytes::new(),
             presentation_offset: 0,
             samples: SampleTable::from_samples(&samples),
+            frame_rate_cache: Default::default(),
         }
     }
 

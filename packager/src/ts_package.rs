@@ -236,16 +236,17 @@ fn estimate_ts_bytes(track: &Track, span: &SegmentSpan) -> u64 {
     body.div_ceil(packet - 4) * packet
 }
 
-fn ts_bandwidth(p: &Presentation, r: &Rendition) -> Bandwidth {
-    let track = p.track(r);
-    measure_with(track, &r.segments, |span| {
+/// Bit rates of a track's TS segments (each with its PAT and PMT), estimated from sample
+/// sizes; [`Presentation::build`] keeps them in [`Rendition::ts_bandwidth`].
+pub fn ts_track_bandwidth(track: &Track, segments: &[SegmentSpan]) -> Bandwidth {
+    measure_with(track, segments, |span| {
         estimate_ts_bytes(track, span) + 2 * TS_PACKET_SIZE as u64
     })
 }
 
 /// The multivariant playlist of the TS flavor.
 pub fn ts_multivariant(p: &Presentation, protection: Option<&Protection>) -> String {
-    let rate = |r: &Rendition| ts_bandwidth(p, r);
+    let rate = |r: &Rendition| r.ts_bandwidth;
     write_multivariant(
         p,
         HlsFlavor::Ts,

@@ -6,7 +6,8 @@ use std::fmt::Write;
 use crate::cmaf::fragment::first_sample_range_len;
 use crate::hls::keys::{key_lines, KeyTag};
 use crate::hls::multivariant::HlsFlavor;
-use crate::presentation::{Presentation, Rendition};
+use crate::mp4::Track;
+use crate::presentation::{Bandwidth, Presentation, Rendition};
 use crate::protection::Protection;
 use crate::segment::SegmentSpan;
 
@@ -47,7 +48,10 @@ pub fn write_media_playlist(
     }
     out.push_str(keys);
     for e in entries {
-        let _ = writeln!(out, "#EXTINF:{:.5},", e.duration);
+        // Five decimals from integers: float formatting with a precision costs several
+        // times more, and a media playlist has one line per segment.
+        let units = (e.duration.max(0.0) * 100_000.0).round() as u64;
+        let _ = writeln!(out, "#EXTINF:{}.{:05},", units / 100_000, units % 100_000);
         if let Some((len, offset)) = e.byte_range {
             let _ = writeln!(out, "#EXT-X-BYTERANGE:{len}@{offset}");
         }
@@ -99,12 +103,12 @@ pub fn cmaf_iframe_playlist(p: &Presentation, r: &Rendition) -> String {
     write_media_playlist(&entries, Some("init.mp4"), true, "")
 }
 
-/// Peak bit rate of an I-frame playlist: keyframe bytes over the time each one stands for.
-pub fn iframe_bandwidth(p: &Presentation, r: &Rendition) -> (u64, u64) {
-    let track = p.track(r);
+/// Peak and mean bit rate of an I-frame playlist: keyframe bytes over the time each one
+/// stands for. [`Presentation::build`] keeps them in [`Rendition::iframe_bandwidth`].
+pub fn iframe_track_bandwidth(track: &Track, segments: &[SegmentSpan]) -> Bandwidth {
     let mut peak = 0;
     let (mut bytes, mut duration) = (0u64, 0f64);
-    for s in &r.segments {
+    for s in segments {
         let len = first_sample_range_len(track, s);
         let d = s.duration_seconds(track);
         if d > 0.0 {
@@ -118,7 +122,7 @@ pub fn iframe_bandwidth(p: &Presentation, r: &Rendition) -> (u64, u64) {
     } else {
         0
     };
-    (peak, average)
+    Bandwidth { peak, average }
 }
 
 /// The subtitle playlist of one language: one WebVTT segment per lead segment.

@@ -4,7 +4,6 @@
 use std::fmt::Write;
 
 use crate::hls::keys::{key_lines, KeyTag};
-use crate::hls::media_playlist::iframe_bandwidth;
 use crate::language::{bcp47, display_name};
 use crate::mp4::{Codec, Track};
 use crate::presentation::{Bandwidth, Presentation, Rendition};
@@ -164,7 +163,7 @@ pub fn write_multivariant(
     if flavor == HlsFlavor::Cmaf && protection.is_none() {
         for r in &p.video {
             let track = p.track(r);
-            let (peak, average) = iframe_bandwidth(p, r);
+            let Bandwidth { peak, average } = r.iframe_bandwidth;
             let _ = write!(
                 out,
                 "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\"",

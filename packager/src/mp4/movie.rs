@@ -1,6 +1,9 @@
 //! A parsed `moov`: the movie's tracks with their codecs, languages, edit lists and compact
 //! sample tables. This is what the edge caches per source.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
@@ -40,6 +43,9 @@ pub struct Track {
     /// Composition times are shifted back by this so video presents from zero.
     pub presentation_offset: i64,
     pub samples: SampleTable,
+    /// The frame rate, worked out on first use (see [`Track::frame_rate`]): manifests ask
+    /// for it on every request, and it takes a pass over the sample table.
+    pub frame_rate_cache: OnceLock<Option<f64>>,
 }
 
 impl Track {
@@ -58,17 +64,19 @@ impl Track {
 
     /// The most common sample duration, as frames per second (video).
     pub fn frame_rate(&self) -> Option<f64> {
-        let n = self.samples.len();
-        if n == 0 || !self.is_video() {
-            return None;
-        }
-        let mut durations: Vec<u32> = (0..n).map(|i| self.samples.sample_duration(i)).collect();
-        durations.sort_unstable();
-        let mode = durations
-            .chunk_by(|a, b| a == b)
-            .max_by_key(|run| run.len())
-            .and_then(|run| run.first().copied())?;
-        (mode > 0).then(|| f64::from(self.timescale) / f64::from(mode))
+        *self.frame_rate_cache.get_or_init(|| {
+            let n = self.samples.len();
+            if n == 0 || !self.is_video() {
+                return None;
+            }
+            // The most common sample duration (ties: the longest).
+            let mut counts: HashMap<u32, usize> = HashMap::new();
+            for i in 0..n {
+                *counts.entry(self.samples.sample_duration(i)).or_default() += 1;
+            }
+            let (mode, _) = counts.into_iter().max_by_key(|&(d, c)| (c, d))?;
+            (mode > 0).then(|| f64::from(self.timescale) / f64::from(mode))
+        })
     }
 }
 
@@ -198,6 +206,7 @@ fn parse_track(trak: &Mp4Box<'_>, movie_timescale: u32, source_len: u64) -> Resu
         sample_entry,
         presentation_offset,
         samples,
+        frame_rate_cache: OnceLock::new(),
     })))
 }
 

@@ -149,8 +149,8 @@ def pinned(cpu, cmd):
 
 
 class Server:
-    def __init__(self, name, cmd, port, env=None):
-        self.name, self.port = name, port
+    def __init__(self, name, cmd, port, env=None, config=None):
+        self.name, self.port, self.config = name, port, config
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
         wait_port(port, self.proc, name)
 
@@ -177,6 +177,8 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        if self.config:
+            self.config.unlink(missing_ok=True)
 
 
 def start_edgepack(binary, media, response_bytes):
@@ -187,7 +189,7 @@ def start_edgepack(binary, media, response_bytes):
     cmd = pinned(0, [str(binary), "serve", "--config", str(cfg), "--listen",
                      f"127.0.0.1:{port}", "--media-root", str(media)])
     label = "on" if response_bytes else "off"
-    return Server(f"edgepack (cache {label})", cmd, port, env)
+    return Server(f"edgepack (cache {label})", cmd, port, env, config=cfg)
 
 
 def start_nginx(www):
@@ -296,7 +298,11 @@ def main():
     ap.add_argument("--quick", action="store_true", help="tiny media and 1-second runs (CI)")
     ap.add_argument("--bin", help="edgepack binary to use instead of building release")
     ap.add_argument("--seconds", type=float, help="duration of each wrk run")
+    ap.add_argument("--only", help="comma-separated parts to run while working on one figure: "
+                    "cmaf, ts, cache-off, cache-on, playlists, cold (the table shows only those)")
     args = ap.parse_args()
+    parts = set(args.only.split(",")) if args.only else None
+    wanted = lambda part: parts is None or part in parts
 
     plan = {
         "name": "quick", "piece_s": 4, "ladder_pieces": 3, "short_s": 10,
@@ -335,16 +341,19 @@ def main():
 
     results = {"machine": machine(), "plan": plan, "seconds": seconds, "segments": [], "playlists": {}}
 
+    formats = [(f, p) for f, p in (("CMAF", cmaf), ("TS", ts)) if wanted(f.lower())]
     nginx = start_nginx(www)
     ref = {}
     try:
-        for fmt, paths in (("CMAF", cmaf), ("TS", ts)):
+        for fmt, paths in formats:
             log(f"nginx, {fmt} segments")
             for c in plan["conns"]:
                 ref[(fmt, c)] = wrk(nginx.port, paths, c, seconds)
-        ref_playlists = wrk(nginx.port, playlists, plan["conns"][-1], seconds)
+        if wanted("playlists"):
+            ref_playlists = wrk(nginx.port, playlists, plan["conns"][-1], seconds)
         g2h = plan["growth"][-1][0]
-        ref_ttfb_2h = median([ttfb_ms(nginx.port, f"/vod/{g2h}.mp4/v1/1.m4s") for _ in range(3)])
+        if wanted("cold"):
+            ref_ttfb_2h = median([ttfb_ms(nginx.port, f"/vod/{g2h}.mp4/v1/1.m4s") for _ in range(3)])
         nginx_rss = nginx.peak_rss_mib()
     finally:
         nginx.stop()
@@ -352,9 +361,11 @@ def main():
     rss = {"nginx": nginx_rss}
     for cache_bytes in (0, 512 * 1024 * 1024):
         label = "on" if cache_bytes else "off"
+        if not wanted(f"cache-{label}") and not (label == "off" and parts and "playlists" in parts):
+            continue
         ep = start_edgepack(binary, media, cache_bytes)
         try:
-            for fmt, paths in (("CMAF", cmaf), ("TS", ts)):
+            for fmt, paths in formats if wanted(f"cache-{label}") else ():
                 log(f"{ep.name}, {fmt} segments")
                 if cache_bytes:
                     wrk(ep.port, paths, 8, max(1, seconds / 2))  # warm the response cache
@@ -362,45 +373,47 @@ def main():
                     r = wrk(ep.port, paths, c, seconds)
                     n = ref[(fmt, c)]
                     results["segments"].append({"format": fmt, "cache": label, "conns": c, "edgepack": r, "nginx": n})
-            if not cache_bytes:
+            if not cache_bytes and wanted("playlists"):
                 results["playlists"] = {"edgepack": wrk(ep.port, playlists, plan["conns"][-1], seconds), "nginx": ref_playlists}
             rss[f"edgepack (cache {label})"] = ep.peak_rss_mib()
         finally:
             ep.stop()
 
-    # Cold first requests: a fresh process per trial, so no moov is cached.
-    growth = []
-    short_ttfb = []
-    for _ in range(plan["ttfb_trials"]):
-        ep = start_edgepack(binary, media, 0)
-        try:
-            short_ttfb.append(ttfb_ms(ep.port, "/vod/short10s.mp4/v1/1.m4s"))
-        finally:
-            ep.stop()
-    for name, pieces in plan["growth"]:
-        times, table_bytes = [], 0.0
+    if wanted("cold"):
+        # Cold first requests: a fresh process per trial, so no moov is cached.
+        growth = []
+        short_ttfb = []
         for _ in range(plan["ttfb_trials"]):
             ep = start_edgepack(binary, media, 0)
             try:
-                times.append(ttfb_ms(ep.port, f"/vod/{name}.mp4/v1/1.m4s"))
-                table_bytes = metric(ep, 'edgepack_cache_bytes{cache="metadata"}')
+                short_ttfb.append(ttfb_ms(ep.port, "/vod/short10s.mp4/v1/1.m4s"))
             finally:
                 ep.stop()
-        duration_s = pieces * plan["piece_s"]
-        samples = duration_s * FPS + duration_s * AUDIO_FRAMES_PER_S
-        growth.append({"source": name, "duration_s": duration_s,
-                       "file_mib": (media / f"{name}.mp4").stat().st_size / 2**20,
-                       "first_request_ms": median(times), "table_bytes": table_bytes,
-                       "bytes_per_sample": table_bytes / samples})
-    results["growth"] = growth
-    results["ttfb"] = {"short10s_ms": median(short_ttfb), "cold_2h_ms": growth[-1]["first_request_ms"],
-                       "nginx_2h_ms": ref_ttfb_2h}
+        for name, pieces in plan["growth"]:
+            times, table_bytes = [], 0.0
+            for _ in range(plan["ttfb_trials"]):
+                ep = start_edgepack(binary, media, 0)
+                try:
+                    times.append(ttfb_ms(ep.port, f"/vod/{name}.mp4/v1/1.m4s"))
+                    table_bytes = metric(ep, 'edgepack_cache_bytes{cache="metadata"}')
+                finally:
+                    ep.stop()
+            duration_s = pieces * plan["piece_s"]
+            samples = duration_s * FPS + duration_s * AUDIO_FRAMES_PER_S
+            growth.append({"source": name, "duration_s": duration_s,
+                           "file_mib": (media / f"{name}.mp4").stat().st_size / 2**20,
+                           "first_request_ms": median(times), "table_bytes": table_bytes,
+                           "bytes_per_sample": table_bytes / samples})
+        results["growth"] = growth
+        results["ttfb"] = {"short10s_ms": median(short_ttfb), "cold_2h_ms": growth[-1]["first_request_ms"],
+                           "nginx_2h_ms": ref_ttfb_2h}
     results["rss_mib"] = rss
 
     report = render(results)
     print(report)
-    (OUT / f"results-{plan['name']}.md").write_text(report)
-    (OUT / f"results-{plan['name']}.json").write_text(json.dumps(results, indent=2))
+    name = plan["name"] + ("-partial" if parts else "")
+    (OUT / f"results-{name}.md").write_text(report)
+    (OUT / f"results-{name}.json").write_text(json.dumps(results, indent=2))
     bad = [s for s in results["segments"] if s["edgepack"]["errors"] or s["nginx"]["errors"]]
     if bad:
         raise SystemExit(f"{len(bad)} runs had errors: {json.dumps(bad, indent=1)}")
@@ -429,18 +442,18 @@ def render(r):
                      f"{n['p50_ms']:.2f} / {n['p99_ms']:.2f} | {e['p50_ms']:.2f} / {e['p99_ms']:.2f} | "
                      f"{ratio(e['p99_ms'], n['p99_ms']):.2f} |")
     p = r["playlists"]
-    lines += ["", "| playlists and MPDs (built per request) | nginx req/s | edgepack req/s | ratio |", "|---|---|---|---|",
+    lines += [] if not p else ["", "| playlists and MPDs (built per request) | nginx req/s | edgepack req/s | ratio |", "|---|---|---|---|",
               f"| all of the ladder's | {p['nginx']['rps']:.0f} | {p['edgepack']['rps']:.0f} | "
               f"**{ratio(p['edgepack']['rps'], p['nginx']['rps']):.2f}** |"]
-    t = r["ttfb"]
-    lines += ["", "| first segment, cold process | time to first byte |", "|---|---|",
+    t = r.get("ttfb")
+    lines += [] if not t else ["", "| first segment, cold process | time to first byte |", "|---|---|",
               f"| nginx, 2-hour asset (static file) | {t['nginx_2h_ms']:.2f} ms |",
               f"| edgepack, 10-second asset | {t['short10s_ms']:.2f} ms |",
               f"| edgepack, 2-hour asset | {t['cold_2h_ms']:.2f} ms "
               f"(**{ratio(t['cold_2h_ms'], t['short10s_ms']):.2f}x** the 10-second asset's) |"]
     lines += ["", "| source | duration | file | first request | sample table | bytes per sample |",
               "|---|---|---|---|---|---|"]
-    for g in r["growth"]:
+    for g in r.get("growth", []):
         lines.append(f"| {g['source']} | {g['duration_s']} s | {g['file_mib']:.1f} MiB | {g['first_request_ms']:.2f} ms | "
                      f"{g['table_bytes'] / 1024:.0f} KiB | {g['bytes_per_sample']:.1f} |")
     lines += ["", "| server | peak RSS |", "|---|---|"]

@@ -23,6 +23,12 @@ pub struct OriginConfig {
     pub breaker_failures: u32,
     /// Seconds an open breaker refuses reads before it lets one trial read through.
     pub breaker_cooldown_seconds: u64,
+    /// Reads local sources through a memory mapping of each file (one copy from the page
+    /// cache to the socket, no blocking-pool hop). Turn off for media roots whose files may
+    /// be truncated or rewritten in place while served (some network filesystems): a read
+    /// of a page past a truncated end stops the process. Replacing a file by renaming a new
+    /// one over it is always safe.
+    pub map_local_files: bool,
 }
 
 impl Default for OriginConfig {
@@ -35,6 +41,7 @@ impl Default for OriginConfig {
             read_block_bytes: 256 * 1024,
             breaker_failures: 5,
             breaker_cooldown_seconds: 10,
+            map_local_files: true,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Local source files: identity from size and modification time, positioned reads on
-//! tokio's blocking pool.
+//! Local source files: identity from size and modification time; reads are slices of the
+//! file's mapping (`mapped.rs`), or positioned reads on tokio's blocking pool when
+//! `origin.map_local_files` is off.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -10,7 +11,7 @@ use bytes::Bytes;
 
 use super::{OriginError, Origins, SourceIdentity};
 
-fn failed(path: &Path, e: &std::io::Error) -> OriginError {
+pub(super) fn failed(path: &Path, e: &std::io::Error) -> OriginError {
     let object = path.display().to_string();
     if e.kind() == std::io::ErrorKind::NotFound {
         OriginError::NotFound { object }
@@ -47,20 +48,26 @@ pub(super) async fn identify(
                 object: p.display().to_string(),
             });
         }
-        let modified_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as u64);
+        let (len, version) = identity_of(&meta);
         Ok(SourceIdentity {
-            len: meta.len(),
-            version: modified_ns,
+            len,
+            version,
             validator: None,
         })
     })
     .await;
     origins.observe("local", "stat", result_label(&result), started, 0);
     result
+}
+
+/// A file's identity: its length and modification time (ns since the epoch).
+pub(super) fn identity_of(meta: &std::fs::Metadata) -> (u64, u64) {
+    let modified_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64);
+    (meta.len(), modified_ns)
 }
 
 fn result_label<T>(result: &Result<T, OriginError>) -> &'static str {
@@ -82,13 +89,21 @@ fn read_at(path: &Path, offset: u64, len: u64) -> Result<Bytes, OriginError> {
 pub(super) async fn read(
     origins: &Origins,
     path: PathBuf,
+    id: &SourceIdentity,
     kind: &'static str,
     offset: u64,
     len: u64,
 ) -> Result<Bytes, OriginError> {
     let started = Instant::now();
-    let p = path.clone();
-    let result = blocking(&path, move || read_at(&p, offset, len)).await;
+    let result = match &origins.mapped {
+        // A slice of the file's mapping: no IO here (pages come in as the response is
+        // written), so no hop to the blocking pool.
+        Some(maps) => maps.read(&path, id, offset, len),
+        None => {
+            let p = path.clone();
+            blocking(&path, move || read_at(&p, offset, len)).await
+        }
+    };
     let bytes = result.as_ref().map_or(0, Bytes::len);
     origins.observe("local", kind, result_label(&result), started, bytes);
     result

@@ -9,6 +9,7 @@ pub mod config;
 mod error;
 mod http;
 mod local;
+mod mapped;
 mod moov;
 
 use std::path::{Path, PathBuf};
@@ -129,6 +130,8 @@ pub struct Origins {
     client: reqwest::Client,
     breakers: Breakers,
     metrics: Arc<Metrics>,
+    /// Mappings of local sources; `None` when `origin.map_local_files` is off.
+    mapped: Option<mapped::MappedFiles>,
 }
 
 impl Origins {
@@ -138,6 +141,7 @@ impl Origins {
             breakers: Breakers::new(config.breaker_failures, config.breaker_cooldown()),
             config: config.clone(),
             metrics,
+            mapped: config.map_local_files.then(mapped::MappedFiles::new),
         })
     }
 
@@ -193,7 +197,7 @@ impl Origins {
             return Ok(Bytes::new());
         }
         match source {
-            SourceRef::File(path) => local::read(self, path.clone(), kind, offset, len).await,
+            SourceRef::File(path) => local::read(self, path.clone(), id, kind, offset, len).await,
             SourceRef::Url(url) => http::read_range(self, url, id, kind, offset, len).await,
         }
     }

@@ -109,7 +109,17 @@ pub fn plan_ts_segment(p: &Presentation, r: &Rendition, number: u32) -> Result<T
 
 /// Converts a track time on the output timeline to the 90 kHz TS clock.
 fn to_90k(t: i128, timescale: u32) -> u64 {
-    let v = t * 90_000 / i128::from(timescale.max(1)) + i128::from(TS_TIMESTAMP_OFFSET);
+    let timescale = timescale.max(1);
+    // 64-bit arithmetic whenever it cannot overflow (every real source): a 128-bit division
+    // per sample showed in TS segment profiles.
+    let fast = i64::try_from(t)
+        .ok()
+        .and_then(|t| t.checked_mul(90_000))
+        .and_then(|scaled| (scaled / i64::from(timescale)).checked_add(TS_TIMESTAMP_OFFSET as i64));
+    if let Some(v) = fast {
+        return u64::try_from(v.max(0)).unwrap_or(0);
+    }
+    let v = t * 90_000 / i128::from(timescale) + i128::from(TS_TIMESTAMP_OFFSET);
     u64::try_from(v.max(0)).unwrap_or(0)
 }
 
@@ -225,7 +235,7 @@ fn estimate_ts_bytes(track: &Track, span: &SegmentSpan) -> u64 {
     let overhead = match &track.codec {
         Codec::Video(v) => {
             let sets: u64 = v.parameter_sets.iter().map(|p| p.len() as u64 + 4).sum();
-            let keyframes = span.samples().filter(|&i| s.is_sync(i)).count() as u64;
+            let keyframes = s.sync_count_in(span.samples()) as u64;
             // PES header 19, AUD 6, one extra start-code byte a NAL, padding half a packet.
             n * (19 + 6 + 2 + 94) + keyframes * sets
         }
@@ -275,5 +285,38 @@ pub fn ts_media_playlist(
             )
         })
         .unwrap_or_default();
-    write_media_playlist(&segment_entries(p, r, "ts", |_| None), None, false, &keys)
+    write_media_playlist(&segment_entries(p, r, |_| None), "ts", None, false, &keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 64-bit fast path of `to_90k` gives exactly what 128-bit arithmetic gives.
+    #[test]
+    fn timestamps_to_90k_agree_with_wide_arithmetic() {
+        let wide = |t: i128, ts: u32| {
+            let v = t * 90_000 / i128::from(ts.max(1)) + i128::from(TS_TIMESTAMP_OFFSET);
+            u64::try_from(v.max(0)).unwrap_or(0)
+        };
+        let times = [
+            0i128,
+            1,
+            -1,
+            -1_000_000,
+            1001,
+            90_000,
+            48_000 * 7200,
+            i128::from(i64::MAX / 90_000),
+            i128::from(i64::MAX / 90_000) + 1,
+            i128::from(i64::MAX),
+            i128::from(u64::MAX),
+            i128::from(i64::MIN),
+        ];
+        for t in times {
+            for ts in [0u32, 1, 1000, 25, 30_000, 44_100, 48_000, 90_000, u32::MAX] {
+                assert_eq!(to_90k(t, ts), wide(t, ts), "t={t} timescale={ts}");
+            }
+        }
+    }
 }

@@ -11,19 +11,25 @@ use crate::presentation::{Bandwidth, Presentation, Rendition};
 use crate::protection::Protection;
 use crate::segment::SegmentSpan;
 
-/// One line item of a media playlist.
+/// One line item of a media playlist: segment `number`, whose URI is `{number}.{extension}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlaylistEntry {
     pub duration: f64,
-    pub uri: String,
+    pub number: u64,
     /// `(length, offset)` for EXT-X-BYTERANGE.
     pub byte_range: Option<(u64, u64)>,
 }
 
-/// Writes a VOD media playlist. `map` is the init segment URI for fMP4; `keys` holds the
-/// `EXT-X-KEY` lines (empty when clear), written after the map so the init stays clear.
+/// Writes a VOD media playlist of segments named `{number}.{extension}`. `map` is the init
+/// segment URI for fMP4; `keys` holds the `EXT-X-KEY` lines (empty when clear), written
+/// after the map so the init stays clear.
+///
+/// Built on every request, so the per-segment lines are written without `format!`
+/// machinery or allocations: integers through `itoa`, the five decimals of `EXTINF` from
+/// an integer count of 10 µs units.
 pub fn write_media_playlist(
     entries: &[PlaylistEntry],
+    extension: &str,
     map: Option<&str>,
     iframes_only: bool,
     keys: &str,
@@ -35,7 +41,7 @@ pub fn write_media_playlist(
         .unwrap_or(1)
         .max(1);
     let version = if map.is_some() || iframes_only { 7 } else { 3 };
-    let mut out = String::with_capacity(64 + entries.len() * 40);
+    let mut out = String::with_capacity(256 + keys.len());
     let _ = write!(
         out,
         "#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n"
@@ -47,36 +53,57 @@ pub fn write_media_playlist(
         let _ = writeln!(out, "#EXT-X-MAP:URI=\"{map}\"");
     }
     out.push_str(keys);
+    // The segment lines are ASCII bytes: written as bytes, checked once at the end.
+    let mut lines = Vec::with_capacity(out.len() + entries.len() * 48 + 16);
+    lines.extend_from_slice(out.as_bytes());
+    let mut int = itoa::Buffer::new();
     for e in entries {
-        // Five decimals from integers: float formatting with a precision costs several
-        // times more, and a media playlist has one line per segment.
         let units = (e.duration.max(0.0) * 100_000.0).round() as u64;
-        let _ = writeln!(out, "#EXTINF:{}.{:05},", units / 100_000, units % 100_000);
+        lines.extend_from_slice(b"#EXTINF:");
+        lines.extend_from_slice(int.format(units / 100_000).as_bytes());
+        lines.push(b'.');
+        lines.extend_from_slice(&five_digits(units % 100_000));
+        lines.extend_from_slice(b",\n");
         if let Some((len, offset)) = e.byte_range {
-            let _ = writeln!(out, "#EXT-X-BYTERANGE:{len}@{offset}");
+            lines.extend_from_slice(b"#EXT-X-BYTERANGE:");
+            lines.extend_from_slice(int.format(len).as_bytes());
+            lines.push(b'@');
+            lines.extend_from_slice(int.format(offset).as_bytes());
+            lines.push(b'\n');
         }
-        out.push_str(&e.uri);
-        out.push('\n');
+        lines.extend_from_slice(int.format(e.number).as_bytes());
+        lines.push(b'.');
+        lines.extend_from_slice(extension.as_bytes());
+        lines.push(b'\n');
     }
-    out.push_str("#EXT-X-ENDLIST\n");
-    out
+    lines.extend_from_slice(b"#EXT-X-ENDLIST\n");
+    String::from_utf8(lines).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// One entry per segment of `r`: `1.{extension}`, `2.{extension}`, ..., with an optional
-/// byte range per segment.
+/// `value` (below 100 000) as exactly five ASCII digits, zero-padded.
+fn five_digits(value: u64) -> [u8; 5] {
+    let mut digits = [b'0'; 5];
+    let mut v = value % 100_000;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    digits
+}
+
+/// One entry per segment of `r`, numbered from 1, with an optional byte range per segment.
 pub fn segment_entries(
     p: &Presentation,
     r: &Rendition,
-    extension: &str,
     byte_range: impl Fn(&SegmentSpan) -> Option<(u64, u64)>,
 ) -> Vec<PlaylistEntry> {
     let track = p.track(r);
     r.segments
         .iter()
-        .enumerate()
-        .map(|(i, s)| PlaylistEntry {
+        .zip(1..)
+        .map(|(s, number)| PlaylistEntry {
             duration: s.duration_seconds(track),
-            uri: format!("{}.{extension}", i + 1),
+            number,
             byte_range: byte_range(s),
         })
         .collect()
@@ -88,19 +115,19 @@ pub fn cmaf_media_playlist(
     r: &Rendition,
     protection: Option<&Protection>,
 ) -> String {
-    let entries = segment_entries(p, r, "m4s", |_| None);
+    let entries = segment_entries(p, r, |_| None);
     let keys = protection
         .map(|pr| key_lines(pr, HlsFlavor::Cmaf, KeyTag::Key, "../", None))
         .unwrap_or_default();
-    write_media_playlist(&entries, Some("init.mp4"), false, &keys)
+    write_media_playlist(&entries, "m4s", Some("init.mp4"), false, &keys)
 }
 
 /// The I-frame playlist of a video rendition: the keyframe that opens each CMAF segment,
 /// as a byte range of that segment (headers plus the keyframe).
 pub fn cmaf_iframe_playlist(p: &Presentation, r: &Rendition) -> String {
     let track = p.track(r);
-    let entries = segment_entries(p, r, "m4s", |s| Some((first_sample_range_len(track, s), 0)));
-    write_media_playlist(&entries, Some("init.mp4"), true, "")
+    let entries = segment_entries(p, r, |s| Some((first_sample_range_len(track, s), 0)));
+    write_media_playlist(&entries, "m4s", Some("init.mp4"), true, "")
 }
 
 /// Peak and mean bit rate of an I-frame playlist: keyframe bytes over the time each one
@@ -132,12 +159,12 @@ pub fn subtitle_playlist(p: &Presentation) -> String {
             let (start, end) = p.segment_window_ms(i)?;
             Some(PlaylistEntry {
                 duration: (end.saturating_sub(start)) as f64 / 1000.0,
-                uri: format!("{}.vtt", i + 1),
+                number: i as u64 + 1,
                 byte_range: None,
             })
         })
         .collect();
-    write_media_playlist(&entries, None, false, "")
+    write_media_playlist(&entries, "vtt", None, false, "")
 }
 
 #[cfg(test)]
@@ -149,20 +176,26 @@ mod tests {
         let entries = vec![
             PlaylistEntry {
                 duration: 4.004,
-                uri: "1.m4s".into(),
+                number: 1,
                 byte_range: None,
             },
             PlaylistEntry {
                 duration: 2.0,
-                uri: "2.m4s".into(),
+                number: 2,
                 byte_range: Some((100, 0)),
             },
+            PlaylistEntry {
+                duration: 0.000_004,
+                number: 3,
+                byte_range: Some((7, 123_456_789_012)),
+            },
         ];
-        let text = write_media_playlist(&entries, Some("init.mp4"), false, "");
+        let text = write_media_playlist(&entries, "m4s", Some("init.mp4"), false, "");
         assert!(text.contains("#EXT-X-TARGETDURATION:5\n"));
         assert!(text.contains("#EXT-X-MAP:URI=\"init.mp4\"\n"));
         assert!(text.contains("#EXTINF:4.00400,\n1.m4s\n"));
-        assert!(text.contains("#EXT-X-BYTERANGE:100@0\n2.m4s\n"));
+        assert!(text.contains("#EXTINF:2.00000,\n#EXT-X-BYTERANGE:100@0\n2.m4s\n"));
+        assert!(text.contains("#EXTINF:0.00000,\n#EXT-X-BYTERANGE:7@123456789012\n3.m4s\n"));
         assert!(text.ends_with("#EXT-X-ENDLIST\n"));
     }
 }

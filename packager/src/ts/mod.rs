@@ -238,15 +238,25 @@ pub fn write_ts_segment(
     audio: Option<&TsAudio<'_>>,
     options: &TsSegmentOptions,
 ) -> Result<TsSegment, TsError> {
-    // One pass: the capacity covers the payload plus packet headers and stuffing, so the
-    // buffer rarely grows; `ts_segment_len` gives the exact size when it is needed up front.
+    // One pass into a buffer sized from above, so that it never has to grow (and copy
+    // itself) while muxing: each sample with a PES header, Annex B extras and the stuffing
+    // of a PES's last packet, 4 header bytes per 184 of payload, parameter sets before
+    // keyframes, and PSI and PCR packets. Pages of the buffer that stay unused are never
+    // touched. `ts_segment_len` gives the exact size when it is needed up front.
+    const PER_SAMPLE: usize = TS_PACKET_SIZE + 64;
+    let sets: usize = video.map_or(0, |v| {
+        let keyframes = v.samples.iter().filter(|s| s.keyframe).count();
+        keyframes * v.parameter_sets.iter().map(|p| p.len() + 4).sum::<usize>()
+    });
     let payload: usize = video
         .iter()
         .flat_map(|v| &v.samples)
         .chain(audio.iter().flat_map(|a| &a.samples))
-        .map(|s| s.data.len() + 32)
-        .sum();
-    let mut bytes = Vec::with_capacity(payload + payload / 40 + 16 * TS_PACKET_SIZE);
+        .map(|s| s.data.len() + PER_SAMPLE)
+        .sum::<usize>()
+        + sets;
+    let packets = payload.div_ceil(TS_PACKET_SIZE - 4);
+    let mut bytes = Vec::with_capacity((packets + 32) * TS_PACKET_SIZE);
     let mut keyframes = Vec::new();
     mux(video, audio, options, &mut bytes, &mut keyframes)?;
     Ok(TsSegment { bytes, keyframes })

@@ -375,6 +375,8 @@ pub(super) fn mux<O: Out>(
     let mut next_video = 0usize;
     let mut next_group = 0usize;
     let mut chunks: Vec<Chunk<'_>> = Vec::new();
+    // The NAL units of one video sample, reused.
+    let mut nals: Vec<&[u8]> = Vec::new();
     // The encrypted elementary stream of one PES (SAMPLE-AES only), reused.
     let mut encrypted: Vec<u8> = Vec::new();
     loop {
@@ -396,7 +398,7 @@ pub(super) fn mux<O: Out>(
             let (Some(video), Some(sample)) = (video, video_samples.get(index)) else {
                 break;
             };
-            let nals = video::split_nals(sample.data, video.nal_length_size, index)?;
+            video::split_nals_into(sample.data, video.nal_length_size, index, &mut nals)?;
             chunks.push(Chunk::Data(&[])); // the PES header, once the length is known
             if !video::append_annexb(
                 video.codec,

@@ -25,6 +25,8 @@ pub trait Out {
     fn fill(&mut self, byte: u8, count: usize);
     /// Bytes written so far.
     fn position(&self) -> usize;
+    /// Makes room for `additional` more bytes up front (a hint; counting sinks ignore it).
+    fn reserve(&mut self, _additional: usize) {}
 }
 
 impl Out for Vec<u8> {
@@ -36,6 +38,9 @@ impl Out for Vec<u8> {
     }
     fn position(&self) -> usize {
         self.len()
+    }
+    fn reserve(&mut self, additional: usize) {
+        Vec::reserve(self, additional);
     }
 }
 
@@ -133,6 +138,14 @@ impl SmallBuf {
     pub fn extend(&mut self, bytes: &[u8]) {
         for &byte in bytes {
             self.push(byte);
+        }
+    }
+
+    /// The first `len` bytes of `buf` (all of them if `len` is larger).
+    pub fn from_prefix(buf: [u8; Self::CAPACITY], len: usize) -> Self {
+        SmallBuf {
+            buf,
+            len: len.min(Self::CAPACITY) as u8,
         }
     }
 
@@ -247,6 +260,7 @@ pub fn write_pes<O: Out>(
 ) -> usize {
     let total: usize = chunks.iter().map(|c| c.bytes().len()).sum();
     let target = pes_packet_count(total, &first).max(min_packets.min(total));
+    out.reserve(target * TS_PACKET_SIZE);
     let mut reader = ChunkReader {
         chunks,
         index: 0,

@@ -47,20 +47,30 @@ pub fn header(stream_id: u8, pts: u64, dts: u64, payload_len: usize, unbounded: 
     } else {
         length as u16
     };
-    let mut buf = SmallBuf::new();
-    buf.extend(&[0, 0, 1, stream_id]);
-    buf.extend(&packet_length.to_be_bytes());
-    // '10', scrambling 00, priority 0, data_alignment_indicator 1, copyright 0, original 0.
-    buf.push(0x84);
-    buf.push(if with_dts { 0xc0 } else { 0x80 });
-    buf.push(header_data_len);
-    if with_dts {
-        buf.extend(&encode_timestamp(0b0011, pts));
-        buf.extend(&encode_timestamp(0b0001, dts));
+    let [length_high, length_low] = packet_length.to_be_bytes();
+    let mut bytes = [0u8; SmallBuf::CAPACITY];
+    bytes[..9].copy_from_slice(&[
+        0,
+        0,
+        1,
+        stream_id,
+        length_high,
+        length_low,
+        // '10', scrambling 00, priority 0, data_alignment_indicator 1, copyright 0,
+        // original 0.
+        0x84,
+        if with_dts { 0xc0 } else { 0x80 },
+        header_data_len,
+    ]);
+    let len = if with_dts {
+        bytes[9..14].copy_from_slice(&encode_timestamp(0b0011, pts));
+        bytes[14..19].copy_from_slice(&encode_timestamp(0b0001, dts));
+        19
     } else {
-        buf.extend(&encode_timestamp(0b0010, pts));
-    }
-    buf
+        bytes[9..14].copy_from_slice(&encode_timestamp(0b0010, pts));
+        14
+    };
+    SmallBuf::from_prefix(bytes, len)
 }
 
 #[cfg(test)]

@@ -45,11 +45,23 @@ fn is_parameter_set(codec: TsVideoCodec, nal: &[u8]) -> bool {
 
 /// Splits a length-prefixed MP4 sample into NAL units. Zero-length NAL units are dropped.
 pub fn split_nals(data: &[u8], nal_length_size: u8, sample: usize) -> Result<Vec<&[u8]>, TsError> {
+    let mut nals = Vec::new();
+    split_nals_into(data, nal_length_size, sample, &mut nals)?;
+    Ok(nals)
+}
+
+/// [`split_nals`] into a vector the caller reuses from sample to sample (cleared first).
+pub fn split_nals_into<'a>(
+    data: &'a [u8],
+    nal_length_size: u8,
+    sample: usize,
+    nals: &mut Vec<&'a [u8]>,
+) -> Result<(), TsError> {
+    nals.clear();
     let size = usize::from(nal_length_size);
     if !matches!(nal_length_size, 1 | 2 | 4) {
         return Err(TsError::InvalidNalLengthSize(nal_length_size));
     }
-    let mut nals = Vec::new();
     let mut offset = 0usize;
     while offset < data.len() {
         let prefix = data
@@ -78,7 +90,7 @@ pub fn split_nals(data: &[u8], nal_length_size: u8, sample: usize) -> Result<Vec
         }
         offset = start + length;
     }
-    Ok(nals)
+    Ok(())
 }
 
 /// The access unit delimiter for this access unit. For HEVC its TemporalId must match the

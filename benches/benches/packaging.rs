@@ -1,7 +1,9 @@
 //! Criterion benches of the packaging core. `cargo bench -p edgepack-benches` for figures;
 //! CI runs `cargo bench -p edgepack-benches -- --test` (each bench once) to keep them working.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use std::sync::Arc;
+
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use drm::cenc::subsample::{NalFormat, VideoSubsampler};
 use drm::cenc::Scheme;
 use drm::{ContentKey, ContentKeyPair, DrmSystem, Method, Signalling};
@@ -9,7 +11,7 @@ use edgepack_benches::{demo_title, moov_of, synthetic_moov};
 use packager::cmaf::write_media_segment;
 use packager::hls::{cmaf_media_playlist, write_multivariant, HlsFlavor, VariantRates};
 use packager::mp4::parse_movie;
-use packager::presentation::Presentation;
+use packager::presentation::{PackagingOptions, Presentation, SourceFile};
 use packager::protection::{write_protected_segment, KeyUrls, Protection};
 use packager::segment::SourceRange;
 use packager::ts_package::{plan_ts_segment, write_ts, TsSegmentPlan};
@@ -31,6 +33,70 @@ fn parse(c: &mut Criterion) {
         b.iter(|| parse_movie(black_box(&moov), offset, demo.len() as u64).expect("parses"))
     });
     g.finish();
+}
+
+/// What a title load does per title once its `moov` bytes are read: the presentation plan
+/// alone (`presentation_*`, from a parsed movie not used before), and the whole cold path to
+/// the first segment (`cold_*`: parse, plan, the first video CMAF segment from a read that
+/// covers it). The edge's cold first-segment target compares `cold_2h` with `cold_10s`.
+fn title(c: &mut Criterion) {
+    let mut g = c.benchmark_group("title");
+    for (name, seconds) in [("10s", 10), ("2h", 7200)] {
+        let moov = synthetic_moov(seconds);
+        let source_len = u64::MAX / 4;
+        let pristine = parse_movie(&moov, 0, source_len).expect("parses");
+        g.bench_function(format!("presentation_{name}"), |b| {
+            b.iter_batched(
+                || vec![source_file(Arc::new(pristine.clone()))],
+                |sources| {
+                    Presentation::build(sources, Vec::new(), PackagingOptions::default())
+                        .expect("plans")
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        // The read of the first video segment (its bytes do not matter to a clear segment).
+        let p = plan(Arc::new(pristine.clone()));
+        let (start, end) = first_segment_span(&p).expect("a first segment");
+        let read = SourceRange {
+            offset: start,
+            data: bytes::Bytes::from(vec![0u8; (end - start) as usize]),
+        };
+        g.bench_function(format!("cold_{name}"), |b| {
+            b.iter(|| {
+                let movie = parse_movie(black_box(&moov), 0, source_len).expect("parses");
+                let p = plan(Arc::new(movie));
+                let r = &p.video[0];
+                let span = r.segments[0];
+                let track = p.track(r);
+                assert_eq!(track.samples.byte_span(span.samples()), Some((start, end)));
+                write_media_segment(track, &span, 1, r.timeline_offset, &read).expect("builds")
+            })
+        });
+    }
+    g.finish();
+}
+
+fn source_file(movie: Arc<packager::mp4::Movie>) -> SourceFile {
+    SourceFile {
+        name: String::new(),
+        movie,
+    }
+}
+
+fn plan(movie: Arc<packager::mp4::Movie>) -> Presentation {
+    Presentation::build(
+        vec![source_file(movie)],
+        Vec::new(),
+        PackagingOptions::default(),
+    )
+    .expect("plans")
+}
+
+/// The byte range of the first segment of the first video rendition.
+fn first_segment_span(p: &Presentation) -> Option<(u64, u64)> {
+    let r = p.video.first()?;
+    p.track(r).samples.byte_span(r.segments.first()?.samples())
 }
 
 fn manifests(c: &mut Criterion) {
@@ -196,5 +262,12 @@ fn protection(method: Method) -> Protection {
     }
 }
 
-criterion_group!(benches, parse, manifests, segments, encrypted_segments);
+criterion_group!(
+    benches,
+    parse,
+    title,
+    manifests,
+    segments,
+    encrypted_segments
+);
 criterion_main!(benches);

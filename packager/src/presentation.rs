@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::cmaf::fragment::media_segment_len;
+use crate::cmaf::fragment::media_segment_header_len;
 use crate::error::{Error, Result};
 use crate::mp4::{Codec, Movie, Track};
 use crate::segment::{cut_track, plan_boundaries, Boundaries, SegmentSpan};
@@ -142,8 +142,21 @@ impl Presentation {
             let track = &source.movie.tracks[t];
             let offset = timeline_offset(track, origin);
             let segments = cut_track(track, offset, &boundaries);
-            let bandwidth = measure(track, &segments);
-            let ts_bandwidth = crate::ts_package::ts_track_bandwidth(track, &segments);
+            // The sample bytes of each segment, for the CMAF and the TS bit rates.
+            let payloads: Vec<u64> = segments
+                .iter()
+                .map(|s| track.samples.bytes_in(s.samples()))
+                .collect();
+            let bandwidth = measure_sizes(
+                track,
+                &segments,
+                segments
+                    .iter()
+                    .zip(&payloads)
+                    .map(|(s, &p)| media_segment_header_len(track, s) + p),
+            );
+            let ts_bandwidth =
+                crate::ts_package::ts_track_bandwidth_given(track, &segments, &payloads);
             let iframe_bandwidth = if track.is_video() {
                 crate::hls::media_playlist::iframe_track_bandwidth(track, &segments)
             } else {
@@ -277,16 +290,20 @@ pub fn timeline_offset(track: &Track, origin: (u64, u32)) -> u64 {
     origin_in_track.saturating_sub(u64::try_from(track.presentation_offset).unwrap_or(0))
 }
 
-/// Peak and mean bit rate of the CMAF segments of a track.
-fn measure(track: &Track, segments: &[SegmentSpan]) -> Bandwidth {
-    measure_with(track, segments, |span| media_segment_len(track, span))
-}
-
 /// Peak and mean bit rate of a track's segments, given each segment's size in bytes.
 pub fn measure_with(
     track: &Track,
     segments: &[SegmentSpan],
     size: impl Fn(&SegmentSpan) -> u64,
+) -> Bandwidth {
+    measure_sizes(track, segments, segments.iter().map(size))
+}
+
+/// Peak and mean bit rate of a track's segments, given their sizes in bytes, in order.
+pub(crate) fn measure_sizes(
+    track: &Track,
+    segments: &[SegmentSpan],
+    sizes: impl Iterator<Item = u64>,
 ) -> Bandwidth {
     let bits_per_second = |bytes: u64, duration: u64| {
         (bytes * 8 * u64::from(track.timescale))
@@ -294,8 +311,7 @@ pub fn measure_with(
             .unwrap_or(0)
     };
     let (mut total_bytes, mut total_duration, mut peak) = (0u64, 0u64, 0u64);
-    for span in segments {
-        let bytes = size(span);
+    for (span, bytes) in segments.iter().zip(sizes) {
         let duration = span.duration(track);
         peak = peak.max(bits_per_second(bytes, duration));
         total_bytes += bytes;

@@ -105,17 +105,22 @@ pub fn cut_track(track: &Track, offset: u64, boundaries: &Boundaries) -> Vec<Seg
     let samples = &track.samples;
     let ts = u128::from(track.timescale);
     let lead_ts = u128::from(boundaries.timescale.max(1));
-    let mut starts: Vec<usize> = Vec::with_capacity(boundaries.starts.len());
-    for (n, &b) in boundaries.starts.iter().enumerate() {
-        let index = if n == 0 {
-            0
-        } else {
+    let thresholds: Vec<u64> = boundaries
+        .starts
+        .iter()
+        .skip(1)
+        .map(|&b| {
             let threshold = (u128::from(b) * ts).div_ceil(lead_ts);
-            let threshold = u64::try_from(threshold)
+            u64::try_from(threshold)
                 .unwrap_or(u64::MAX)
-                .saturating_sub(offset);
-            samples.first_sync_presented_at_or_after(threshold)
-        };
+                .saturating_sub(offset)
+        })
+        .collect();
+    // The first segment starts at the first sample, each later one where a search says.
+    let first = (!boundaries.starts.is_empty()).then_some(0);
+    let later = samples.first_syncs_presented_at_or_after(&thresholds);
+    let mut starts: Vec<usize> = Vec::with_capacity(boundaries.starts.len());
+    for index in first.into_iter().chain(later) {
         if index < samples.len() && starts.last().is_none_or(|&s| index > s) {
             starts.push(index);
         }

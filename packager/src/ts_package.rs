@@ -7,7 +7,7 @@ use crate::hls::keys::{key_lines, KeyTag};
 use crate::hls::media_playlist::segment_entries;
 use crate::hls::{write_media_playlist, write_multivariant, HlsFlavor, VariantRates};
 use crate::mp4::{AudioKind, Codec, Track, VideoKind};
-use crate::presentation::{measure_with, Bandwidth, Presentation, Rendition};
+use crate::presentation::{measure_sizes, Bandwidth, Presentation, Rendition};
 use crate::protection::Protection;
 use crate::segment::{SegmentSpan, SourceRange};
 use crate::ts::{
@@ -225,12 +225,12 @@ fn ts_audio_codec(kind: AudioKind) -> Result<TsAudioCodec> {
     })
 }
 
-/// Estimated TS size of samples `span` of `track`: payload plus PES headers, ADTS headers
-/// or Annex B start codes and delimiters, parameter sets at keyframes, and the 4-byte
-/// packet headers. Exact sizes need the sample bytes; playlists are built without them.
-fn estimate_ts_bytes(track: &Track, span: &SegmentSpan) -> u64 {
+/// Estimated TS size of samples `span` of `track`, whose sizes add up to `payload`: payload
+/// plus PES headers, ADTS headers or Annex B start codes and delimiters, parameter sets at
+/// keyframes, and the 4-byte packet headers. Exact sizes need the sample bytes; playlists
+/// are built without them.
+fn estimate_ts_bytes(track: &Track, span: &SegmentSpan, payload: u64) -> u64 {
     let s = &track.samples;
-    let payload = s.bytes_in(span.samples());
     let n = span.count() as u64;
     let overhead = match &track.codec {
         Codec::Video(v) => {
@@ -249,9 +249,23 @@ fn estimate_ts_bytes(track: &Track, span: &SegmentSpan) -> u64 {
 /// Bit rates of a track's TS segments (each with its PAT and PMT), estimated from sample
 /// sizes; [`Presentation::build`] keeps them in [`Rendition::ts_bandwidth`].
 pub fn ts_track_bandwidth(track: &Track, segments: &[SegmentSpan]) -> Bandwidth {
-    measure_with(track, segments, |span| {
-        estimate_ts_bytes(track, span) + 2 * TS_PACKET_SIZE as u64
-    })
+    let payloads: Vec<u64> = segments
+        .iter()
+        .map(|s| track.samples.bytes_in(s.samples()))
+        .collect();
+    ts_track_bandwidth_given(track, segments, &payloads)
+}
+
+/// [`ts_track_bandwidth`], given the sample bytes of each segment.
+pub(crate) fn ts_track_bandwidth_given(
+    track: &Track,
+    segments: &[SegmentSpan],
+    payloads: &[u64],
+) -> Bandwidth {
+    let sizes = segments.iter().zip(payloads).map(|(span, &payload)| {
+        estimate_ts_bytes(track, span, payload) + 2 * TS_PACKET_SIZE as u64
+    });
+    measure_sizes(track, segments, sizes)
 }
 
 /// The multivariant playlist of the TS flavor.

@@ -73,8 +73,12 @@ fn header_len(layout: &Layout, count: usize) -> usize {
 
 /// The exact size of the segment `span` of `track`, without building it.
 pub fn media_segment_len(track: &Track, span: &SegmentSpan) -> u64 {
-    let l = layout(track);
-    header_len(&l, span.count()) as u64 + track.samples.bytes_in(span.samples())
+    media_segment_header_len(track, span) + track.samples.bytes_in(span.samples())
+}
+
+/// Bytes of the segment `span` of `track` before its samples: `moof` and `mdat` header.
+pub(crate) fn media_segment_header_len(track: &Track, span: &SegmentSpan) -> u64 {
+    header_len(&layout(track), span.count()) as u64
 }
 
 /// Size of the segment's headers plus its first sample: the byte range an I-frame playlist

@@ -1,7 +1,6 @@
 //! A parsed `moov`: the movie's tracks with their codecs, languages, edit lists and compact
 //! sample tables. This is what the edge caches per source.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
@@ -44,7 +43,8 @@ pub struct Track {
     pub presentation_offset: i64,
     pub samples: SampleTable,
     /// The frame rate, worked out on first use (see [`Track::frame_rate`]): manifests ask
-    /// for it on every request, and it takes a pass over the sample table.
+    /// for it on every request, and it takes a pass over the sample table's duration runs
+    /// (over every sample for a variable-rate source).
     pub frame_rate_cache: OnceLock<Option<f64>>,
 }
 
@@ -65,16 +65,11 @@ impl Track {
     /// The most common sample duration, as frames per second (video).
     pub fn frame_rate(&self) -> Option<f64> {
         *self.frame_rate_cache.get_or_init(|| {
-            let n = self.samples.len();
-            if n == 0 || !self.is_video() {
+            if !self.is_video() {
                 return None;
             }
             // The most common sample duration (ties: the longest).
-            let mut counts: HashMap<u32, usize> = HashMap::new();
-            for i in 0..n {
-                *counts.entry(self.samples.sample_duration(i)).or_default() += 1;
-            }
-            let (mode, _) = counts.into_iter().max_by_key(|&(d, c)| (c, d))?;
+            let mode = self.samples.most_common_duration()?;
             (mode > 0).then(|| f64::from(self.timescale) / f64::from(mode))
         })
     }

@@ -1,30 +1,261 @@
 //! The compact per-track sample table: what a manifest or a segment needs of every sample,
 //! built once from `stts`, `ctts`, `stsc`, `stsz`/`stz2`, `stco`/`co64` and `stss`.
 //!
-//! Stored as parallel arrays: 8 (offset) + 8 (decode time) + 4 (size) + 4 (composition
-//! offset) = 24 bytes a sample, plus the sync sample list.
+//! Each column takes, per track, the smallest of a few forms (chosen from its values alone,
+//! so equal tables compare equal); each form finds one sample's value in O(1), or by a
+//! search among the few runs of one block of samples:
+//!
+//! - sizes: one constant when every sample has the same size, else a `u16` a sample when
+//!   every size fits 16 bits, else a `u32`;
+//! - file offsets: for each block of 1024 samples the `u64` offset of its first sample, and
+//!   a `u32` a sample, its distance from that one. A block that spans 4 GiB or more, or
+//!   goes backwards, makes the whole column a `u64` a sample;
+//! - decode times: the runs of samples of equal duration (`stts` entries, merged; 16 bytes
+//!   a run) when they are few (at most 64, or one per 16 samples, and never more bytes than
+//!   per-sample times), else a decode time a sample, stored as the offsets are;
+//! - composition offsets: nothing when every offset is zero or there is no `ctts`; else the
+//!   runs of equal offsets (8 bytes a run) when few, as for decode times; else an `i16` a
+//!   sample when every offset fits 16 bits, else an `i32`;
+//! - sync samples: the `stss` list (4 bytes a sync sample), nothing without `stss`.
+//!
+//! More than 16 runs come with the run that holds the first sample of each block (4 bytes a
+//! block), so finding a sample's run searches only the runs of its block, however many
+//! runs a variable-rate source has.
+//!
+//! A constant-frame-rate H.264 track with B-frames and 2 s GOPs costs about 8 bytes a sample
+//! (offset 4, size 2, composition offset 2, sync list 0.08; 10 when frames reach 64 KiB) and
+//! an AAC track about 6 (4 when every frame has the same size). The worst case (offsets and
+//! decode times spread too far for 32 bits, `i32` composition offsets, an `stss` that lists
+//! every sample) is 28 bytes, what plain parallel arrays cost. Every array is allocated at
+//! its exact length.
+//!
+//! `parse` reads each box in one pass where it can, with the same checks and errors as ever;
+//! `build` makes the forms, from box entries or from plain values.
 
-use crate::error::{Error, Result};
-use crate::mp4::boxes::{Fields, Mp4Box};
+use std::collections::HashMap;
+use std::ops::Range;
+
+use build::{build_column, build_composition, build_sizes, build_timing, OffsetStats, Values};
+use parse::{
+    parse_composition_offsets, parse_decode_times, parse_offsets, parse_sizes, parse_sync_samples,
+};
+
+use crate::error::Result;
+use crate::mp4::boxes::Mp4Box;
 
 /// Most samples one track may declare; a larger count is refused before anything is
 /// allocated (about 24 hours of 120 fps video).
 pub const MAX_SAMPLES_PER_TRACK: usize = 10_000_000;
 
+/// Samples per block: of a narrow [`Column`] (a `u64` base a block, a `u32` a sample) and
+/// of the index of [`Runs`].
+const BLOCK: usize = 1 << BLOCK_SHIFT;
+const BLOCK_SHIFT: u32 = 10;
+
 /// Per-sample timing, size and position of one track, in decode order.
+///
+/// Equal tables hold equal values: each column's form is a function of its values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SampleTable {
-    offsets: Vec<u64>,
-    decode_times: Vec<u64>,
-    sizes: Vec<u32>,
-    composition_offsets: Vec<i32>,
-    /// Indices (0-based, ascending) of sync samples. Empty `all_sync` tracks skip it.
-    sync_samples: Vec<u32>,
+    count: usize,
+    sizes: Sizes,
+    offsets: Column,
+    timing: Timing,
+    composition: Composition,
+    /// Indices (0-based, ascending) of sync samples. Empty for `all_sync` tracks.
+    sync_samples: Box<[u32]>,
     all_sync: bool,
     /// Decode time just past the last sample (the track's media duration).
     end_time: u64,
     /// Smallest composition offset (negative with `ctts` version 1 sources), else 0.
     min_composition_offset: i32,
+}
+
+/// Sample sizes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Sizes {
+    Constant(u32),
+    U16(Box<[u16]>),
+    U32(Box<[u32]>),
+}
+
+impl Default for Sizes {
+    fn default() -> Self {
+        Sizes::Constant(0)
+    }
+}
+
+/// A `u64` a sample: narrow (block base plus `u32`) or wide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Column {
+    Narrow { bases: Box<[u64]>, low: Box<[u32]> },
+    Wide(Box<[u64]>),
+}
+
+impl Default for Column {
+    fn default() -> Self {
+        Column::Narrow {
+            bases: Box::default(),
+            low: Box::default(),
+        }
+    }
+}
+
+impl Column {
+    #[inline]
+    fn get(&self, i: usize) -> u64 {
+        match self {
+            Column::Narrow { bases, low } => bases[i >> BLOCK_SHIFT] + u64::from(low[i]),
+            Column::Wide(values) => values[i],
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Column::Narrow { bases, low } => bases.len() * 8 + low.len() * 4,
+            Column::Wide(values) => values.len() * 8,
+        }
+    }
+}
+
+/// Maximal runs of samples that share a value, by first sample (the first at 0). With
+/// more than a few runs, also the run that holds the first sample of each block of
+/// [`BLOCK`] samples, so that finding a sample's run searches only the runs of its block
+/// (usually one or two) however many runs there are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Runs<R> {
+    runs: Box<[R]>,
+    at_block: Box<[u32]>,
+}
+
+/// A run of [`Runs`].
+trait Run {
+    /// Its first sample.
+    fn first(&self) -> u32;
+}
+
+/// Runs up to this many are searched whole, without a block index.
+const UNINDEXED_RUNS: usize = 16;
+
+impl<R: Run> Runs<R> {
+    fn new(runs: Vec<R>, count: usize) -> Self {
+        let mut at_block = Vec::new();
+        if runs.len() > UNINDEXED_RUNS {
+            at_block.reserve_exact(count.div_ceil(BLOCK));
+            let mut r = 0;
+            for start in (0..count).step_by(BLOCK) {
+                while runs.get(r + 1).is_some_and(|n| n.first() as usize <= start) {
+                    r += 1;
+                }
+                at_block.push(r as u32);
+            }
+        }
+        Runs {
+            runs: runs.into_boxed_slice(),
+            at_block: at_block.into_boxed_slice(),
+        }
+    }
+
+    /// The run that holds sample `i` (which must be a sample of the table).
+    #[inline]
+    fn of(&self, i: usize) -> &R {
+        let (lo, hi) = if self.at_block.is_empty() {
+            (0, self.runs.len())
+        } else {
+            let b = i >> BLOCK_SHIFT;
+            let lo = self.at_block.get(b).map_or(0, |&r| r as usize);
+            // The run holding the next block's first sample is the last that can hold `i`.
+            let hi = self
+                .at_block
+                .get(b + 1)
+                .map_or(self.runs.len(), |&r| r as usize + 1);
+            (lo, hi)
+        };
+        let within = self.runs.get(lo..hi).unwrap_or_default();
+        let k = lo + within.partition_point(|r| r.first() as usize <= i);
+        &self.runs[k.saturating_sub(1)]
+    }
+
+    fn heap_bytes(&self) -> usize {
+        std::mem::size_of_val::<[R]>(&self.runs) + self.at_block.len() * 4
+    }
+}
+
+impl<R> Default for Runs<R> {
+    fn default() -> Self {
+        Runs {
+            runs: Box::default(),
+            at_block: Box::default(),
+        }
+    }
+}
+
+/// Decode times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Timing {
+    /// Runs of samples of one duration.
+    Runs(Runs<TimeRun>),
+    PerSample(Column),
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing::Runs(Runs::default())
+    }
+}
+
+/// Samples from `first` (to the next run's first, or the end) last `delta` each; the
+/// first decodes at `time`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TimeRun {
+    first: u32,
+    delta: u32,
+    time: u64,
+}
+
+impl Run for TimeRun {
+    fn first(&self) -> u32 {
+        self.first
+    }
+}
+
+/// Composition offsets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum Composition {
+    /// Every offset is zero.
+    #[default]
+    Zero,
+    /// Runs of samples of one offset.
+    Runs(Runs<OffsetRun>),
+    I16(Box<[i16]>),
+    I32(Box<[i32]>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OffsetRun {
+    first: u32,
+    value: i32,
+}
+
+impl Run for OffsetRun {
+    fn first(&self) -> u32 {
+        self.first
+    }
+}
+
+/// The first index in `0..n` where `pred` turns false (`pred` true then false).
+#[inline]
+fn partition_point_by(n: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// The sample-table boxes of one track, as found in `stbl`.
@@ -41,61 +272,71 @@ impl SampleTable {
     /// Builds the table, checking that the boxes agree with each other and that every sample
     /// lies inside a source of `source_len` bytes.
     pub fn parse(boxes: &SampleTableBoxes<'_, '_>, source_len: u64) -> Result<Self> {
-        let sizes = parse_sizes(boxes.sizes)?;
-        let count = sizes.len();
-        let (decode_times, end_time) = parse_decode_times(boxes.stts, count)?;
-        let composition_offsets = match boxes.ctts {
+        let (sizes, count) = parse_sizes(boxes.sizes)?;
+        let (timing, end_time) = parse_decode_times(boxes.stts, count)?;
+        let (composition, min_composition_offset) = match boxes.ctts {
             Some(ctts) => parse_composition_offsets(ctts, count)?,
-            None => vec![0; count],
+            None => (Composition::Zero, 0),
         };
-        let offsets = parse_offsets(boxes.stsc, boxes.chunk_offsets, &sizes, source_len)?;
+        let offsets = parse_offsets(boxes.stsc, boxes.chunk_offsets, &sizes, count, source_len)?;
         let (sync_samples, all_sync) = match boxes.stss {
             Some(stss) => (parse_sync_samples(stss, count)?, false),
-            None => (Vec::new(), true),
+            None => (Box::default(), true),
         };
-        let min_composition_offset = composition_offsets.iter().copied().min().unwrap_or(0);
         Ok(SampleTable {
-            offsets,
-            decode_times,
+            count,
             sizes,
-            composition_offsets,
+            offsets,
+            timing,
+            composition,
             sync_samples,
             all_sync,
             end_time,
-            min_composition_offset: min_composition_offset.min(0),
+            min_composition_offset,
         })
     }
 
     /// Builds a table from plain per-sample values (tests and synthetic sources).
     pub fn from_samples(samples: &[SampleInfo]) -> Self {
-        let n = samples.len();
-        let mut table = SampleTable {
-            all_sync: samples.iter().all(|s| s.sync),
-            offsets: Vec::with_capacity(n),
-            decode_times: Vec::with_capacity(n),
-            sizes: Vec::with_capacity(n),
-            composition_offsets: Vec::with_capacity(n),
-            ..Default::default()
-        };
-        let mut t = 0u64;
-        for (i, s) in samples.iter().enumerate() {
-            table.offsets.push(s.offset);
-            table.decode_times.push(t);
-            table.sizes.push(s.size);
-            table.composition_offsets.push(s.composition_offset);
-            if s.sync && !table.all_sync {
-                table.sync_samples.push(i as u32);
+        let count = samples.len();
+        let sizes = build_sizes(samples.iter().map(|s| s.size), count);
+        let Ok((offsets, _)) = build_column(count, &Values(samples.iter().map(|s| s.offset)));
+        let durations = samples.iter().map(|s| (1, s.duration));
+        let mut end_time = 0u64;
+        let mut runs = 0;
+        let mut previous = None;
+        for s in samples {
+            end_time += u64::from(s.duration);
+            if previous != Some(s.duration) {
+                runs += 1;
+                previous = Some(s.duration);
             }
-            t += u64::from(s.duration);
         }
-        table.end_time = t;
-        table.min_composition_offset = samples
-            .iter()
-            .map(|s| s.composition_offset)
-            .min()
-            .unwrap_or(0)
-            .min(0);
-        table
+        let timing = build_timing(durations, count, runs);
+        let mut stats = OffsetStats::default();
+        for s in samples {
+            stats.add(1, s.composition_offset);
+        }
+        let composition_entries = samples.iter().map(|s| (1, s.composition_offset));
+        let composition = build_composition(composition_entries, count, &stats, None);
+        let all_sync = samples.iter().all(|s| s.sync);
+        let sync_samples = if all_sync {
+            Box::default()
+        } else {
+            let syncs = samples.iter().enumerate().filter(|(_, s)| s.sync);
+            syncs.map(|(i, _)| i as u32).collect()
+        };
+        SampleTable {
+            count,
+            sizes,
+            offsets,
+            timing,
+            composition,
+            sync_samples,
+            all_sync,
+            end_time,
+            min_composition_offset: stats.min.min(0),
+        }
     }
 
     /// The most negative composition offset, or 0: decode times moved back by this keep
@@ -105,11 +346,11 @@ impl SampleTable {
     }
 
     pub fn len(&self) -> usize {
-        self.sizes.len()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.sizes.is_empty()
+        self.count == 0
     }
 
     /// Media duration in the track's timescale.
@@ -117,34 +358,99 @@ impl SampleTable {
         self.end_time
     }
 
+    /// Panics, as indexing a slice does, when `i` is not a sample.
+    #[inline]
+    #[track_caller]
+    fn check(&self, i: usize) {
+        assert!(
+            i < self.count,
+            "sample {i} out of range for a table of {}",
+            self.count
+        );
+    }
+
+    #[inline]
     pub fn offset(&self, i: usize) -> u64 {
-        self.offsets[i]
+        self.check(i);
+        self.offsets.get(i)
     }
 
+    #[inline]
     pub fn size(&self, i: usize) -> u32 {
-        self.sizes[i]
+        match &self.sizes {
+            Sizes::Constant(size) => {
+                self.check(i);
+                *size
+            }
+            Sizes::U16(sizes) => u32::from(sizes[i]),
+            Sizes::U32(sizes) => sizes[i],
+        }
     }
 
+    #[inline]
     pub fn decode_time(&self, i: usize) -> u64 {
-        self.decode_times[i]
+        self.check(i);
+        match &self.timing {
+            Timing::Runs(runs) => {
+                let r = runs.of(i);
+                r.time + (i - r.first as usize) as u64 * u64::from(r.delta)
+            }
+            Timing::PerSample(times) => times.get(i),
+        }
     }
 
     /// Decode time of sample `i`, or the end time for `i == len()`.
+    #[inline]
     pub fn decode_time_or_end(&self, i: usize) -> u64 {
-        self.decode_times.get(i).copied().unwrap_or(self.end_time)
+        if i >= self.count {
+            self.end_time
+        } else {
+            self.decode_time(i)
+        }
     }
 
+    #[inline]
     pub fn sample_duration(&self, i: usize) -> u32 {
-        let next = self.decode_time_or_end(i + 1);
-        (next - self.decode_times[i]) as u32
+        match &self.timing {
+            Timing::Runs(runs) => {
+                self.check(i);
+                runs.of(i).delta
+            }
+            Timing::PerSample(_) => {
+                let next = self.decode_time_or_end(i + 1);
+                (next - self.decode_time(i)) as u32
+            }
+        }
     }
 
+    #[inline]
     pub fn composition_offset(&self, i: usize) -> i32 {
-        self.composition_offsets[i]
+        match &self.composition {
+            Composition::Zero => {
+                self.check(i);
+                0
+            }
+            Composition::Runs(runs) => {
+                self.check(i);
+                runs.of(i).value
+            }
+            Composition::I16(offsets) => i32::from(offsets[i]),
+            Composition::I32(offsets) => offsets[i],
+        }
     }
 
+    #[inline]
     pub fn is_sync(&self, i: usize) -> bool {
         self.all_sync || self.sync_samples.binary_search(&(i as u32)).is_ok()
+    }
+
+    /// Number of sync samples among samples `range`.
+    pub fn sync_count_in(&self, range: Range<usize>) -> usize {
+        if self.all_sync {
+            return range.len();
+        }
+        let below = |n: usize| self.sync_samples.partition_point(|&s| (s as usize) < n);
+        below(range.end).saturating_sub(below(range.start))
     }
 
     /// Indices of the sync samples, in order.
@@ -162,34 +468,72 @@ impl SampleTable {
 
     /// True when any sample has a non-zero composition offset (B-frames).
     pub fn has_composition_offsets(&self) -> bool {
-        self.composition_offsets.iter().any(|&c| c != 0)
+        !matches!(self.composition, Composition::Zero)
+    }
+
+    /// The most common sample duration (ties: the longest), or `None` for an empty table.
+    pub fn most_common_duration(&self) -> Option<u32> {
+        let mut counts: HashMap<u32, u64> = HashMap::new();
+        match &self.timing {
+            Timing::Runs(Runs { runs, .. }) => {
+                for (k, r) in runs.iter().enumerate() {
+                    let end = runs.get(k + 1).map_or(self.count, |n| n.first as usize);
+                    *counts.entry(r.delta).or_default() += (end - r.first as usize) as u64;
+                }
+            }
+            Timing::PerSample(_) => {
+                for i in 0..self.count {
+                    *counts.entry(self.sample_duration(i)).or_default() += 1;
+                }
+            }
+        }
+        counts
+            .into_iter()
+            .max_by_key(|&(d, c)| (c, d))
+            .map(|(d, _)| d)
     }
 
     /// Index of the first sample whose decode time is at or after `t`.
     pub fn first_at_or_after(&self, t: u64) -> usize {
-        self.decode_times.partition_point(|&d| d < t)
+        match &self.timing {
+            Timing::Runs(Runs { runs, .. }) => {
+                let end = |k: usize| runs.get(k + 1).map_or(self.count, |n| n.first as usize);
+                // The first run whose last sample decodes at or after `t`.
+                let k = partition_point_by(runs.len(), |k| {
+                    let r = &runs[k];
+                    let last = (end(k) - r.first as usize - 1) as u64;
+                    r.time + last * u64::from(r.delta) < t
+                });
+                let Some(r) = runs.get(k) else {
+                    return self.count;
+                };
+                if t <= r.time {
+                    return r.first as usize;
+                }
+                // `t` is past the run's first sample but not its last, so `delta > 0`.
+                let steps = (t - r.time).div_ceil(u64::from(r.delta.max(1)));
+                r.first as usize + steps as usize
+            }
+            Timing::PerSample(times) => partition_point_by(self.count, |i| times.get(i) < t),
+        }
     }
 
     /// Presentation time (decode time plus composition offset, never below zero).
+    #[inline]
     pub fn presentation_time(&self, i: usize) -> u64 {
-        let t = i64::try_from(self.decode_times[i]).unwrap_or(i64::MAX);
-        u64::try_from(t.saturating_add(i64::from(self.composition_offsets[i]))).unwrap_or(0)
+        let t = i64::try_from(self.decode_time(i)).unwrap_or(i64::MAX);
+        u64::try_from(t.saturating_add(i64::from(self.composition_offset(i)))).unwrap_or(0)
     }
 
     /// Index of the first sync sample whose presentation time is at or after `t`, or
     /// `len()` when there is none. Sync samples present in decode order.
     pub fn first_sync_presented_at_or_after(&self, t: u64) -> usize {
         if self.all_sync {
-            let (mut lo, mut hi) = (0, self.len());
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                if self.presentation_time(mid) < t {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
+            if matches!(self.composition, Composition::Zero) {
+                // Presentation times are the decode times.
+                return self.first_at_or_after(t);
             }
-            return lo;
+            return partition_point_by(self.len(), |i| self.presentation_time(i) < t);
         }
         let k = self
             .sync_samples
@@ -197,29 +541,91 @@ impl SampleTable {
         self.sync_samples.get(k).map_or(self.len(), |&i| i as usize)
     }
 
+    /// [`SampleTable::first_sync_presented_at_or_after`] of each of `thresholds`. When the
+    /// thresholds ascend and the sync samples present in decode order (then every search
+    /// has one answer), the sync samples' presentation times are worked out once and each
+    /// search starts where the last ended; otherwise, one full search each.
+    pub fn first_syncs_presented_at_or_after(&self, thresholds: &[u64]) -> Vec<usize> {
+        let each = || {
+            thresholds
+                .iter()
+                .map(|&t| self.first_sync_presented_at_or_after(t))
+                .collect()
+        };
+        if self.all_sync || !thresholds.is_sorted() {
+            return each();
+        }
+        let times: Vec<u64> = self
+            .sync_samples
+            .iter()
+            .map(|&i| self.presentation_time(i as usize))
+            .collect();
+        if !times.is_sorted() {
+            return each();
+        }
+        let mut k = 0;
+        thresholds
+            .iter()
+            .map(|&t| {
+                k += times
+                    .get(k..)
+                    .unwrap_or_default()
+                    .partition_point(|&p| p < t);
+                self.sync_samples.get(k).map_or(self.len(), |&i| i as usize)
+            })
+            .collect()
+    }
+
     /// Sum of the sizes of samples `range`.
-    pub fn bytes_in(&self, range: std::ops::Range<usize>) -> u64 {
-        self.sizes[range].iter().map(|&s| u64::from(s)).sum()
+    pub fn bytes_in(&self, range: Range<usize>) -> u64 {
+        match &self.sizes {
+            Sizes::Constant(size) => {
+                assert!(
+                    range.start <= range.end && range.end <= self.count,
+                    "samples {range:?} out of range for a table of {}",
+                    self.count
+                );
+                range.len() as u64 * u64::from(*size)
+            }
+            // In 32 bits up to 65536 sizes at a time: twice the lanes of 64-bit sums.
+            Sizes::U16(sizes) => sizes[range]
+                .chunks(1 << 16)
+                .map(|c| u64::from(c.iter().map(|&s| u32::from(s)).sum::<u32>()))
+                .sum(),
+            Sizes::U32(sizes) => sizes[range].iter().map(|&s| u64::from(s)).sum(),
+        }
     }
 
     /// The smallest byte range of the source that holds samples `range`: one coalesced read.
-    pub fn byte_span(&self, range: std::ops::Range<usize>) -> Option<(u64, u64)> {
+    pub fn byte_span(&self, range: Range<usize>) -> Option<(u64, u64)> {
         let mut start = u64::MAX;
         let mut end = 0u64;
         for i in range {
-            start = start.min(self.offsets[i]);
-            end = end.max(self.offsets[i] + u64::from(self.sizes[i]));
+            let offset = self.offset(i);
+            start = start.min(offset);
+            end = end.max(offset + u64::from(self.size(i)));
         }
         (start < end).then_some((start, end))
     }
 
     /// Heap bytes held by this table (for cache weighing and the 24-bytes-a-sample budget).
     pub fn heap_bytes(&self) -> usize {
-        self.offsets.capacity() * 8
-            + self.decode_times.capacity() * 8
-            + self.sizes.capacity() * 4
-            + self.composition_offsets.capacity() * 4
-            + self.sync_samples.capacity() * 4
+        let sizes = match &self.sizes {
+            Sizes::Constant(_) => 0,
+            Sizes::U16(s) => s.len() * 2,
+            Sizes::U32(s) => s.len() * 4,
+        };
+        let timing = match &self.timing {
+            Timing::Runs(runs) => runs.heap_bytes(),
+            Timing::PerSample(times) => times.heap_bytes(),
+        };
+        let composition = match &self.composition {
+            Composition::Zero => 0,
+            Composition::Runs(runs) => runs.heap_bytes(),
+            Composition::I16(c) => c.len() * 2,
+            Composition::I32(c) => c.len() * 4,
+        };
+        sizes + self.offsets.heap_bytes() + timing + composition + self.sync_samples.len() * 4
     }
 }
 
@@ -233,354 +639,8 @@ pub struct SampleInfo {
     pub sync: bool,
 }
 
-fn check_sample_count(f: &Fields<'_>, count: usize) -> Result<()> {
-    if count > MAX_SAMPLES_PER_TRACK {
-        return Err(Error::limit(
-            f.path(),
-            format!(
-                "sample count {count} exceeds the limit of {MAX_SAMPLES_PER_TRACK} samples per track"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn parse_sizes(b: &Mp4Box<'_>) -> Result<Vec<u32>> {
-    let mut f = b.fields();
-    f.version_flags()?;
-    if &b.kind == b"stz2" {
-        f.skip(3)?;
-        let field_size = f.u8()?;
-        let count_offset = f.offset();
-        let count = f.u32()? as usize;
-        check_sample_count(&f, count)?;
-        let bits = usize::from(field_size);
-        if !matches!(bits, 4 | 8 | 16) {
-            return Err(Error::malformed(
-                &b.path,
-                count_offset,
-                format!("stz2 field size {bits} is not 4, 8 or 16"),
-            ));
-        }
-        let needed = (count * bits).div_ceil(8);
-        if needed > f.remaining() {
-            return Err(f.error(format!(
-                "sample count {count} needs {needed} bytes but {} remain",
-                f.remaining()
-            )));
-        }
-        let data = f.bytes(needed)?;
-        let sizes = (0..count)
-            .map(|i| match bits {
-                4 => {
-                    let byte = data[i / 2];
-                    u32::from(if i % 2 == 0 { byte >> 4 } else { byte & 0x0f })
-                }
-                8 => u32::from(data[i]),
-                _ => u32::from(u16::from_be_bytes([data[2 * i], data[2 * i + 1]])),
-            })
-            .collect();
-        return Ok(sizes);
-    }
-    let constant = f.u32()?;
-    let count_at = f.offset();
-    let count = f.u32()? as usize;
-    check_sample_count(&f, count)?;
-    if constant != 0 {
-        return Ok(vec![constant; count]);
-    }
-    if count.saturating_mul(4) > f.remaining() {
-        return Err(Error::malformed(
-            &b.path,
-            count_at,
-            format!(
-                "sample count {count} needs {} bytes of sizes but only {} remain in the box",
-                count.saturating_mul(4),
-                f.remaining()
-            ),
-        ));
-    }
-    (0..count).map(|_| f.u32()).collect()
-}
-
-fn parse_decode_times(b: &Mp4Box<'_>, count: usize) -> Result<(Vec<u64>, u64)> {
-    let mut f = b.fields();
-    f.version_flags()?;
-    let entries = f.entry_count(8)?;
-    let mut times = Vec::with_capacity(count);
-    let mut t = 0u64;
-    for _ in 0..entries {
-        let n = f.u32()? as usize;
-        let delta = f.u32()?;
-        if times.len() + n > count {
-            return Err(f.error(format!(
-                "time-to-sample entries describe more samples than the {count} in the size table"
-            )));
-        }
-        for _ in 0..n {
-            times.push(t);
-            t = t
-                .checked_add(u64::from(delta))
-                .ok_or_else(|| f.error("decode time overflows 64 bits"))?;
-        }
-    }
-    if times.len() != count {
-        return Err(f.error(format!(
-            "time-to-sample entries describe {} samples but the size table has {count}",
-            times.len()
-        )));
-    }
-    Ok((times, t))
-}
-
-fn parse_composition_offsets(b: &Mp4Box<'_>, count: usize) -> Result<Vec<i32>> {
-    let mut f = b.fields();
-    f.version_flags()?;
-    let entries = f.entry_count(8)?;
-    let mut out = Vec::with_capacity(count);
-    for _ in 0..entries {
-        let n = f.u32()? as usize;
-        // Version 0 is unsigned in the spec, but writers store negative offsets in it too;
-        // reading both as signed matches what players do.
-        let offset = f.u32()? as i32;
-        if out.len() + n > count {
-            return Err(f.error(format!(
-                "composition offset entries describe more than the {count} samples of the track"
-            )));
-        }
-        out.extend(std::iter::repeat_n(offset, n));
-    }
-    // A short ctts leaves the rest at zero, as readers commonly do.
-    out.resize(count, 0);
-    Ok(out)
-}
-
-fn parse_chunk_offsets(b: &Mp4Box<'_>) -> Result<Vec<u64>> {
-    let mut f = b.fields();
-    f.version_flags()?;
-    match &b.kind {
-        b"stco" => {
-            let n = f.entry_count(4)?;
-            (0..n).map(|_| f.u32().map(u64::from)).collect()
-        }
-        _ => {
-            let n = f.entry_count(8)?;
-            (0..n).map(|_| f.u64()).collect()
-        }
-    }
-}
-
-fn parse_offsets(
-    stsc: &Mp4Box<'_>,
-    chunk_box: &Mp4Box<'_>,
-    sizes: &[u32],
-    source_len: u64,
-) -> Result<Vec<u64>> {
-    let chunks = parse_chunk_offsets(chunk_box)?;
-    let mut f = stsc.fields();
-    f.version_flags()?;
-    let n = f.entry_count(12)?;
-    let mut runs = Vec::with_capacity(n);
-    for _ in 0..n {
-        let first_chunk = f.u32()?;
-        let per_chunk = f.u32()?;
-        let description = f.u32()?;
-        if description != 1 {
-            return Err(Error::unsupported(
-                &stsc.path,
-                format!("samples use sample description {description}; only one description per track is supported"),
-            ));
-        }
-        if first_chunk == 0 || runs.last().is_some_and(|&(prev, _)| first_chunk <= prev) {
-            return Err(f.error(format!(
-                "first_chunk {first_chunk} is zero or not increasing"
-            )));
-        }
-        runs.push((first_chunk, per_chunk));
-    }
-    let mut offsets = Vec::with_capacity(sizes.len());
-    let mut sample = 0usize;
-    for (r, &(first_chunk, per_chunk)) in runs.iter().enumerate() {
-        let last_chunk = match runs.get(r + 1) {
-            Some(&(next, _)) => next - 1,
-            None => chunks.len() as u32,
-        };
-        for chunk in first_chunk..=last_chunk {
-            let Some(&chunk_offset) = chunks.get(chunk as usize - 1) else {
-                return Err(Error::malformed(
-                    &stsc.path,
-                    stsc.payload_offset,
-                    format!(
-                        "refers to chunk {chunk} but the chunk offset table has {}",
-                        chunks.len()
-                    ),
-                ));
-            };
-            let mut pos = chunk_offset;
-            for _ in 0..per_chunk {
-                let Some(&size) = sizes.get(sample) else {
-                    break;
-                };
-                let end = pos + u64::from(size);
-                if end > source_len {
-                    return Err(Error::malformed(
-                        &chunk_box.path,
-                        chunk_box.payload_offset,
-                        format!(
-                            "sample {sample} lies at bytes {pos}..{end}, past the end of the {source_len}-byte file"
-                        ),
-                    ));
-                }
-                offsets.push(pos);
-                pos = end;
-                sample += 1;
-            }
-        }
-    }
-    if offsets.len() != sizes.len() {
-        return Err(Error::malformed(
-            &stsc.path,
-            stsc.payload_offset,
-            format!(
-                "chunks hold {} samples but the size table has {}",
-                offsets.len(),
-                sizes.len()
-            ),
-        ));
-    }
-    Ok(offsets)
-}
-
-fn parse_sync_samples(b: &Mp4Box<'_>, count: usize) -> Result<Vec<u32>> {
-    let mut f = b.fields();
-    f.version_flags()?;
-    let n = f.entry_count(4)?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let number = f.u32()?;
-        if number == 0 || number as usize > count || out.last().is_some_and(|&p| number - 1 <= p) {
-            return Err(f.error(format!(
-                "sync sample number {number} is out of order or outside 1..={count}"
-            )));
-        }
-        out.push(number - 1);
-    }
-    Ok(out)
-}
+mod build;
+mod parse;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn full_box<'a>(kind: &[u8; 4], payload: &'a [u8]) -> Mp4Box<'a> {
-        Mp4Box {
-            kind: *kind,
-            path: crate::mp4::boxes::fourcc_str(kind),
-            offset: 0,
-            payload_offset: 8,
-            payload,
-        }
-    }
-
-    fn be(values: &[u32]) -> Vec<u8> {
-        let mut v = vec![0, 0, 0, 0];
-        for x in values {
-            v.extend_from_slice(&x.to_be_bytes());
-        }
-        v
-    }
-
-    #[test]
-    fn builds_offsets_times_and_sync_from_boxes() {
-        // 5 samples in 2 chunks (3 + 2), durations 10,10,10,10,20, sync at 1 and 4.
-        let stts = be(&[2, 4, 10, 1, 20]);
-        let ctts = be(&[2, 1, 0, 1, 20]);
-        let stsc = be(&[2, 1, 3, 1, 2, 2, 1]);
-        let stsz = be(&[0, 5, 100, 200, 300, 400, 500]);
-        let stco = be(&[2, 1000, 5000]);
-        let stss = be(&[2, 1, 4]);
-        let (stts, ctts, stsc, stsz, stco, stss) = (
-            full_box(b"stts", &stts),
-            full_box(b"ctts", &ctts),
-            full_box(b"stsc", &stsc),
-            full_box(b"stsz", &stsz),
-            full_box(b"stco", &stco),
-            full_box(b"stss", &stss),
-        );
-        let boxes = SampleTableBoxes {
-            stts: &stts,
-            ctts: Some(&ctts),
-            stsc: &stsc,
-            sizes: &stsz,
-            chunk_offsets: &stco,
-            stss: Some(&stss),
-        };
-        let t = SampleTable::parse(&boxes, 10_000).unwrap();
-        assert_eq!(t.len(), 5);
-        assert_eq!(
-            (0..5).map(|i| t.offset(i)).collect::<Vec<_>>(),
-            [1000, 1100, 1300, 5000, 5400]
-        );
-        assert_eq!(
-            (0..5).map(|i| t.decode_time(i)).collect::<Vec<_>>(),
-            [0, 10, 20, 30, 40]
-        );
-        assert_eq!(t.duration(), 60);
-        assert_eq!(t.sample_duration(4), 20);
-        assert_eq!(t.composition_offset(1), 20);
-        assert!(t.is_sync(0) && t.is_sync(3) && !t.is_sync(1));
-        assert_eq!(t.byte_span(2..4), Some((1300, 5400)));
-        assert_eq!(t.first_at_or_after(25), 3);
-    }
-
-    #[test]
-    fn sample_past_end_of_file_is_malformed() {
-        let stts = be(&[1, 1, 10]);
-        let stsc = be(&[1, 1, 1, 1]);
-        let stsz = be(&[0, 1, 100]);
-        let stco = be(&[1, 950]);
-        let (stts, stsc, stsz, stco) = (
-            full_box(b"stts", &stts),
-            full_box(b"stsc", &stsc),
-            full_box(b"stsz", &stsz),
-            full_box(b"stco", &stco),
-        );
-        let boxes = SampleTableBoxes {
-            stts: &stts,
-            ctts: None,
-            stsc: &stsc,
-            sizes: &stsz,
-            chunk_offsets: &stco,
-            stss: None,
-        };
-        let err = SampleTable::parse(&boxes, 1000).unwrap_err().to_string();
-        assert!(err.contains("past the end of the 1000-byte file"), "{err}");
-    }
-
-    #[test]
-    fn constant_size_with_huge_count_is_refused_before_allocating() {
-        let stsz = be(&[8, u32::MAX]);
-        let b = full_box(b"stsz", &stsz);
-        let err = parse_sizes(&b).unwrap_err();
-        assert!(matches!(err, Error::LimitExceeded { .. }), "{err}");
-    }
-
-    #[test]
-    fn table_costs_24_bytes_a_sample() {
-        let samples: Vec<_> = (0..1000)
-            .map(|i| SampleInfo {
-                offset: i * 10,
-                size: 10,
-                duration: 1,
-                composition_offset: 0,
-                sync: i % 50 == 0,
-            })
-            .collect();
-        let t = SampleTable::from_samples(&samples);
-        assert!(
-            t.heap_bytes() <= 1000 * 24 + 20 * 4 + 64,
-            "{}",
-            t.heap_bytes()
-        );
-    }
-}
+mod tests;

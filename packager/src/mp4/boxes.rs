@@ -1,6 +1,8 @@
 //! Reading ISO BMFF boxes out of a byte slice: box headers, children, and the fields inside
 //! a box, with every error naming the box path and absolute file offset.
 
+use std::collections::HashMap;
+
 use crate::error::{Error, Result};
 
 /// A four-character box or codec code.
@@ -90,6 +92,11 @@ fn join_path(parent: &str, kind: &FourCc, index: Option<usize>) -> String {
     }
 }
 
+/// Most boxes one container may hold. Real containers hold a handful (a `moov` with many
+/// tracks, a few dozen); the cap keeps a hostile `moov` of millions of 8-byte boxes from
+/// costing time and memory (a path string per box) before it is refused.
+pub const MAX_CHILDREN: usize = 10_000;
+
 /// Splits `data` (which starts at absolute offset `base`) into the boxes it holds. Repeated
 /// box types get an index in their path (`trak[0]`, `trak[1]`).
 pub fn parse_children<'a>(data: &'a [u8], base: u64, parent: &str) -> Result<Vec<Mp4Box<'a>>> {
@@ -97,6 +104,13 @@ pub fn parse_children<'a>(data: &'a [u8], base: u64, parent: &str) -> Result<Vec
     let mut pos = 0usize;
     while pos < data.len() {
         let offset = base + pos as u64;
+        if raw.len() == MAX_CHILDREN {
+            return Err(Error::malformed(
+                parent,
+                offset,
+                format!("more than {MAX_CHILDREN} boxes in one container"),
+            ));
+        }
         let rest = &data[pos..];
         let header = parse_box_header(rest, parent, offset)?.ok_or_else(|| {
             Error::malformed(
@@ -124,14 +138,18 @@ pub fn parse_children<'a>(data: &'a [u8], base: u64, parent: &str) -> Result<Vec
         raw.push((header.kind, offset, pos + header_len, pos + size));
         pos += size;
     }
+    // How often each type occurs, then a running index per repeated type: one pass each.
+    let mut totals: HashMap<FourCc, (usize, usize)> = HashMap::new();
+    for r in &raw {
+        totals.entry(r.0).or_default().0 += 1;
+    }
     let mut boxes = Vec::with_capacity(raw.len());
-    for (i, &(kind, offset, start, end)) in raw.iter().enumerate() {
-        let repeated = raw.iter().filter(|r| r.0 == kind).count() > 1;
-        let index = if repeated {
-            Some(raw[..i].iter().filter(|r| r.0 == kind).count())
-        } else {
-            None
-        };
+    for &(kind, offset, start, end) in &raw {
+        let index = totals.get_mut(&kind).and_then(|(total, seen)| {
+            let index = *seen;
+            *seen += 1;
+            (*total > 1).then_some(index)
+        });
         boxes.push(Mp4Box {
             kind,
             path: join_path(parent, &kind, index),
@@ -342,6 +360,37 @@ mod tests {
         data.extend_from_slice(&[9; 4]);
         let boxes = parse_children(&data, 0, "").unwrap();
         assert_eq!(boxes[0].payload, &[9; 4]);
+    }
+
+    #[test]
+    fn repeated_types_are_indexed_and_a_flood_of_boxes_is_refused() {
+        let empty = |kind: &[u8; 4]| {
+            let mut b = 8u32.to_be_bytes().to_vec();
+            b.extend_from_slice(kind);
+            b
+        };
+        let data: Vec<u8> = [b"trak", b"mvhd", b"trak", b"udta", b"trak"]
+            .iter()
+            .flat_map(|k| empty(k))
+            .collect();
+        let boxes = parse_children(&data, 100, "moov").unwrap();
+        let paths: Vec<&str> = boxes.iter().map(|b| b.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "moov/trak[0]",
+                "moov/mvhd",
+                "moov/trak[1]",
+                "moov/udta",
+                "moov/trak[2]"
+            ]
+        );
+        assert_eq!(boxes[2].offset, 116);
+
+        // A million 8-byte boxes: refused at the cap, before a path is made for any.
+        let flood: Vec<u8> = (0..1_000_000).flat_map(|_| empty(b"free")).collect();
+        let err = parse_children(&flood, 0, "moov").unwrap_err().to_string();
+        assert!(err.contains("more than 10000 boxes"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
     python3 benches/load/load_bench.py            # full run (release build, about 10 minutes)
     python3 benches/load/load_bench.py --quick    # tiny media, 1-second runs (what CI runs)
+    python3 benches/load/load_bench.py --flamegraph ts   # profile one load (cmaf, ts, playlists)
 
 It builds edgepack in release mode, makes its media with ffmpeg (cached under
 target/bench-load/media), writes the reference with `edgepack package` for nginx to serve,
@@ -298,6 +299,10 @@ def main():
     ap.add_argument("--quick", action="store_true", help="tiny media and 1-second runs (CI)")
     ap.add_argument("--bin", help="edgepack binary to use instead of building release")
     ap.add_argument("--seconds", type=float, help="duration of each wrk run")
+    ap.add_argument("--flamegraph", choices=["cmaf", "ts", "playlists"],
+                    help="instead of the table: profile edgepack (cache off, 32 connections; 256 for "
+                         "playlists) with perf and write target/bench-load/flamegraph-KIND.svg "
+                         "(needs perf and inferno: cargo install inferno)")
     ap.add_argument("--only", help="comma-separated parts to run while working on one figure: "
                     "cmaf, ts, cache-off, cache-on, playlists, cold (the table shows only those)")
     args = ap.parse_args()
@@ -338,6 +343,10 @@ def main():
     ts = sorted(f"/{p.relative_to(www)}" for p in ladder.glob("ts/*/*.ts"))
     playlists = sorted(f"/{p.relative_to(www)}" for p in ladder.rglob("*.m3u8")) + ["/vod/ladder/manifest.mpd"]
     log(f"{len(cmaf)} CMAF and {len(ts)} TS segments, {len(playlists)} playlists and MPDs")
+    if args.flamegraph:
+        paths = {"cmaf": cmaf, "ts": ts, "playlists": playlists}[args.flamegraph]
+        flamegraph(binary, media, args.flamegraph, paths, 256 if args.flamegraph == "playlists" else 32)
+        return
 
     results = {"machine": machine(), "plan": plan, "seconds": seconds, "segments": [], "playlists": {}}
 
@@ -417,6 +426,37 @@ def main():
     bad = [s for s in results["segments"] if s["edgepack"]["errors"] or s["nginx"]["errors"]]
     if bad:
         raise SystemExit(f"{len(bad)} runs had errors: {json.dumps(bad, indent=1)}")
+
+
+def flamegraph(binary, media, kind, paths, conns):
+    """Profiles edgepack (cache off) under wrk load with perf; folds the stacks with inferno."""
+    for tool in ("perf", "inferno-collapse-perf", "inferno-flamegraph"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is not installed (perf: Debian linux-perf; inferno: cargo install inferno)")
+    ep = start_edgepack(binary, media, 0)
+    data = OUT / f"perf-{kind}.data"
+    svg = OUT / f"flamegraph-{kind}.svg"
+    try:
+        wrk(ep.port, paths, conns, 2)  # warm: moov parsed, files mapped
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("\n".join(paths) + "\n")
+            list_file = f.name
+        load = subprocess.Popen(pinned(1, ["wrk", "-t1", f"-c{conns}", "-d8s", "-s", str(HERE / "rotate.lua"),
+                                           f"http://127.0.0.1:{ep.port}"]),
+                                env=dict(os.environ, PATHS=list_file), stdout=subprocess.DEVNULL)
+        time.sleep(1)
+        run(["perf", "record", "-F", "999", "-g", "-o", str(data), "-p", str(ep.proc.pid), "--", "sleep", "5"],
+            stderr=subprocess.DEVNULL)
+        load.wait()
+        os.unlink(list_file)
+    finally:
+        ep.stop()
+    script = subprocess.run(["perf", "script", "-i", str(data)], capture_output=True, check=True).stdout
+    folded = subprocess.run(["inferno-collapse-perf"], input=script, capture_output=True, check=True).stdout
+    title = f"edgepack, {kind}, response cache off, {conns} connections (wrk), perf -F 999"
+    svg.write_bytes(subprocess.run(["inferno-flamegraph", "--title", title, "--width", "1600"],
+                                   input=folded, capture_output=True, check=True).stdout)
+    log(f"wrote {svg}")
 
 
 def machine():

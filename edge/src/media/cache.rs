@@ -156,8 +156,10 @@ impl MediaCache {
     }
 
     async fn load_title(&self, asset: &str) -> Result<Arc<Title>, Problem> {
+        let started = std::time::Instant::now();
         let listing = list_asset(&self.origins, &self.root, asset).await?;
         let (ids, fingerprint) = identify(&self.origins, &listing).await?;
+        let identified = started.elapsed();
         if let Some(old) = self.last_good.get(asset).await {
             if old.fingerprint == fingerprint {
                 return Ok(old);
@@ -168,6 +170,7 @@ impl MediaCache {
             movies.push(self.movie(source, id).await?);
         }
         let subtitles = load_subtitles(&self.origins, &listing).await?;
+        let loaded = started.elapsed();
         let options = self.options;
         let title = tokio::task::spawn_blocking(move || {
             assemble(&listing, &ids, movies, subtitles, options, fingerprint)
@@ -179,6 +182,13 @@ impl MediaCache {
                 format!("background task failed: {e}"),
             )
         })??;
+        tracing::debug!(
+            asset,
+            identified_us = identified.as_micros() as u64,
+            sources_loaded_us = loaded.as_micros() as u64,
+            assembled_us = started.elapsed().as_micros() as u64,
+            "title loaded"
+        );
         Ok(Arc::new(title))
     }
 

@@ -161,17 +161,30 @@ impl Origins {
     ) -> Result<Movie, OriginError> {
         let name = source.public_name();
         let block = self.config.read_block_bytes;
+        let started = Instant::now();
         let found = moov::find_moov(&name, id.len, block, |offset, len| {
             self.read(source, id, "moov", offset, len)
         })
         .await?;
+        let found_in = started.elapsed();
         let len = id.len;
-        tokio::task::spawn_blocking(move || moov::parse(&name, &found, len))
-            .await
-            .map_err(|e| OriginError::Unreadable {
-                object: source.public_name(),
-                reason: format!("background parse failed: {e}"),
-            })?
+        tokio::task::spawn_blocking(move || {
+            let parse_started = Instant::now();
+            let movie = moov::parse(&name, &found, len);
+            tracing::debug!(
+                source = %name,
+                moov_bytes = found.data.len(),
+                found_us = found_in.as_micros() as u64,
+                parsed_us = parse_started.elapsed().as_micros() as u64,
+                "moov parsed"
+            );
+            movie
+        })
+        .await
+        .map_err(|e| OriginError::Unreadable {
+            object: source.public_name(),
+            reason: format!("background parse failed: {e}"),
+        })?
     }
 
     /// Reads `len` bytes at `offset` of `source` in version `id`, as one request.

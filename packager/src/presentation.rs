@@ -59,6 +59,9 @@ pub struct Rendition {
     pub source: usize,
     pub track: usize,
     pub segments: Vec<SegmentSpan>,
+    /// Decode start and duration of each segment (track timescale), worked out once here:
+    /// playlists and MPDs, built per request, read them instead of the sample table.
+    pub segment_times: Vec<SegmentTime>,
     pub bandwidth: Bandwidth,
     /// Bit rates of the rendition's MPEG-TS segments (estimated from sample sizes), worked
     /// out once here so that TS playlists do not walk the sample table per request.
@@ -67,6 +70,14 @@ pub struct Rendition {
     pub iframe_bandwidth: Bandwidth,
     /// Added to the track's decode times to put it on the output timeline (track timescale).
     pub timeline_offset: u64,
+}
+
+/// When one segment starts (decode time of its first sample) and how long it lasts, in the
+/// track's timescale, before any timeline offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentTime {
+    pub start: u64,
+    pub duration: u64,
 }
 
 /// The whole packaging plan of a title.
@@ -168,11 +179,19 @@ impl Presentation {
             } else {
                 format!("{}-{kind}{}", source.name, track.track_id)
             };
+            let segment_times = segments
+                .iter()
+                .map(|span| SegmentTime {
+                    start: span.start_time(track),
+                    duration: span.duration(track),
+                })
+                .collect();
             Rendition {
                 id,
                 source: s,
                 track: t,
                 segments,
+                segment_times,
                 bandwidth,
                 ts_bandwidth,
                 iframe_bandwidth,

@@ -178,12 +178,12 @@ fn write_timeline(out: &mut String, p: &Presentation, r: &Rendition) {
     let track = p.track(r);
     let shift = u64::try_from(track.samples.composition_offset(0)).unwrap_or(0);
     let mut i = 0;
-    let segs = &r.segments;
+    let segs = &r.segment_times;
     while i < segs.len() {
-        let t = segs[i].start_time(track) + r.timeline_offset + shift;
-        let d = segs[i].duration(track);
+        let t = segs[i].start + r.timeline_offset + shift;
+        let d = segs[i].duration;
         let mut repeat = 0;
-        while i + repeat + 1 < segs.len() && segs[i + repeat + 1].duration(track) == d {
+        while i + repeat + 1 < segs.len() && segs[i + repeat + 1].duration == d {
             repeat += 1;
         }
         if repeat > 0 {

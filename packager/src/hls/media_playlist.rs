@@ -97,12 +97,13 @@ pub fn segment_entries(
     r: &Rendition,
     byte_range: impl Fn(&SegmentSpan) -> Option<(u64, u64)>,
 ) -> Vec<PlaylistEntry> {
-    let track = p.track(r);
+    let timescale = f64::from(p.track(r).timescale);
     r.segments
         .iter()
+        .zip(&r.segment_times)
         .zip(1..)
-        .map(|(s, number)| PlaylistEntry {
-            duration: s.duration_seconds(track),
+        .map(|((s, time), number)| PlaylistEntry {
+            duration: time.duration as f64 / timescale,
             number,
             byte_range: byte_range(s),
         })

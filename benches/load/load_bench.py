@@ -15,7 +15,8 @@ has two or more CPUs.
 What it measures:
   - segments of a 10-minute, 3-rendition asset (plus its audio), CMAF and TS, at 1, 32 and
     256 connections: requests/s, MB/s, p50 and p99; edgepack with the response cache off
-    (every request packages) and on;
+    (every request packages) and on; also CMAF segments of a 10-minute file whose video and
+    audio are interleaved sample by sample (the usual mezzanine layout);
   - playlists and MPDs built per request (cache off);
   - time to first byte of the first segment of a cold 2-hour asset (fresh process), against
     a cold 10-second asset and against nginx;
@@ -304,7 +305,7 @@ def main():
                          "playlists) with perf and write target/bench-load/flamegraph-KIND.svg "
                          "(needs perf and inferno: cargo install inferno)")
     ap.add_argument("--only", help="comma-separated parts to run while working on one figure: "
-                    "cmaf, ts, cache-off, cache-on, playlists, cold (the table shows only those)")
+                    "cmaf, ts, muxed, cache-off, cache-on, playlists, cold (the table shows only those)")
     args = ap.parse_args()
     parts = set(args.only.split(",")) if args.only else None
     wanted = lambda part: parts is None or part in parts
@@ -335,7 +336,8 @@ def main():
     www = OUT / f"www-{plan['name']}"
     if www.exists():
         shutil.rmtree(www)
-    for asset in ["ladder", "short10s.mp4", f"{plan['growth'][-1][0]}.mp4"]:
+    muxed = f"{plan['growth'][1][0]}.mp4"  # the 10-minute file: video and audio interleaved
+    for asset in ["ladder", "short10s.mp4", muxed, f"{plan['growth'][-1][0]}.mp4"]:
         run([str(binary), "package", str(media / asset), "--out", str(www)], stdout=subprocess.DEVNULL)
 
     ladder = www / "vod" / "ladder"
@@ -350,7 +352,9 @@ def main():
 
     results = {"machine": machine(), "plan": plan, "seconds": seconds, "segments": [], "playlists": {}}
 
-    formats = [(f, p) for f, p in (("CMAF", cmaf), ("TS", ts)) if wanted(f.lower())]
+    cmaf_muxed = sorted(f"/{p.relative_to(www)}" for p in (www / "vod" / muxed).glob("*/*.m4s"))
+    formats = [(f, p) for key, f, p in (("cmaf", "CMAF", cmaf), ("ts", "TS", ts),
+                                         ("muxed", "CMAF, muxed source", cmaf_muxed)) if wanted(key)]
     nginx = start_nginx(www)
     ref = {}
     try:

@@ -285,13 +285,13 @@ async fn serve_vod_once(
             return Ok(head_response(len, &meta, cache));
         }
     }
-    let built = state
-        .responses
-        .get_or_build(
-            &format!("{etag} {}", req.uri.path()),
-            build(state, title, object, protection.as_ref()),
-        )
-        .await?;
+    let building = build(state, title, object, protection.as_ref());
+    let built = if state.responses.enabled() {
+        let key = format!("{etag} {}", req.uri.path());
+        state.responses.get_or_build(&key, building).await?
+    } else {
+        building.await?
+    };
     Ok(object_response(
         built,
         &req.headers,

@@ -1,10 +1,12 @@
 //! A response body made of several `Bytes` parts (segment headers, then zero-copy slices of
 //! the source), with an exact size so Content-Length is always known.
 //!
-//! Large parts go out as they are. Runs of small parts (a segment of a source whose audio and
-//! video are interleaved sample by sample is hundreds of slices of a few hundred bytes) are
-//! copied together into frames of up to [`FRAME_TARGET`] bytes: hyper writes at most 16
-//! buffers per `writev`, so sending them one by one would cost a system call per few KB.
+//! [`gather_small_parts`] prepares the parts of a built object once: large parts stay as
+//! they are, runs of small parts (a segment of a source whose audio and video are
+//! interleaved sample by sample is hundreds of slices of a few hundred bytes) are copied
+//! together into parts of up to [`FRAME_TARGET`] bytes. hyper writes at most 16 buffers per
+//! `writev`, so sending small parts one by one would cost a system call per few KB, and a
+//! cached object of hundreds of parts would cost as many reference counts per request.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -46,26 +48,13 @@ impl Body for PartsBody {
         mut self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let Some(first) = self.parts.pop_front() else {
-            return Poll::Ready(None);
-        };
-        let small = |p: &Bytes| p.len() < LARGE_PART;
-        let frame = if small(&first) && self.parts.front().is_some_and(small) {
-            let mut gathered = BytesMut::with_capacity(FRAME_TARGET);
-            gathered.extend_from_slice(&first);
-            while let Some(next) = self.parts.front() {
-                if !small(next) || gathered.len() + next.len() > FRAME_TARGET {
-                    break;
-                }
-                gathered.extend_from_slice(next);
-                self.parts.pop_front();
+        match self.parts.pop_front() {
+            Some(part) => {
+                self.remaining -= part.len() as u64;
+                Poll::Ready(Some(Ok(Frame::data(part))))
             }
-            gathered.freeze()
-        } else {
-            first
-        };
-        self.remaining -= frame.len() as u64;
-        Poll::Ready(Some(Ok(Frame::data(frame))))
+            None => Poll::Ready(None),
+        }
     }
 
     fn is_end_stream(&self) -> bool {
@@ -75,6 +64,36 @@ impl Body for PartsBody {
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.remaining)
     }
+}
+
+/// `parts` with every run of small parts copied together into parts of up to
+/// [`FRAME_TARGET`] bytes; large parts are kept as they are (no copy).
+pub fn gather_small_parts(parts: Vec<Bytes>) -> Vec<Bytes> {
+    let small = |p: &Bytes| p.len() < LARGE_PART;
+    if parts.len() <= 2 || !parts.windows(2).any(|w| small(&w[0]) && small(&w[1])) {
+        return parts;
+    }
+    let mut out = Vec::new();
+    let mut gathered = BytesMut::new();
+    for part in parts.into_iter().filter(|p| !p.is_empty()) {
+        if !small(&part) || gathered.len() + part.len() > FRAME_TARGET {
+            if !gathered.is_empty() {
+                out.push(gathered.split().freeze());
+            }
+        }
+        if small(&part) {
+            if gathered.capacity() == 0 {
+                gathered.reserve(FRAME_TARGET);
+            }
+            gathered.extend_from_slice(&part);
+        } else {
+            out.push(part);
+        }
+    }
+    if !gathered.is_empty() {
+        out.push(gathered.freeze());
+    }
+    out
 }
 
 /// Total length of `parts`.
@@ -113,23 +132,8 @@ mod tests {
         assert_eq!(PartsBody::new(parts).size_hint().exact(), Some(7));
     }
 
-    /// Polls every frame of `body`.
-    fn frames(mut body: PartsBody) -> Vec<Bytes> {
-        let waker = std::task::Waker::noop();
-        let mut cx = Context::from_waker(waker);
-        let mut out = Vec::new();
-        while let Poll::Ready(Some(frame)) = Pin::new(&mut body).poll_frame(&mut cx) {
-            out.push(frame.unwrap().into_data().unwrap());
-            assert_eq!(
-                body.size_hint().exact(),
-                Some(body.parts.iter().map(|p| p.len() as u64).sum())
-            );
-        }
-        out
-    }
-
     #[test]
-    fn small_parts_are_gathered_and_large_ones_sent_as_they_are() {
+    fn small_parts_are_gathered_and_large_ones_kept_as_they_are() {
         let large = Bytes::from(vec![7u8; LARGE_PART]);
         let mut parts = vec![Bytes::from_static(b"moof")];
         parts.push(large.clone());
@@ -138,10 +142,10 @@ mod tests {
         parts.push(large.clone());
         let whole: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
 
-        let got = frames(PartsBody::new(parts));
+        let got = gather_small_parts(parts);
         let sizes: Vec<usize> = got.iter().map(Bytes::len).collect();
         // The header alone (its neighbour is large), the large part untouched, the small
-        // slices in frames of at most 64 KiB, the last large part untouched.
+        // slices in parts of at most 64 KiB, the last large part untouched.
         assert_eq!(sizes, [4, LARGE_PART, 65_500, 65_500, 19_000, LARGE_PART]);
         assert_eq!(
             got[1].as_ptr(),
@@ -150,5 +154,9 @@ mod tests {
         );
         let joined: Vec<u8> = got.iter().flat_map(|p| p.iter().copied()).collect();
         assert_eq!(joined, whole);
+
+        // Nothing to gather: the same parts back.
+        let contiguous = vec![Bytes::from_static(b"moof"), large.clone()];
+        assert_eq!(gather_small_parts(contiguous.clone()), contiguous);
     }
 }

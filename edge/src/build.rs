@@ -19,6 +19,7 @@ use packager::protection::{write_protected_segment, Output, Protection};
 use packager::segment::{SegmentSpan, SourceRange};
 use packager::ts_package;
 
+use crate::body::gather_small_parts;
 use crate::media::title::Title;
 use crate::problem::{Problem, ProblemKind};
 use crate::route::{Flavor, VodObject};
@@ -340,6 +341,10 @@ pub async fn build(
                 },
             )
         }
+    };
+    let built = Built {
+        parts: gather_small_parts(built.parts),
+        ..built
     };
     state
         .metrics

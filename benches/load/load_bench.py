@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load benchmark: edgepack against stock nginx serving the same bytes as static files.
 
-    python3 benches/load/load_bench.py            # full run (release build, about 10 minutes)
+    python3 benches/load/load_bench.py            # full run (release build, about 12 minutes)
     python3 benches/load/load_bench.py --quick    # tiny media, 1-second runs (what CI runs)
     python3 benches/load/load_bench.py --flamegraph ts   # profile one load (cmaf, ts, playlists)
 
@@ -283,6 +283,11 @@ def metric(server, name):
     return 0.0
 
 
+def median_run(runs):
+    """The run with the median request rate (its latencies come with it)."""
+    return sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
+
+
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2]
@@ -313,11 +318,11 @@ def main():
     plan = {
         "name": "quick", "piece_s": 4, "ladder_pieces": 3, "short_s": 10,
         "growth": [("g1min", 1), ("g10min", 3), ("g2h", 6)],
-        "conns": [1, 8], "seconds": 1, "ttfb_trials": 1,
+        "conns": [1, 8], "seconds": 1, "ttfb_trials": 1, "repeats": 1,
     } if args.quick else {
         "name": "full", "piece_s": 60, "ladder_pieces": 10, "short_s": 10,
         "growth": [("g1min", 1), ("g10min", 10), ("g2h", 120)],
-        "conns": [1, 32, 256], "seconds": 10, "ttfb_trials": 5,
+        "conns": [1, 32, 256], "seconds": 4, "ttfb_trials": 5, "repeats": 3,
     }
     seconds = args.seconds or plan["seconds"]
     for tool in ("ffmpeg", "wrk"):
@@ -355,42 +360,46 @@ def main():
     cmaf_muxed = sorted(f"/{p.relative_to(www)}" for p in (www / "vod" / muxed).glob("*/*.m4s"))
     formats = [(f, p) for key, f, p in (("cmaf", "CMAF", cmaf), ("ts", "TS", ts),
                                          ("muxed", "CMAF, muxed source", cmaf_muxed)) if wanted(key)]
-    nginx = start_nginx(www)
-    ref = {}
+    # All servers run side by side (only the one under load uses its core), and every cell
+    # of the table runs them in turn, `repeats` times: the ratios compare runs seconds
+    # apart, not minutes, so drift of the machine (other tenants, frequency) cancels out.
+    servers = {"nginx": start_nginx(www)}
     try:
+        for label, cache_bytes in (("off", 0), ("on", 512 * 1024 * 1024)):
+            if wanted(f"cache-{label}") or (label == "off" and wanted("playlists")):
+                servers[label] = start_edgepack(binary, media, cache_bytes)
+        for label in ("off", "on"):
+            for fmt, paths in formats if label in servers else ():
+                # Warm: sources mapped and parsed; with the cache on, every object cached.
+                wrk(servers[label].port, paths, 8, max(1, seconds / 2))
+        order = [k for k in ("nginx", "off", "on") if k in servers]
         for fmt, paths in formats:
-            log(f"nginx, {fmt} segments")
             for c in plan["conns"]:
-                ref[(fmt, c)] = wrk(nginx.port, paths, c, seconds)
-        if wanted("playlists"):
-            ref_playlists = wrk(nginx.port, playlists, plan["conns"][-1], seconds)
+                log(f"{fmt} segments, {c} connections: {', '.join(order)} in turn")
+                runs = {k: [] for k in order}
+                for _ in range(plan["repeats"]):
+                    for k in order:
+                        runs[k].append(wrk(servers[k].port, paths, c, seconds))
+                n = median_run(runs["nginx"])
+                for label in order[1:]:
+                    results["segments"].append({"format": fmt, "cache": label, "conns": c,
+                                                "edgepack": median_run(runs[label]), "nginx": n})
+        results["segments"].sort(key=lambda r: r["cache"] != "off")
+        if wanted("playlists") and "off" in servers:
+            log("playlists and MPDs: nginx and edgepack (cache off) in turn")
+            runs = {"nginx": [], "off": []}
+            for _ in range(plan["repeats"]):
+                for k in runs:
+                    runs[k].append(wrk(servers[k].port, playlists, plan["conns"][-1], seconds))
+            results["playlists"] = {"edgepack": median_run(runs["off"]), "nginx": median_run(runs["nginx"])}
         g2h = plan["growth"][-1][0]
         if wanted("cold"):
-            ref_ttfb_2h = median([ttfb_ms(nginx.port, f"/vod/{g2h}.mp4/v1/1.m4s") for _ in range(3)])
-        nginx_rss = nginx.peak_rss_mib()
+            ref_ttfb_2h = median([ttfb_ms(servers["nginx"].port, f"/vod/{g2h}.mp4/v1/1.m4s") for _ in range(3)])
+        rss = {("nginx" if k == "nginx" else f"edgepack (cache {k})"): srv.peak_rss_mib()
+               for k, srv in servers.items()}
     finally:
-        nginx.stop()
-
-    rss = {"nginx": nginx_rss}
-    for cache_bytes in (0, 512 * 1024 * 1024):
-        label = "on" if cache_bytes else "off"
-        if not wanted(f"cache-{label}") and not (label == "off" and parts and "playlists" in parts):
-            continue
-        ep = start_edgepack(binary, media, cache_bytes)
-        try:
-            for fmt, paths in formats if wanted(f"cache-{label}") else ():
-                log(f"{ep.name}, {fmt} segments")
-                if cache_bytes:
-                    wrk(ep.port, paths, 8, max(1, seconds / 2))  # warm the response cache
-                for c in plan["conns"]:
-                    r = wrk(ep.port, paths, c, seconds)
-                    n = ref[(fmt, c)]
-                    results["segments"].append({"format": fmt, "cache": label, "conns": c, "edgepack": r, "nginx": n})
-            if not cache_bytes and wanted("playlists"):
-                results["playlists"] = {"edgepack": wrk(ep.port, playlists, plan["conns"][-1], seconds), "nginx": ref_playlists}
-            rss[f"edgepack (cache {label})"] = ep.peak_rss_mib()
-        finally:
-            ep.stop()
+        for srv in servers.values():
+            srv.stop()
 
     if wanted("cold"):
         # Cold first requests: a fresh process per trial, so no moov is cached.
@@ -475,7 +484,8 @@ def machine():
 
 def render(r):
     lines = [f"Machine: {r['machine']['cpu']}, {r['machine']['cpus']} CPUs, Linux {r['machine']['kernel']}; "
-             f"{r['seconds']} s per run; servers on CPU 0, wrk on CPU 1" if CPUS >= 2 else "unpinned", ""]
+             f"{r['seconds']} s per run, servers in turn, median of {r['plan']['repeats']}; "
+             f"servers on CPU 0, wrk on CPU 1" if CPUS >= 2 else "unpinned", ""]
     lines += ["| segments | cache | conns | nginx req/s | edgepack req/s | ratio | nginx MB/s | edgepack MB/s "
               "| nginx p50 / p99 ms | edgepack p50 / p99 ms | p99 ratio |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]

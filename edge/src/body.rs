@@ -76,10 +76,9 @@ pub fn gather_small_parts(parts: Vec<Bytes>) -> Vec<Bytes> {
     let mut out = Vec::new();
     let mut gathered = BytesMut::new();
     for part in parts.into_iter().filter(|p| !p.is_empty()) {
-        if !small(&part) || gathered.len() + part.len() > FRAME_TARGET {
-            if !gathered.is_empty() {
-                out.push(gathered.split().freeze());
-            }
+        let flush = !small(&part) || gathered.len() + part.len() > FRAME_TARGET;
+        if flush && !gathered.is_empty() {
+            out.push(gathered.split().freeze());
         }
         if small(&part) {
             if gathered.capacity() == 0 {

@@ -132,14 +132,16 @@ fn ts_samples<'a>(
     let s = &track.samples;
     let decode_shift = i128::from(s.min_composition_offset());
     span.samples()
-        .map(|i| {
-            let start = source.position(s.offset(i), s.size(i))?;
+        .zip(s.sync_flags(span.samples()))
+        .map(|(i, keyframe)| {
+            let size = s.size(i);
+            let start = source.position(s.offset(i), size)?;
             let dts = i128::from(s.decode_time(i)) + i128::from(offset);
             Ok(TsSample {
                 dts: to_90k(dts + decode_shift, track.timescale),
                 pts: to_90k(dts + i128::from(s.composition_offset(i)), track.timescale),
-                keyframe: s.is_sync(i),
-                data: &source.data[start..start + s.size(i) as usize],
+                keyframe,
+                data: &source.data[start..start + size as usize],
             })
         })
         .collect()

@@ -444,6 +444,29 @@ impl SampleTable {
         self.all_sync || self.sync_samples.binary_search(&(i as u32)).is_ok()
     }
 
+    /// Whether each sample of `range` is a sync sample, in order: one search for the whole
+    /// range instead of one per sample (segment writers walk every sample of a segment).
+    pub fn sync_flags(&self, range: Range<usize>) -> impl Iterator<Item = bool> + '_ {
+        let mut next = if self.all_sync {
+            0
+        } else {
+            self.sync_samples
+                .partition_point(|&s| (s as usize) < range.start)
+        };
+        range.map(move |i| {
+            if self.all_sync {
+                return true;
+            }
+            match self.sync_samples.get(next) {
+                Some(&s) if s as usize == i => {
+                    next += 1;
+                    true
+                }
+                _ => false,
+            }
+        })
+    }
+
     /// Number of sync samples among samples `range`.
     pub fn sync_count_in(&self, range: Range<usize>) -> usize {
         if self.all_sync {

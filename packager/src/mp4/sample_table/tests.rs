@@ -424,6 +424,12 @@ fn assert_same(t: &SampleTable, r: &Reference) {
         );
         let syncs = range.clone().filter(|&i| r.is_sync(i)).count();
         assert_eq!(t.sync_count_in(range.clone()), syncs, "{range:?}");
+        let flags: Vec<bool> = range.clone().map(|i| r.is_sync(i)).collect();
+        assert_eq!(
+            t.sync_flags(range.clone()).collect::<Vec<_>>(),
+            flags,
+            "{range:?}"
+        );
     }
     let mut counts: HashMap<u32, usize> = HashMap::new();
     for i in 0..n {

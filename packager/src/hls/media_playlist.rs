@@ -14,10 +14,34 @@ use crate::segment::SegmentSpan;
 /// One line item of a media playlist: segment `number`, whose URI is `{number}.{extension}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlaylistEntry {
-    pub duration: f64,
+    /// The duration in units of 10 µs (the five decimals of `EXTINF`), rounded.
+    pub duration_units: u64,
+    /// The duration in whole seconds, rounded up (for `EXT-X-TARGETDURATION`).
+    pub duration_ceil: u64,
     pub number: u64,
     /// `(length, offset)` for EXT-X-BYTERANGE.
     pub byte_range: Option<(u64, u64)>,
+}
+
+impl PlaylistEntry {
+    /// An entry lasting `ticks` of `timescale`, in integers only (no float rounding per
+    /// line of a playlist built per request).
+    pub fn new(ticks: u64, timescale: u32, number: u64, byte_range: Option<(u64, u64)>) -> Self {
+        let timescale = u64::from(timescale.max(1));
+        let duration_units = ticks
+            .checked_mul(200_000)
+            .map(|twice| (twice + timescale) / (2 * timescale))
+            .unwrap_or_else(|| {
+                let (t, ts) = (u128::from(ticks), u128::from(timescale));
+                u64::try_from((t * 200_000 + ts) / (2 * ts)).unwrap_or(u64::MAX)
+            });
+        PlaylistEntry {
+            duration_units,
+            duration_ceil: ticks.div_ceil(timescale),
+            number,
+            byte_range,
+        }
+    }
 }
 
 /// Writes a VOD media playlist of segments named `{number}.{extension}`. `map` is the init
@@ -36,7 +60,7 @@ pub fn write_media_playlist(
 ) -> String {
     let target = entries
         .iter()
-        .map(|e| e.duration.ceil() as u64)
+        .map(|e| e.duration_ceil)
         .max()
         .unwrap_or(1)
         .max(1);
@@ -58,7 +82,7 @@ pub fn write_media_playlist(
     lines.extend_from_slice(out.as_bytes());
     let mut int = itoa::Buffer::new();
     for e in entries {
-        let units = (e.duration.max(0.0) * 100_000.0).round() as u64;
+        let units = e.duration_units;
         lines.extend_from_slice(b"#EXTINF:");
         lines.extend_from_slice(int.format(units / 100_000).as_bytes());
         lines.push(b'.');
@@ -97,15 +121,13 @@ pub fn segment_entries(
     r: &Rendition,
     byte_range: impl Fn(&SegmentSpan) -> Option<(u64, u64)>,
 ) -> Vec<PlaylistEntry> {
-    let timescale = f64::from(p.track(r).timescale);
+    let timescale = p.track(r).timescale;
     r.segments
         .iter()
         .zip(&r.segment_times)
         .zip(1..)
-        .map(|((s, time), number)| PlaylistEntry {
-            duration: time.duration as f64 / timescale,
-            number,
-            byte_range: byte_range(s),
+        .map(|((s, time), number)| {
+            PlaylistEntry::new(time.duration, timescale, number, byte_range(s))
         })
         .collect()
 }
@@ -158,11 +180,12 @@ pub fn subtitle_playlist(p: &Presentation) -> String {
     let entries: Vec<_> = (0..p.subtitle_segment_count())
         .filter_map(|i| {
             let (start, end) = p.segment_window_ms(i)?;
-            Some(PlaylistEntry {
-                duration: (end.saturating_sub(start)) as f64 / 1000.0,
-                number: i as u64 + 1,
-                byte_range: None,
-            })
+            Some(PlaylistEntry::new(
+                end.saturating_sub(start),
+                1000,
+                i as u64 + 1,
+                None,
+            ))
         })
         .collect();
     write_media_playlist(&entries, "vtt", None, false, "")
@@ -175,21 +198,9 @@ mod tests {
     #[test]
     fn target_duration_is_ceiling_of_longest() {
         let entries = vec![
-            PlaylistEntry {
-                duration: 4.004,
-                number: 1,
-                byte_range: None,
-            },
-            PlaylistEntry {
-                duration: 2.0,
-                number: 2,
-                byte_range: Some((100, 0)),
-            },
-            PlaylistEntry {
-                duration: 0.000_004,
-                number: 3,
-                byte_range: Some((7, 123_456_789_012)),
-            },
+            PlaylistEntry::new(4004, 1000, 1, None),
+            PlaylistEntry::new(180_000, 90_000, 2, Some((100, 0))),
+            PlaylistEntry::new(4, 1_000_000, 3, Some((7, 123_456_789_012))),
         ];
         let text = write_media_playlist(&entries, "m4s", Some("init.mp4"), false, "");
         assert!(text.contains("#EXT-X-TARGETDURATION:5\n"));
@@ -198,5 +209,34 @@ mod tests {
         assert!(text.contains("#EXTINF:2.00000,\n#EXT-X-BYTERANGE:100@0\n2.m4s\n"));
         assert!(text.contains("#EXTINF:0.00000,\n#EXT-X-BYTERANGE:7@123456789012\n3.m4s\n"));
         assert!(text.ends_with("#EXT-X-ENDLIST\n"));
+    }
+
+    /// Integer durations round like the float formula they replace.
+    #[test]
+    fn entry_durations_round_to_five_decimals_and_up_to_seconds() {
+        for (ticks, timescale) in [
+            (0u64, 1000u32),
+            (1, 3),
+            (5, 1_000_000),
+            (15, 1_000_000),
+            (6006, 1000),
+            (180_180, 30_000),
+            (540_540, 90_000),
+            (288_768, 48_000),
+            (264_600, 44_100),
+            (u64::MAX / 3, 90_000),
+        ] {
+            let e = PlaylistEntry::new(ticks, timescale, 1, None);
+            let seconds = ticks as f64 / f64::from(timescale);
+            assert_eq!(
+                e.duration_ceil,
+                seconds.ceil() as u64,
+                "{ticks}/{timescale}"
+            );
+            if ticks < 1 << 40 {
+                let float_units = (seconds * 100_000.0).round() as u64;
+                assert_eq!(e.duration_units, float_units, "{ticks}/{timescale}");
+            }
+        }
     }
 }

@@ -41,6 +41,7 @@ pub struct Loaded {
 pub fn load(path: &Path) -> Loaded {
     let bytes = Bytes::from(std::fs::read(path).expect("demo media present"));
     let (moov, offset) = moov_of(&bytes);
+    let moov = bytes.slice(offset as usize..offset as usize + moov.len());
     let movie = parse_movie(&moov, offset, bytes.len() as u64).expect("demo media parses");
     Loaded { bytes, movie }
 }

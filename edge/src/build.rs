@@ -209,12 +209,12 @@ pub async fn build(
         ),
         VodObject::MediaPlaylist(Flavor::Cmaf, id) => (
             "hls_media_playlist",
-            playlist(cmaf_media_playlist(p, rendition(p, id)?, protection), M3U8),
+            playlist(cmaf_media_playlist(rendition(p, id)?, protection), M3U8),
         ),
         VodObject::MediaPlaylist(Flavor::Ts, id) => (
             "hls_media_playlist",
             playlist(
-                ts_package::ts_media_playlist(p, rendition(p, id)?, protection),
+                ts_package::ts_media_playlist(rendition(p, id)?, protection),
                 M3U8,
             ),
         ),
@@ -225,7 +225,7 @@ pub async fn build(
             }
             (
                 "hls_media_playlist",
-                playlist(cmaf_iframe_playlist(p, r), M3U8),
+                playlist(cmaf_iframe_playlist(r), M3U8),
             )
         }
         VodObject::SubtitlePlaylist(_, lang) => {

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -72,14 +72,16 @@ fn request_id(headers: &http::HeaderMap) -> String {
             return given.to_owned();
         }
     }
+    // Unique per process start (clock and pid), read once rather than per request.
+    static SEED: OnceLock<u64> = OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        now ^ u64::from(std::process::id())
+    });
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    format!(
-        "{:016x}",
-        fnv1a(&n.to_be_bytes(), seed ^ u64::from(std::process::id()))
-    )
+    hex16(fnv1a(&n.to_be_bytes(), seed), "")
 }
 
 /// The request id header, read and echoed.
@@ -260,7 +262,7 @@ async fn serve_vod_once(
     let title = state.media.title(asset).await?;
     let protection = protection_for(state, asset, policy(state, &title), host(req)).await?;
     let etag = etag(state, req, &title, protection.as_ref());
-    let cache = &state.config.cache;
+    let cache = &state.cache_headers;
     let guess = ObjectMeta {
         etag: &etag,
         content_type: "application/octet-stream",
@@ -288,7 +290,8 @@ async fn serve_vod_once(
     let building = build(state, title, object, protection.as_ref());
     let built = if state.responses.enabled() {
         let key = format!("{etag} {}", req.uri.path());
-        state.responses.get_or_build(&key, building).await?
+        // Boxed: the cache's future is large, and requests with the cache off need none.
+        Box::pin(state.responses.get_or_build(&key, building)).await?
     } else {
         building.await?
     };
@@ -315,7 +318,20 @@ fn etag(state: &AppState, req: &Parts, title: &Title, protection: Option<&Protec
             h = fnv1a(s.system.name().as_bytes(), h);
         }
     }
-    format!("\"{h:016x}\"")
+    hex16(h, "\"")
+}
+
+/// `{quote}{h:016x}{quote}` without the formatting machinery (ETags and request ids are
+/// made for every request).
+fn hex16(h: u64, quote: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(16 + 2 * quote.len());
+    s.push_str(quote);
+    for k in (0..16).rev() {
+        s.push(char::from(HEX[(h >> (4 * k)) as usize & 0xf]));
+    }
+    s.push_str(quote);
+    s
 }
 
 /// The raw key, for players that fetch it themselves (AES-128, SAMPLE-AES, ClearKey).
@@ -393,4 +409,44 @@ where
     }
     let answer = drm::clearkey::license_response(&request, std::slice::from_ref(&protection.key));
     Ok(no_store(answer, "application/json", &req.method))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_and_ids_are_sixteen_hex_digits() {
+        for h in [0, 1, 0xabc, u64::MAX, 0x0123_4567_89ab_cdef] {
+            assert_eq!(hex16(h, "\""), format!("\"{h:016x}\""));
+            assert_eq!(hex16(h, ""), format!("{h:016x}"));
+        }
+    }
+
+    #[test]
+    fn request_ids_differ_and_given_ones_are_kept() {
+        let none = http::HeaderMap::new();
+        let (a, b) = (request_id(&none), request_id(&none));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 16);
+        let mut given = http::HeaderMap::new();
+        given.insert(REQUEST_ID, http::HeaderValue::from_static("abc-1"));
+        assert_eq!(request_id(&given), "abc-1");
+    }
+}
+
+#[cfg(test)]
+mod future_sizes {
+    use super::*;
+
+    /// hyper moves every request's future into place, so its size is copied per request:
+    /// a title load or a cache insertion held inline made it 14 KiB. Those are boxed and
+    /// made only on a miss; this keeps it that way.
+    #[test]
+    fn a_request_future_stays_small() {
+        let live = Live::new(crate::Config::default()).unwrap();
+        let request = handle(live, Request::new(http_body_util::Empty::<Bytes>::new()));
+        let size = std::mem::size_of_val(&request);
+        assert!(size <= 6 * 1024, "a request's future is {size} bytes");
+    }
 }

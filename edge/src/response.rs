@@ -167,25 +167,45 @@ pub struct ObjectMeta<'a> {
     pub cacheability: Cacheability,
 }
 
-fn object_headers(h: &mut HeaderMap, meta: &ObjectMeta<'_>, cache: &CacheConfig) {
+/// The `Cache-Control` value of each kind of object, made once per configuration rather
+/// than formatted per response.
+#[derive(Debug, Clone)]
+pub struct CacheHeaders {
+    segment: HeaderValue,
+    playlist: HeaderValue,
+}
+
+impl CacheHeaders {
+    pub fn new(cache: &CacheConfig) -> Self {
+        CacheHeaders {
+            segment: header_value(&format!(
+                "public, max-age={}, immutable",
+                cache.segment_max_age_seconds
+            )),
+            playlist: header_value(&format!(
+                "public, max-age={}",
+                cache.playlist_max_age_seconds
+            )),
+        }
+    }
+}
+
+fn object_headers(h: &mut HeaderMap, meta: &ObjectMeta<'_>, cache: &CacheHeaders) {
     add_cors(h);
     h.insert(header::ETAG, header_value(meta.etag));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let cc = match meta.cacheability {
-        Cacheability::Segment => format!(
-            "public, max-age={}, immutable",
-            cache.segment_max_age_seconds
-        ),
-        Cacheability::Playlist => format!("public, max-age={}", cache.playlist_max_age_seconds),
+        Cacheability::Segment => &cache.segment,
+        Cacheability::Playlist => &cache.playlist,
     };
-    h.insert(header::CACHE_CONTROL, header_value(&cc));
+    h.insert(header::CACHE_CONTROL, cc.clone());
 }
 
 /// 304 when the client's copy is current, else `None`.
 pub fn not_modified(
     request: &HeaderMap,
     meta: &ObjectMeta<'_>,
-    cache: &CacheConfig,
+    cache: &CacheHeaders,
 ) -> Option<Response<PartsBody>> {
     if !none_match(request, meta.etag) {
         return None;
@@ -197,7 +217,7 @@ pub fn not_modified(
 }
 
 /// The response to HEAD when the length is known without building.
-pub fn head_response(len: u64, meta: &ObjectMeta<'_>, cache: &CacheConfig) -> Response<PartsBody> {
+pub fn head_response(len: u64, meta: &ObjectMeta<'_>, cache: &CacheHeaders) -> Response<PartsBody> {
     let mut res = Response::new(PartsBody::empty());
     let h = res.headers_mut();
     object_headers(h, meta, cache);
@@ -215,7 +235,7 @@ pub fn object_response(
     request: &HeaderMap,
     method: &Method,
     etag: &str,
-    cache: &CacheConfig,
+    cache: &CacheHeaders,
 ) -> Response<PartsBody> {
     let meta = ObjectMeta {
         etag,
@@ -225,6 +245,9 @@ pub fn object_response(
     let len = parts_len(&built.parts);
     let head = method == Method::HEAD;
     let mut res = Response::new(PartsBody::empty());
+    // Room for every header an object response gets (about ten), made once rather than
+    // grown as they are added.
+    *res.headers_mut() = HeaderMap::with_capacity(16);
     let (status, parts, content_range) = match parse_range(request.get(header::RANGE), len) {
         RangeRequest::None => (StatusCode::OK, built.parts, None),
         RangeRequest::Satisfiable(start, end) => (

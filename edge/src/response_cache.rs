@@ -57,9 +57,13 @@ impl ResponseCache {
         let Some(cache) = &self.cache else {
             return build.await;
         };
-        let entry = cache
-            .entry_by_ref(key)
-            .or_try_insert_with(build)
+        if let Some(built) = cache.get(key).await {
+            self.metrics.cache_lookup("response", true);
+            return Ok(built);
+        }
+        // Boxed, as the title's load is: the insertion future is large and only a miss
+        // needs it.
+        let entry = Box::pin(cache.entry_by_ref(key).or_try_insert_with(build))
             .await
             .map_err(|e| (*e).clone())?;
         self.metrics.cache_lookup("response", !entry.is_fresh());

@@ -12,6 +12,7 @@ use crate::keys::KeySource;
 use crate::media::cache::MediaCache;
 use crate::metrics::Metrics;
 use crate::origin::Origins;
+use crate::response::CacheHeaders;
 use crate::response_cache::ResponseCache;
 
 /// Shared state of a running daemon, for one configuration.
@@ -25,6 +26,8 @@ pub struct AppState {
     pub keys: Arc<dyn KeySource>,
     /// The access log, when one is configured.
     pub access_log: Option<Arc<AccessLog>>,
+    /// The `Cache-Control` values of `config.cache`, made once.
+    pub cache_headers: CacheHeaders,
 }
 
 /// Why a daemon could not be set up from its configuration.
@@ -127,6 +130,7 @@ impl AppState {
             })?)),
         };
         Ok(Arc::new(AppState {
+            cache_headers: CacheHeaders::new(&config.cache),
             config,
             origins,
             media,

@@ -8,7 +8,8 @@ use libfuzzer_sys::fuzz_target;
 use packager::presentation::{PackagingOptions, Presentation, SourceFile};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(movie) = packager::mp4::parse_movie(data, 0, u64::MAX / 2) else {
+    let moov = bytes::Bytes::copy_from_slice(data);
+    let Ok(movie) = packager::mp4::parse_movie(&moov, 0, u64::MAX / 2) else {
         return;
     };
     let source = SourceFile {

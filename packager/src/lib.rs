@@ -7,6 +7,7 @@
 //! from the plan and the source bytes of one segment.
 #![forbid(unsafe_code)]
 
+mod ascii;
 pub mod cmaf;
 pub mod dash;
 pub mod error;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::cmaf::fragment::media_segment_header_len;
 use crate::error::{Error, Result};
+use crate::hls::media_playlist::{iframe_entries, playlist_entries, PlaylistEntry};
 use crate::mp4::{Codec, Movie, Track};
 use crate::segment::{cut_track, plan_boundaries, Boundaries, SegmentSpan};
 use crate::vtt::WebVtt;
@@ -62,6 +63,10 @@ pub struct Rendition {
     /// Decode start and duration of each segment (track timescale), worked out once here:
     /// playlists and MPDs, built per request, read them instead of the sample table.
     pub segment_times: Vec<SegmentTime>,
+    /// The media playlist's entries, one per segment (no byte ranges).
+    pub entries: Vec<PlaylistEntry>,
+    /// The I-frame playlist's entries (video; empty for audio).
+    pub iframe_entries: Vec<PlaylistEntry>,
     pub bandwidth: Bandwidth,
     /// Bit rates of the rendition's MPEG-TS segments (estimated from sample sizes), worked
     /// out once here so that TS playlists do not walk the sample table per request.
@@ -96,6 +101,9 @@ pub struct Presentation {
     /// times, every track is moved later by the largest such shift, so A/V sync holds.
     pub origin: (u64, u32),
     pub options: PackagingOptions,
+    /// Whether every video rendition starts its segments at the same times (worked out
+    /// once: the MPD, built per request, states it).
+    video_aligned: bool,
 }
 
 impl Presentation {
@@ -179,19 +187,28 @@ impl Presentation {
             } else {
                 format!("{}-{kind}{}", source.name, track.track_id)
             };
-            let segment_times = segments
+            let segment_times: Vec<SegmentTime> = segments
                 .iter()
                 .map(|span| SegmentTime {
                     start: span.start_time(track),
                     duration: span.duration(track),
                 })
                 .collect();
+            let entries =
+                playlist_entries(track.timescale, &segment_times, std::iter::repeat(None));
+            let iframe_entries = if track.is_video() {
+                iframe_entries(track, &segments, &segment_times)
+            } else {
+                Vec::new()
+            };
             Rendition {
                 id,
                 source: s,
                 track: t,
                 segments,
                 segment_times,
+                entries,
+                iframe_entries,
                 bandwidth,
                 ts_bandwidth,
                 iframe_bandwidth,
@@ -201,7 +218,7 @@ impl Presentation {
         let mut video: Vec<Rendition> = video_tracks.into_iter().map(rendition).collect();
         video.sort_by_key(|r| (r.bandwidth.average, r.id.clone()));
         let audio = audio_tracks.into_iter().map(rendition).collect();
-        Ok(Presentation {
+        let mut presentation = Presentation {
             sources,
             video,
             audio,
@@ -211,7 +228,10 @@ impl Presentation {
             options: PackagingOptions {
                 target_segment_ms: target,
             },
-        })
+            video_aligned: true,
+        };
+        presentation.video_aligned = presentation.compute_video_aligned();
+        Ok(presentation)
     }
 
     pub fn track(&self, rendition: &Rendition) -> &Track {
@@ -267,8 +287,12 @@ impl Presentation {
         self.boundaries.starts.len()
     }
 
-    /// True when every video rendition starts its segments at the same times.
+    /// Whether every video rendition starts its segments at the same times.
     pub fn video_segments_aligned(&self) -> bool {
+        self.video_aligned
+    }
+
+    fn compute_video_aligned(&self) -> bool {
         let starts = |r: &Rendition| -> Vec<u64> {
             let t = self.track(r);
             r.segments

@@ -67,6 +67,24 @@ impl SourceRange {
         }
         Ok((offset - self.offset) as usize)
     }
+
+    /// The bytes at file offsets `bytes`, as a slice of `data` (no copy).
+    pub fn slice(&self, bytes: Range<u64>) -> Result<Bytes> {
+        let read_end = self.offset + self.data.len() as u64;
+        if bytes.start < self.offset || bytes.end > read_end || bytes.start > bytes.end {
+            return Err(Error::Output {
+                what: "segment",
+                reason: format!(
+                    "sample bytes {}..{} are outside the read {}..{read_end}",
+                    bytes.start, bytes.end, self.offset
+                ),
+            });
+        }
+        let start = (bytes.start - self.offset) as usize;
+        Ok(self
+            .data
+            .slice(start..start + (bytes.end - bytes.start) as usize))
+    }
 }
 
 /// Segment start times on the output timeline, in one timescale (the lead track's).

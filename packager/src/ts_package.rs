@@ -4,7 +4,6 @@
 
 use crate::error::{Error, Result};
 use crate::hls::keys::{key_lines, KeyTag};
-use crate::hls::media_playlist::segment_entries;
 use crate::hls::{write_media_playlist, write_multivariant, HlsFlavor, VariantRates};
 use crate::mp4::{AudioKind, Codec, Track, VideoKind};
 use crate::presentation::{measure_sizes, Bandwidth, Presentation, Rendition};
@@ -133,9 +132,10 @@ fn ts_samples<'a>(
     let decode_shift = i128::from(s.min_composition_offset());
     span.samples()
         .zip(s.sync_flags(span.samples()))
-        .map(|(i, keyframe)| {
+        .zip(s.offsets(span.samples()))
+        .map(|((i, keyframe), at)| {
             let size = s.size(i);
-            let start = source.position(s.offset(i), size)?;
+            let start = source.position(at, size)?;
             let dts = i128::from(s.decode_time(i)) + i128::from(offset);
             Ok(TsSample {
                 dts: to_90k(dts + decode_shift, track.timescale),
@@ -285,11 +285,7 @@ pub fn ts_multivariant(p: &Presentation, protection: Option<&Protection>) -> Str
 }
 
 /// The TS media playlist of a rendition: `1.ts`, `2.ts`, ...
-pub fn ts_media_playlist(
-    p: &Presentation,
-    r: &Rendition,
-    protection: Option<&Protection>,
-) -> String {
+pub fn ts_media_playlist(r: &Rendition, protection: Option<&Protection>) -> String {
     let keys = protection
         .map(|pr| {
             key_lines(
@@ -301,7 +297,7 @@ pub fn ts_media_playlist(
             )
         })
         .unwrap_or_default();
-    write_media_playlist(&segment_entries(p, r, |_| None), "ts", None, false, &keys)
+    write_media_playlist(&r.entries, "ts", None, false, &keys)
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! Robustness in every CI run (the fuzz targets in fuzz/ go further): thousands of corrupted
 //! variants of real `moov` boxes must parse or fail with an error, never panic, and anything
-//! that parses must plan and write manifests.
+//! that parses must plan and write manifests and segments.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use packager::mp4::{next_top_level, parse_movie, TopLevelStep};
 use packager::presentation::{PackagingOptions, Presentation, SourceFile};
+use packager::segment::SourceRange;
 
 /// A small deterministic generator (xorshift), so failures reproduce.
 struct Rng(u64);
@@ -54,6 +56,10 @@ fn corrupted_moovs_never_panic() {
     ] {
         let file = std::fs::read(media.join(name)).unwrap();
         let (moov, offset) = moov_of(&file);
+        let whole = SourceRange {
+            offset: 0,
+            data: Bytes::from(file.clone()),
+        };
         for _ in 0..1500 {
             let mut m = moov.clone();
             for _ in 0..1 + rng.below(4) {
@@ -71,7 +77,7 @@ fn corrupted_moovs_never_panic() {
             if rng.below(10) == 0 {
                 m.truncate(rng.below(m.len()));
             }
-            if let Ok(movie) = parse_movie(&m, offset, file.len() as u64) {
+            if let Ok(movie) = parse_movie(&Bytes::from(m), offset, file.len() as u64) {
                 parsed += 1;
                 let source = SourceFile {
                     name: String::new(),
@@ -83,8 +89,22 @@ fn corrupted_moovs_never_panic() {
                     let _ = packager::dash::write_mpd(&p, None);
                     let _ = packager::ts_package::ts_multivariant(&p, None);
                     for r in p.video.iter().chain(&p.audio) {
-                        let _ = packager::hls::cmaf_media_playlist(&p, r, None);
+                        let _ = packager::hls::cmaf_media_playlist(r, None);
                         let _ = packager::cmaf::write_init_segment(p.track(r));
+                        // Segments read the sample tables (offsets of every sample of a
+                        // span); the whole file is the read, so any offset may be asked.
+                        let (first, last) = (r.segments.first(), r.segments.last());
+                        for span in first.into_iter().chain(last) {
+                            let track = p.track(r);
+                            let _ = track.samples.byte_span(span.samples());
+                            let _ = packager::cmaf::write_media_segment(
+                                track,
+                                span,
+                                1,
+                                r.timeline_offset,
+                                &whole,
+                            );
+                        }
                     }
                 }
             }

@@ -7,6 +7,8 @@
 
 use std::path::Path;
 
+use bytes::Bytes;
+
 use drm::cenc::subsample::{NalFormat, VideoSubsampler};
 use drm::cenc::{Scheme, Subsample};
 use drm::nal::{HeaderAlignment, NalUnit, SliceType};
@@ -62,7 +64,12 @@ fn video_track(file: &[u8]) -> Track {
         }
     };
     let moov = &file[moov_offset as usize..(moov_offset + size) as usize];
-    let movie = parse_movie(moov, moov_offset, file.len() as u64).unwrap();
+    let movie = parse_movie(
+        &Bytes::copy_from_slice(moov),
+        moov_offset,
+        file.len() as u64,
+    )
+    .unwrap();
     movie.tracks.into_iter().find(Track::is_video).unwrap()
 }
 

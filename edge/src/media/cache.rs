@@ -103,7 +103,19 @@ impl MediaCache {
     }
 
     /// The title of `asset`, loading it (once, however many ask) if needed.
+    ///
+    /// A hit takes the short path: the future of a load is large (origin reads, parsing),
+    /// and every request's future would carry it, to be copied on each request, if the
+    /// load were not boxed and only made on a miss.
     pub async fn title(&self, asset: &str) -> Result<Arc<Title>, Problem> {
+        if let Some(title) = self.titles.get(asset).await {
+            self.metrics.cache_lookup("title", true);
+            return Ok(title);
+        }
+        Box::pin(self.title_on_miss(asset)).await
+    }
+
+    async fn title_on_miss(&self, asset: &str) -> Result<Arc<Title>, Problem> {
         let entry = self
             .titles
             .entry_by_ref(asset)

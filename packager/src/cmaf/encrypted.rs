@@ -40,9 +40,9 @@ pub fn write_encrypted_segment(
     let payload_len = samples.bytes_in(span.samples());
     let mut payload = Vec::with_capacity(payload_len as usize);
     let mut aux = Vec::with_capacity(span.count());
-    for i in span.samples() {
+    for (i, offset) in span.samples().zip(samples.offsets(span.samples())) {
         let size = samples.size(i);
-        let start = source.position(samples.offset(i), size)?;
+        let start = source.position(offset, size)?;
         let at = payload.len();
         payload.extend_from_slice(&source.data[start..start + size as usize]);
         let sample = &mut payload[at..];

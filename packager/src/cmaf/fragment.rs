@@ -106,24 +106,11 @@ pub fn write_media_segment(
     let traf = write_traf_start(&mut w, track, span, sequence_number, timeline_offset);
     let data_offset_at = write_trun(&mut w, track, span);
     w.buf[data_offset_at..data_offset_at + 4].copy_from_slice(&(header_len as u32).to_be_bytes());
-    let mut payload: Vec<Bytes> = Vec::new();
-    let mut run: Option<(usize, usize)> = None;
-    for i in span.samples() {
-        let size = samples.size(i);
-        let start = source.position(samples.offset(i), size)?;
-        let end = start + size as usize;
-        run = match run {
-            Some((s, e)) if e == start => Some((s, end)),
-            Some((s, e)) => {
-                payload.push(source.data.slice(s..e));
-                Some((start, end))
-            }
-            None => Some((start, end)),
-        };
-    }
-    if let Some((s, e)) = run {
-        payload.push(source.data.slice(s..e));
-    }
+    // Runs of contiguous samples (a chunk's, or more) are one slice each.
+    let payload = samples
+        .byte_runs(span.samples())
+        .map(|bytes| source.slice(bytes))
+        .collect::<Result<Vec<Bytes>>>()?;
     w.close(traf);
     w.close(moof);
     write_mdat_header(&mut w, samples.bytes_in(span.samples()))?;

@@ -2,6 +2,7 @@
 //! and language, SegmentTemplate with SegmentTimeline per Representation, and a text
 //! AdaptationSet per WebVTT subtitle. Segment URLs are the very ones HLS-CMAF uses.
 
+use crate::ascii::AsciiWriter;
 use crate::dash::content_protection::{write_content_protection, NAMESPACES};
 use crate::protection::Protection;
 use std::fmt::Write;
@@ -39,9 +40,9 @@ pub fn write_mpd(p: &Presentation, protection: Option<&Protection>) -> String {
         .video
         .iter()
         .chain(&p.audio)
-        .flat_map(|r| {
-            let t = p.track(r);
-            r.segments.iter().map(move |s| s.duration_seconds(t))
+        .filter_map(|r| {
+            let longest = r.segment_times.iter().map(|t| t.duration).max()?;
+            Some(longest as f64 / f64::from(p.track(r).timescale.max(1)))
         })
         .fold(0.0, f64::max);
     let mut out = String::new();
@@ -177,8 +178,9 @@ fn presentation_time_offset(p: &Presentation, r: &Rendition) -> u64 {
 fn write_timeline(out: &mut String, p: &Presentation, r: &Rendition) {
     let track = p.track(r);
     let shift = u64::try_from(track.samples.composition_offset(0)).unwrap_or(0);
-    let mut i = 0;
     let segs = &r.segment_times;
+    let mut w = AsciiWriter::with_capacity(segs.len() * 48);
+    let mut i = 0;
     while i < segs.len() {
         let t = segs[i].start + r.timeline_offset + shift;
         let d = segs[i].duration;
@@ -186,13 +188,18 @@ fn write_timeline(out: &mut String, p: &Presentation, r: &Rendition) {
         while i + repeat + 1 < segs.len() && segs[i + repeat + 1].duration == d {
             repeat += 1;
         }
+        w.lit(b"            <S t=\"");
+        w.u64(t);
+        w.lit(b"\" d=\"");
+        w.u64(d);
         if repeat > 0 {
-            let _ = writeln!(out, "            <S t=\"{t}\" d=\"{d}\" r=\"{repeat}\"/>");
-        } else {
-            let _ = writeln!(out, "            <S t=\"{t}\" d=\"{d}\"/>");
+            w.lit(b"\" r=\"");
+            w.u64(repeat as u64);
         }
+        w.lit(b"\"/>\n");
         i += repeat + 1;
     }
+    out.push_str(&w.finish_string());
 }
 
 /// `frameRate` as an exact fraction where it is one (30000/1001).

@@ -1,13 +1,12 @@
 //! HLS media playlists (RFC 8216): the VOD list of one rendition's segments, the I-frame
 //! playlist of a video rendition, and subtitle playlists.
 
-use std::fmt::Write;
-
+use crate::ascii::{AsciiWriter, Counter, Piece};
 use crate::cmaf::fragment::first_sample_range_len;
 use crate::hls::keys::{key_lines, KeyTag};
 use crate::hls::multivariant::HlsFlavor;
 use crate::mp4::Track;
-use crate::presentation::{Bandwidth, Presentation, Rendition};
+use crate::presentation::{Bandwidth, Presentation, Rendition, SegmentTime};
 use crate::protection::Protection;
 use crate::segment::SegmentSpan;
 
@@ -48,9 +47,9 @@ impl PlaylistEntry {
 /// segment URI for fMP4; `keys` holds the `EXT-X-KEY` lines (empty when clear), written
 /// after the map so the init stays clear.
 ///
-/// Built on every request, so the per-segment lines are written without `format!`
-/// machinery or allocations: integers through `itoa`, the five decimals of `EXTINF` from
-/// an integer count of 10 µs units.
+/// Built on every request, so the per-segment lines go through [`AsciiWriter`]: integers
+/// written in place, the five decimals of `EXTINF` from an integer count of 10 µs units,
+/// no `format!` machinery and no allocation but the output.
 pub fn write_media_playlist(
     entries: &[PlaylistEntry],
     extension: &str,
@@ -64,93 +63,119 @@ pub fn write_media_playlist(
         .max()
         .unwrap_or(1)
         .max(1);
-    let version = if map.is_some() || iframes_only { 7 } else { 3 };
-    let mut out = String::with_capacity(256 + keys.len());
-    let _ = write!(
-        out,
-        "#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n"
-    );
+    let mut w = AsciiWriter::with_capacity(256 + keys.len() + entries.len() * 40);
+    w.lit(b"#EXTM3U\n#EXT-X-VERSION:");
+    w.u64(if map.is_some() || iframes_only { 7 } else { 3 });
+    w.lit(b"\n#EXT-X-TARGETDURATION:");
+    w.u64(target);
+    w.lit(b"\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n");
     if iframes_only {
-        out.push_str("#EXT-X-I-FRAMES-ONLY\n");
+        w.lit(b"#EXT-X-I-FRAMES-ONLY\n");
     }
     if let Some(map) = map {
-        let _ = writeln!(out, "#EXT-X-MAP:URI=\"{map}\"");
+        w.lit(b"#EXT-X-MAP:URI=\"");
+        w.str(map);
+        w.lit(b"\"\n");
     }
-    out.push_str(keys);
-    // The segment lines are ASCII bytes: written as bytes, checked once at the end.
-    let mut lines = Vec::with_capacity(out.len() + entries.len() * 48 + 16);
-    lines.extend_from_slice(out.as_bytes());
-    let mut int = itoa::Buffer::new();
+    w.str(keys);
+    // What repeats from line to line is written once and copied: the `EXTINF` tag of the
+    // last duration (most segments last the same), the segment number (counted up), and
+    // `.{extension}\n`.
+    let mut suffix = Piece::<16>::default();
+    let short_extension =
+        suffix.push(b".") && suffix.push(extension.as_bytes()) && suffix.push(b"\n");
+    let mut extinf: Option<(u64, Piece<40>)> = None;
+    let mut number = Counter::new(0);
     for e in entries {
-        let units = e.duration_units;
-        lines.extend_from_slice(b"#EXTINF:");
-        lines.extend_from_slice(int.format(units / 100_000).as_bytes());
-        lines.push(b'.');
-        lines.extend_from_slice(&five_digits(units % 100_000));
-        lines.extend_from_slice(b",\n");
-        if let Some((len, offset)) = e.byte_range {
-            lines.extend_from_slice(b"#EXT-X-BYTERANGE:");
-            lines.extend_from_slice(int.format(len).as_bytes());
-            lines.push(b'@');
-            lines.extend_from_slice(int.format(offset).as_bytes());
-            lines.push(b'\n');
+        match &extinf {
+            Some((units, tag)) if *units == e.duration_units => w.piece(tag),
+            _ => {
+                let tag = extinf_tag(e.duration_units);
+                w.piece(&tag);
+                extinf = Some((e.duration_units, tag));
+            }
         }
-        lines.extend_from_slice(int.format(e.number).as_bytes());
-        lines.push(b'.');
-        lines.extend_from_slice(extension.as_bytes());
-        lines.push(b'\n');
+        if let Some((len, offset)) = e.byte_range {
+            w.lit(b"#EXT-X-BYTERANGE:");
+            w.u64(len);
+            w.lit(b"@");
+            w.u64(offset);
+            w.lit(b"\n");
+        }
+        w.piece(number.set(e.number));
+        if short_extension {
+            w.piece(&suffix);
+        } else {
+            w.lit(b".");
+            w.str(extension);
+            w.lit(b"\n");
+        }
     }
-    lines.extend_from_slice(b"#EXT-X-ENDLIST\n");
-    String::from_utf8(lines).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    w.lit(b"#EXT-X-ENDLIST\n");
+    w.finish_string()
 }
 
-/// `value` (below 100 000) as exactly five ASCII digits, zero-padded.
-fn five_digits(value: u64) -> [u8; 5] {
-    let mut digits = [b'0'; 5];
-    let mut v = value % 100_000;
-    for d in digits.iter_mut().rev() {
+/// `#EXTINF:{seconds}.{five decimals},\n` for a duration in 10 µs units.
+fn extinf_tag(units: u64) -> Piece<40> {
+    let mut tag = Piece::default();
+    let whole = Counter::new(units / 100_000);
+    let mut decimals = [b'0'; 5];
+    let mut v = units % 100_000;
+    for d in decimals.iter_mut().rev() {
         *d = b'0' + (v % 10) as u8;
         v /= 10;
     }
-    digits
+    // 8 + at most 15 digits + 1 + 5 + 2 bytes: always fits 40.
+    tag.push(b"#EXTINF:");
+    tag.push(whole.as_piece().as_bytes());
+    tag.push(b".");
+    tag.push(&decimals);
+    tag.push(b",\n");
+    tag
 }
 
-/// One entry per segment of `r`, numbered from 1, with an optional byte range per segment.
-pub fn segment_entries(
-    p: &Presentation,
-    r: &Rendition,
-    byte_range: impl Fn(&SegmentSpan) -> Option<(u64, u64)>,
+/// One entry per segment, numbered from 1, lasting `times` (in `timescale`), each with its
+/// byte range if any. [`Presentation::build`] keeps a rendition's entries (and its I-frame
+/// playlist's) in the [`Rendition`], so playlists built per request only write them.
+pub(crate) fn playlist_entries(
+    timescale: u32,
+    times: &[SegmentTime],
+    byte_ranges: impl Iterator<Item = Option<(u64, u64)>>,
 ) -> Vec<PlaylistEntry> {
-    let timescale = p.track(r).timescale;
-    r.segments
+    times
         .iter()
-        .zip(&r.segment_times)
+        .zip(byte_ranges)
         .zip(1..)
-        .map(|((s, time), number)| {
-            PlaylistEntry::new(time.duration, timescale, number, byte_range(s))
+        .map(|((time, byte_range), number)| {
+            PlaylistEntry::new(time.duration, timescale, number, byte_range)
         })
         .collect()
 }
 
+/// The I-frame playlist's entries of a video track: the keyframe that opens each CMAF
+/// segment, as a byte range of that segment (headers plus the keyframe).
+pub(crate) fn iframe_entries(
+    track: &Track,
+    segments: &[SegmentSpan],
+    times: &[SegmentTime],
+) -> Vec<PlaylistEntry> {
+    let ranges = segments
+        .iter()
+        .map(|s| Some((first_sample_range_len(track, s), 0)));
+    playlist_entries(track.timescale, times, ranges)
+}
+
 /// The CMAF media playlist of a rendition: `init.mp4` then `1.m4s`, `2.m4s`, ...
-pub fn cmaf_media_playlist(
-    p: &Presentation,
-    r: &Rendition,
-    protection: Option<&Protection>,
-) -> String {
-    let entries = segment_entries(p, r, |_| None);
+pub fn cmaf_media_playlist(r: &Rendition, protection: Option<&Protection>) -> String {
     let keys = protection
         .map(|pr| key_lines(pr, HlsFlavor::Cmaf, KeyTag::Key, "../", None))
         .unwrap_or_default();
-    write_media_playlist(&entries, "m4s", Some("init.mp4"), false, &keys)
+    write_media_playlist(&r.entries, "m4s", Some("init.mp4"), false, &keys)
 }
 
-/// The I-frame playlist of a video rendition: the keyframe that opens each CMAF segment,
-/// as a byte range of that segment (headers plus the keyframe).
-pub fn cmaf_iframe_playlist(p: &Presentation, r: &Rendition) -> String {
-    let track = p.track(r);
-    let entries = segment_entries(p, r, |s| Some((first_sample_range_len(track, s), 0)));
-    write_media_playlist(&entries, "m4s", Some("init.mp4"), true, "")
+/// The I-frame playlist of a video rendition (no entries for audio).
+pub fn cmaf_iframe_playlist(r: &Rendition) -> String {
+    write_media_playlist(&r.iframe_entries, "m4s", Some("init.mp4"), true, "")
 }
 
 /// Peak and mean bit rate of an I-frame playlist: keyframe bytes over the time each one

@@ -77,8 +77,13 @@ impl Track {
 
 /// Parses a whole `moov` box (header included). `moov_offset` is its position in the file and
 /// `source_len` the file's length, so sample offsets can be checked.
-pub fn parse_movie(moov: &[u8], moov_offset: u64, source_len: u64) -> Result<Movie> {
-    let top = parse_children(moov, moov_offset, "")?;
+///
+/// The tracks' sample tables keep views of `moov`'s bytes (their sizes and chunk tables),
+/// so the movie holds the buffer `moov` is a slice of: for a local file a mapping of the
+/// file, for an HTTP origin the read that found it.
+pub fn parse_movie(moov: &Bytes, moov_offset: u64, source_len: u64) -> Result<Movie> {
+    let bytes = moov;
+    let top = parse_children(bytes, moov_offset, "")?;
     let moov = top
         .first()
         .filter(|b| &b.kind == b"moov")
@@ -89,7 +94,7 @@ pub fn parse_movie(moov: &[u8], moov_offset: u64, source_len: u64) -> Result<Mov
     let mut tracks = Vec::new();
     let mut skipped_tracks = Vec::new();
     for trak in children.iter().filter(|b| &b.kind == b"trak") {
-        match parse_track(trak, timescale, source_len)? {
+        match parse_track(trak, bytes, timescale, source_len)? {
             Parsed::Track(t) => tracks.push(*t),
             Parsed::Skipped(s) => skipped_tracks.push(s),
         }
@@ -129,7 +134,12 @@ enum Parsed {
     Skipped(SkippedTrack),
 }
 
-fn parse_track(trak: &Mp4Box<'_>, movie_timescale: u32, source_len: u64) -> Result<Parsed> {
+fn parse_track(
+    trak: &Mp4Box<'_>,
+    moov: &Bytes,
+    movie_timescale: u32,
+    source_len: u64,
+) -> Result<Parsed> {
     let children = trak.children()?;
     let tkhd = require(&children, b"tkhd", &trak.path, trak.offset)?;
     let track_id = parse_tkhd(tkhd)?;
@@ -173,6 +183,7 @@ fn parse_track(trak: &Mp4Box<'_>, movie_timescale: u32, source_len: u64) -> Resu
         })?;
     let samples = SampleTable::parse(
         &SampleTableBoxes {
+            moov,
             stts: req(b"stts")?,
             ctts: find(&stbl, b"ctts"),
             stsc: req(b"stsc")?,
@@ -285,6 +296,6 @@ mod tests {
     fn not_a_moov_is_an_error() {
         let mut data = 8u32.to_be_bytes().to_vec();
         data.extend_from_slice(b"free");
-        assert!(parse_movie(&data, 0, 100).is_err());
+        assert!(parse_movie(&Bytes::from(data), 0, 100).is_err());
     }
 }

@@ -1,18 +1,29 @@
 //! The compact per-track sample table: what a manifest or a segment needs of every sample,
-//! built once from `stts`, `ctts`, `stsc`, `stsz`/`stz2`, `stco`/`co64` and `stss`.
+//! read once from `stts`, `ctts`, `stsc`, `stsz`/`stz2`, `stco`/`co64` and `stss`.
 //!
-//! Each column takes, per track, the smallest of a few forms (chosen from its values alone,
-//! so equal tables compare equal); each form finds one sample's value in O(1), or by a
-//! search among the few runs of one block of samples:
+//! Sizes and file offsets stay where the `moov` has them: `Bytes` views of its boxes (of
+//! the source's mapping for a local file), checked but not copied, so that parsing a long
+//! source costs about one read of its tables. The other columns are built, each in the
+//! smallest of a few forms (chosen from its values alone); each form finds one sample's
+//! value in O(1), or by a short search or walk:
 //!
-//! - sizes: one constant when every sample has the same size, else a `u16` a sample when
-//!   every size fits 16 bits, else a `u32`;
-//! - file offsets: for each block of 1024 samples the `u64` offset of its first sample, and
-//!   a `u32` a sample, its distance from that one. A block that spans 4 GiB or more, or
-//!   goes backwards, makes the whole column a `u64` a sample;
+//! - sizes: one constant when every sample has the same size; else the `stsz` entries in
+//!   place (4 bytes a sample); sizes from an `stz2` (or given as values) are built, a `u16`
+//!   a sample when every size fits 16 bits, else a `u32`;
+//! - file offsets: the chunk table in place (`stco`/`co64` and `stsc` entries), with a mark
+//!   every 64 samples (24 bytes: the sample's offset, chunk, `stsc` entry and the samples
+//!   left in its chunk). A sample's offset is found from its mark, whole chunks at a time
+//!   and then along one chunk: at most 63 sizes summed, however large the chunks; a walk
+//!   along a range ([`SampleTable::offsets`], [`SampleTable::byte_runs`]) costs O(1) a
+//!   sample, or a chunk. Offsets are built instead, for each block of 1024 samples the
+//!   `u64` offset of its first sample and a `u32` a sample (a `u64` a sample when a block
+//!   spans 4 GiB or goes backwards), when the chunk table's boxes cost more than 12 bytes a
+//!   sample (an `stsc` entry for every chunk of one sample), when a chunk before the last
+//!   sample is empty (a walk could then cross any number of `stsc` entries between two
+//!   samples), and for tables given as values;
 //! - decode times: the runs of samples of equal duration (`stts` entries, merged; 16 bytes
 //!   a run) when they are few (at most 64, or one per 16 samples, and never more bytes than
-//!   per-sample times), else a decode time a sample, stored as the offsets are;
+//!   per-sample times), else a decode time a sample, stored as built offsets are;
 //! - composition offsets: nothing when every offset is zero or there is no `ctts`; else the
 //!   runs of equal offsets (8 bytes a run) when few, as for decode times; else an `i16` a
 //!   sample when every offset fits 16 bits, else an `i32`;
@@ -22,23 +33,29 @@
 //! block), so finding a sample's run searches only the runs of its block, however many
 //! runs a variable-rate source has.
 //!
-//! A constant-frame-rate H.264 track with B-frames and 2 s GOPs costs about 8 bytes a sample
-//! (offset 4, size 2, composition offset 2, sync list 0.08; 10 when frames reach 64 KiB) and
-//! an AAC track about 6 (4 when every frame has the same size). The worst case (offsets and
-//! decode times spread too far for 32 bits, `i32` composition offsets, an `stss` that lists
-//! every sample) is 28 bytes, what plain parallel arrays cost. Every array is allocated at
-//! its exact length.
+//! [`SampleTable::heap_bytes`] counts the views' bytes too (for a local file they are the
+//! mapping's, but for an HTTP origin the `moov` read is heap). ffmpeg's H.264 with B-frames
+//! and 2 s GOPs costs about 10.5 bytes a sample (size 4, chunk offset 4, marks 0.4,
+//! composition offset 2, sync list 0.08) and its AAC about 8 (size 4, chunk offset 2.1,
+//! `stsc` 1.6, marks 0.4). The worst case is 28 bytes a sample plus the marks (sizes 4,
+//! offsets up to 12, decode times 8 and composition offsets 4) and 4 bytes a sync sample.
+//! Every built array is allocated at its exact length.
 //!
-//! `parse` reads each box in one pass where it can, with the same checks and errors as ever;
-//! `build` makes the forms, from box entries or from plain values.
+//! `parse` checks every box in one pass where it can, with the same checks and errors as
+//! ever (`chunks` the chunk table's, without writing a value a sample); `build` makes the
+//! built forms, from box entries or from plain values; `walks` has the walks along a range
+//! that segment writers use.
 
 use std::collections::HashMap;
 use std::ops::Range;
 
 use build::{build_column, build_composition, build_sizes, build_timing, OffsetStats, Values};
+use bytes::Bytes;
+use chunks::ChunkTable;
 use parse::{
     parse_composition_offsets, parse_decode_times, parse_offsets, parse_sizes, parse_sync_samples,
 };
+use views::Be32s;
 
 use crate::error::Result;
 use crate::mp4::boxes::Mp4Box;
@@ -54,12 +71,14 @@ const BLOCK_SHIFT: u32 = 10;
 
 /// Per-sample timing, size and position of one track, in decode order.
 ///
-/// Equal tables hold equal values: each column's form is a function of its values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Tables are equal when they hold equal values, whatever the forms of their sizes and
+/// offsets (views of the boxes or built columns); the other columns' forms are functions
+/// of their values.
+#[derive(Debug, Clone, Default)]
 pub struct SampleTable {
     count: usize,
     sizes: Sizes,
-    offsets: Column,
+    offsets: Offsets,
     timing: Timing,
     composition: Composition,
     /// Indices (0-based, ascending) of sync samples. Empty for `all_sync` tracks.
@@ -71,17 +90,82 @@ pub struct SampleTable {
     min_composition_offset: i32,
 }
 
+impl PartialEq for SampleTable {
+    fn eq(&self, other: &Self) -> bool {
+        let n = self.count;
+        n == other.count
+            && self.timing == other.timing
+            && self.composition == other.composition
+            && self.sync_samples == other.sync_samples
+            && self.all_sync == other.all_sync
+            && self.end_time == other.end_time
+            && self.min_composition_offset == other.min_composition_offset
+            && (0..n).all(|i| self.size(i) == other.size(i))
+            && self.offsets(0..n).eq(other.offsets(0..n))
+    }
+}
+
+impl Eq for SampleTable {}
+
 /// Sample sizes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Sizes {
     Constant(u32),
     U16(Box<[u16]>),
     U32(Box<[u32]>),
+    /// The entries of the `stsz`, in place.
+    View(Be32s),
 }
 
 impl Default for Sizes {
     fn default() -> Self {
         Sizes::Constant(0)
+    }
+}
+
+impl Sizes {
+    /// Size of sample `i`, which must be a sample of the table (not checked for
+    /// `Constant`).
+    #[inline(always)]
+    fn get(&self, i: usize) -> u32 {
+        match self {
+            Sizes::Constant(size) => *size,
+            Sizes::U16(sizes) => u32::from(sizes[i]),
+            Sizes::U32(sizes) => sizes[i],
+            Sizes::View(sizes) => sizes.get(i),
+        }
+    }
+
+    /// Sum of the sizes of samples `range`, which must be samples of the table (not
+    /// checked for `Constant`).
+    #[inline]
+    fn sum(&self, range: Range<usize>) -> u64 {
+        match self {
+            Sizes::Constant(size) => range.len() as u64 * u64::from(*size),
+            // In 32 bits up to 65536 sizes at a time: twice the lanes of 64-bit sums.
+            Sizes::U16(sizes) => sizes[range]
+                .chunks(1 << 16)
+                .map(|c| u64::from(c.iter().map(|&s| u32::from(s)).sum::<u32>()))
+                .sum(),
+            Sizes::U32(sizes) => sizes[range].iter().map(|&s| u64::from(s)).sum(),
+            Sizes::View(sizes) => sizes.sum(range),
+        }
+    }
+}
+
+/// Sample file offsets.
+#[derive(Debug, Clone)]
+enum Offsets {
+    /// Read from the chunk table's own boxes.
+    Chunks(ChunkTable),
+    /// A value a sample (tables built from values, and chunk tables whose walks could
+    /// cross many empty chunks).
+    Column(Column),
+}
+
+impl Default for Offsets {
+    fn default() -> Self {
+        Offsets::Column(Column::default())
     }
 }
 
@@ -260,6 +344,9 @@ fn partition_point_by(n: usize, pred: impl Fn(usize) -> bool) -> usize {
 
 /// The sample-table boxes of one track, as found in `stbl`.
 pub struct SampleTableBoxes<'b, 'a> {
+    /// The bytes of the `moov` the boxes are in: the table keeps views of them. (Boxes
+    /// whose payloads lie elsewhere are copied.)
+    pub moov: &'b Bytes,
     pub stts: &'b Mp4Box<'a>,
     pub ctts: Option<&'b Mp4Box<'a>>,
     pub stsc: &'b Mp4Box<'a>,
@@ -272,13 +359,13 @@ impl SampleTable {
     /// Builds the table, checking that the boxes agree with each other and that every sample
     /// lies inside a source of `source_len` bytes.
     pub fn parse(boxes: &SampleTableBoxes<'_, '_>, source_len: u64) -> Result<Self> {
-        let (sizes, count) = parse_sizes(boxes.sizes)?;
+        let (sizes, count) = parse_sizes(boxes.sizes, boxes.moov)?;
         let (timing, end_time) = parse_decode_times(boxes.stts, count)?;
         let (composition, min_composition_offset) = match boxes.ctts {
             Some(ctts) => parse_composition_offsets(ctts, count)?,
             None => (Composition::Zero, 0),
         };
-        let offsets = parse_offsets(boxes.stsc, boxes.chunk_offsets, &sizes, count, source_len)?;
+        let offsets = parse_offsets(boxes, &sizes, count, source_len)?;
         let (sync_samples, all_sync) = match boxes.stss {
             Some(stss) => (parse_sync_samples(stss, count)?, false),
             None => (Box::default(), true),
@@ -329,7 +416,7 @@ impl SampleTable {
         SampleTable {
             count,
             sizes,
-            offsets,
+            offsets: Offsets::Column(offsets),
             timing,
             composition,
             sync_samples,
@@ -369,22 +456,24 @@ impl SampleTable {
         );
     }
 
+    /// File offset of sample `i`. From the chunk table this starts at the mark at or before
+    /// it (a few chunks, then at most 63 sizes summed); to visit a range of samples,
+    /// [`SampleTable::offsets`] costs O(1) a sample.
     #[inline]
     pub fn offset(&self, i: usize) -> u64 {
         self.check(i);
-        self.offsets.get(i)
+        match &self.offsets {
+            Offsets::Chunks(table) => table.cursor(&self.sizes, i..i + 1).next().unwrap_or(0),
+            Offsets::Column(column) => column.get(i),
+        }
     }
 
     #[inline]
     pub fn size(&self, i: usize) -> u32 {
-        match &self.sizes {
-            Sizes::Constant(size) => {
-                self.check(i);
-                *size
-            }
-            Sizes::U16(sizes) => u32::from(sizes[i]),
-            Sizes::U32(sizes) => sizes[i],
+        if matches!(self.sizes, Sizes::Constant(_)) {
+            self.check(i);
         }
+        self.sizes.get(i)
     }
 
     #[inline]
@@ -601,42 +690,29 @@ impl SampleTable {
 
     /// Sum of the sizes of samples `range`.
     pub fn bytes_in(&self, range: Range<usize>) -> u64 {
-        match &self.sizes {
-            Sizes::Constant(size) => {
-                assert!(
-                    range.start <= range.end && range.end <= self.count,
-                    "samples {range:?} out of range for a table of {}",
-                    self.count
-                );
-                range.len() as u64 * u64::from(*size)
-            }
-            // In 32 bits up to 65536 sizes at a time: twice the lanes of 64-bit sums.
-            Sizes::U16(sizes) => sizes[range]
-                .chunks(1 << 16)
-                .map(|c| u64::from(c.iter().map(|&s| u32::from(s)).sum::<u32>()))
-                .sum(),
-            Sizes::U32(sizes) => sizes[range].iter().map(|&s| u64::from(s)).sum(),
+        if matches!(self.sizes, Sizes::Constant(_)) {
+            assert!(
+                range.start <= range.end && range.end <= self.count,
+                "samples {range:?} out of range for a table of {}",
+                self.count
+            );
         }
+        self.sizes.sum(range)
     }
 
-    /// The smallest byte range of the source that holds samples `range`: one coalesced read.
-    pub fn byte_span(&self, range: Range<usize>) -> Option<(u64, u64)> {
-        let mut start = u64::MAX;
-        let mut end = 0u64;
-        for i in range {
-            let offset = self.offset(i);
-            start = start.min(offset);
-            end = end.max(offset + u64::from(self.size(i)));
-        }
-        (start < end).then_some((start, end))
-    }
-
-    /// Heap bytes held by this table (for cache weighing and the 24-bytes-a-sample budget).
+    /// Heap bytes held by this table (for cache weighing and the 24-bytes-a-sample budget),
+    /// the bytes of its views of the `moov` included: heap for a `moov` read from an HTTP
+    /// origin (for a local file they are the source's mapping, so this is an upper bound).
     pub fn heap_bytes(&self) -> usize {
         let sizes = match &self.sizes {
             Sizes::Constant(_) => 0,
             Sizes::U16(s) => s.len() * 2,
             Sizes::U32(s) => s.len() * 4,
+            Sizes::View(s) => s.heap_bytes(),
+        };
+        let offsets = match &self.offsets {
+            Offsets::Chunks(table) => table.heap_bytes(),
+            Offsets::Column(column) => column.heap_bytes(),
         };
         let timing = match &self.timing {
             Timing::Runs(runs) => runs.heap_bytes(),
@@ -648,7 +724,7 @@ impl SampleTable {
             Composition::I16(c) => c.len() * 2,
             Composition::I32(c) => c.len() * 4,
         };
-        sizes + self.offsets.heap_bytes() + timing + composition + self.sync_samples.len() * 4
+        sizes + offsets + timing + composition + self.sync_samples.len() * 4
     }
 }
 
@@ -663,7 +739,12 @@ pub struct SampleInfo {
 }
 
 mod build;
+mod chunks;
 mod parse;
+mod views;
+mod walks;
+
+pub use walks::{ByteRuns, SampleOffsets};
 
 #[cfg(test)]
 mod tests;

@@ -123,14 +123,6 @@ impl<'s, S: ColumnSink> Batch<'s, S> {
         self.sink.extend_from_slice(&self.buf[..filled])
     }
 
-    /// Appends `value`; false when the sink refused some.
-    #[inline(always)]
-    pub(super) fn push(&mut self, value: u64) -> bool {
-        self.buf[self.filled % BATCH] = value;
-        self.filled += 1;
-        self.filled < BATCH || self.flush()
-    }
-
     /// Appends every value of `values`.
     pub(super) fn push_all(&mut self, mut values: impl Iterator<Item = u64>) -> bool {
         loop {

@@ -7,6 +7,7 @@ use super::*;
 use crate::error::Error;
 use crate::mp4::boxes::parse_children;
 
+mod chunk_walks;
 mod reference;
 mod shapes;
 
@@ -71,7 +72,32 @@ fn assert_same(t: &SampleTable, r: &Reference) {
     for i in (0..n).step_by(n / 50 + 1) {
         ranges.push(i..(i + 7).min(n));
     }
+    let mut rng = Rng(n as u64 + 1);
+    for _ in 0..40 {
+        let a = rng.below(n as u64 + 1) as usize;
+        let b = a + rng.below((n - a) as u64 + 1) as usize;
+        ranges.push(a..b);
+    }
     for range in ranges {
+        assert_eq!(
+            t.offsets(range.clone()).collect::<Vec<_>>(),
+            r.offsets[range.clone()],
+            "offsets {range:?}"
+        );
+        assert_eq!(t.offsets(range.clone()).len(), range.len());
+        let mut runs: Vec<Range<u64>> = Vec::new();
+        for i in range.clone() {
+            let (start, end) = (r.offsets[i], r.offsets[i] + u64::from(r.sizes[i]));
+            match runs.last_mut() {
+                Some(last) if last.end == start => last.end = end,
+                _ => runs.push(start..end),
+            }
+        }
+        assert_eq!(
+            t.byte_runs(range.clone()).collect::<Vec<_>>(),
+            runs,
+            "byte runs {range:?}"
+        );
         let bytes: u64 = r.sizes[range.clone()].iter().map(|&s| u64::from(s)).sum();
         assert_eq!(t.bytes_in(range.clone()), bytes, "{range:?}");
         let span = range
@@ -137,24 +163,34 @@ fn compact_forms_are_chosen_as_documented() {
         let t = shape.payloads(per_sample_entries, false);
         (shape, t.check(u64::MAX).unwrap())
     };
-    // Sizes under 64 KiB, chunks close together, B-frame offsets of period 3, and
-    // durations 1001 / 0 / 1000: three runs, though written one entry a sample.
+    // Sizes of an `stsz` and the chunk table: views of the boxes. B-frame offsets of
+    // period 3, and durations 1001 / 0 / 1000: three runs, though written one entry a
+    // sample.
     let (_, t) = table(1, true);
-    assert!(matches!(t.sizes, Sizes::U16(_)), "{:?}", t.sizes);
-    assert!(matches!(t.offsets, Column::Narrow { .. }));
+    assert!(matches!(t.sizes, Sizes::View(_)), "{:?}", t.sizes);
+    assert!(matches!(t.offsets, Offsets::Chunks(_)));
     assert!(matches!(t.composition, Composition::I16(_)));
     assert!(matches!(&t.timing, Timing::Runs(r) if r.runs.len() == 3 && r.at_block.is_empty()));
-    // Every sample its own duration: per sample. Chunks 3 GiB apart: wide offsets.
+    // The same sizes in an `stz2`: built, 16 bits a sample.
+    let (shape, _) = table(1, true);
+    let t = shape.payloads(true, true).check(u64::MAX).unwrap();
+    assert!(matches!(t.sizes, Sizes::U16(_)), "{:?}", t.sizes);
+    // Every sample its own duration: per sample. Chunks 3 GiB apart: a `co64` view.
     let (shape, t) = table(2, false);
     assert_eq!(shape.gap, 3 << 30);
     assert!(matches!(t.timing, Timing::PerSample(Column::Narrow { .. })));
-    assert!(matches!(t.offsets, Column::Wide(_)));
+    assert!(
+        matches!(&t.offsets, Offsets::Chunks(c) if c.views().next().is_some_and(|v| v.len() == 5000 * 8))
+    );
     // Durations near 2^32: a block spans more than 32 bits of time, so decode times are
-    // wide. Offsets past 4 GiB but close together stay narrow.
+    // wide.
     let (shape, t) = table(3, false);
     assert!(shape.first_offset > u64::from(u32::MAX));
     assert!(matches!(t.timing, Timing::PerSample(Column::Wide(_))));
-    assert!(matches!(t.offsets, Column::Narrow { .. }));
+    // Empty chunks before the last sample: offsets a sample each.
+    let (shape, t) = table(7, false);
+    assert!(shape.per_chunk.contains(&0));
+    assert!(matches!(t.offsets, Offsets::Column(Column::Narrow { .. })));
     // Composition offsets that need 32 bits, in 8 long runs.
     let (_, t) = table(5, true);
     assert!(matches!(&t.composition, Composition::Runs(r) if r.runs.len() == 8));
@@ -331,6 +367,7 @@ fn builds_offsets_times_and_sync_from_boxes() {
         full_box(b"stss", &stss),
     );
     let boxes = SampleTableBoxes {
+        moov: &Bytes::new(),
         stts: &stts,
         ctts: Some(&ctts),
         stsc: &stsc,
@@ -371,6 +408,7 @@ fn sample_past_end_of_file_is_malformed() {
         full_box(b"stco", &stco),
     );
     let boxes = SampleTableBoxes {
+        moov: &Bytes::new(),
         stts: &stts,
         ctts: None,
         stsc: &stsc,
@@ -404,7 +442,7 @@ fn chunk_offset_near_the_top_of_64_bits_is_past_the_end_not_a_wrap() {
 fn constant_size_with_huge_count_is_refused_before_allocating() {
     let stsz = be(&[8, u32::MAX]);
     let b = full_box(b"stsz", &stsz);
-    let err = parse_sizes(&b).unwrap_err();
+    let err = parse_sizes(&b, &Bytes::new()).unwrap_err();
     assert!(matches!(err, Error::LimitExceeded { .. }), "{err}");
 }
 
@@ -438,7 +476,9 @@ fn constant_rate_table_costs_well_under_24_bytes_a_sample() {
     assert_eq!(t.heap_bytes(), 1000 * 4 + 8 + 16);
 }
 
-/// The worst case is bounded by the plain arrays (24 bytes a sample plus the sync list).
+/// The worst case is bounded by the plain arrays (24 bytes a sample plus the sync list),
+/// but for offsets kept in the chunk table's boxes: up to 12 bytes a sample of views and
+/// 24 bytes a mark instead of 8 bytes a sample.
 #[test]
 fn worst_case_table_is_no_larger_than_plain_arrays() {
     let mut rng = Rng(7);
@@ -461,10 +501,37 @@ fn worst_case_table_is_no_larger_than_plain_arrays() {
             .sync
             .as_ref()
             .map_or(0, |s| s.iter().filter(|&&x| x).count());
+        let marks = n.div_ceil(chunks::MARK) * 24;
         assert!(
-            t.heap_bytes() <= n * 24 + syncs * 4,
+            t.heap_bytes() <= n * 28 + marks + syncs * 4,
             "{} for {n}",
             t.heap_bytes()
         );
     }
+}
+
+/// Boxes that would cost more than the offsets a sample each (an `stsc` entry for every
+/// chunk of one sample) are not kept: the offsets are built.
+#[test]
+fn chunk_tables_larger_than_their_offsets_are_built_instead() {
+    let n = 3000u32;
+    let mut stsc = vec![n];
+    for c in 1..=n {
+        stsc.extend([c, 1, 1]);
+    }
+    let p = Payloads {
+        stts: be(&[1, n, 10]),
+        ctts: None,
+        stsc: be(&stsc),
+        sizes: (b"stsz", be(&[7, n])),
+        chunks: (
+            b"stco",
+            be(&[&[n][..], &(0..n).map(|c| 100 + 9 * c).collect::<Vec<_>>()].concat()),
+        ),
+        stss: None,
+    };
+    let t = p.check(u64::MAX).unwrap();
+    assert!(matches!(t.offsets, Offsets::Column(_)), "{:?}", t.offsets);
+    assert!(t.heap_bytes() <= n as usize * 8 + 64, "{}", t.heap_bytes());
+    assert_eq!(t.offset(2999), 100 + 9 * 2999);
 }

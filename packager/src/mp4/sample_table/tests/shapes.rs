@@ -33,15 +33,32 @@ pub(super) struct Payloads {
 }
 
 impl Payloads {
-    /// Parses with both the compact table and the reference; they must agree.
+    /// Parses with both the compact table and the reference; they must agree. The boxes
+    /// lie in one buffer, as in a `moov`, so the table's views of them are not copies.
     pub(super) fn check(&self, source_len: u64) -> Result<SampleTable> {
-        let stts = full_box(b"stts", &self.stts);
-        let ctts = self.ctts.as_ref().map(|c| full_box(b"ctts", c));
-        let stsc = full_box(b"stsc", &self.stsc);
-        let sizes = full_box(self.sizes.0, &self.sizes.1);
-        let chunks = full_box(self.chunks.0, &self.chunks.1);
-        let stss = self.stss.as_ref().map(|s| full_box(b"stss", s));
+        let mut all = Vec::new();
+        let mut place = |payload: &[u8]| {
+            let at = all.len();
+            all.extend_from_slice(payload);
+            at..all.len()
+        };
+        let at = (
+            place(&self.stts),
+            self.ctts.as_ref().map(|c| place(c)),
+            place(&self.stsc),
+            place(&self.sizes.1),
+            place(&self.chunks.1),
+            self.stss.as_ref().map(|s| place(s)),
+        );
+        let moov = Bytes::from(all);
+        let stts = full_box(b"stts", &moov[at.0]);
+        let ctts = at.1.map(|c| full_box(b"ctts", &moov[c]));
+        let stsc = full_box(b"stsc", &moov[at.2]);
+        let sizes = full_box(self.sizes.0, &moov[at.3]);
+        let chunks = full_box(self.chunks.0, &moov[at.4]);
+        let stss = at.5.map(|s| full_box(b"stss", &moov[s]));
         let boxes = SampleTableBoxes {
+            moov: &moov,
             stts: &stts,
             ctts: ctts.as_ref(),
             stsc: &stsc,
@@ -51,7 +68,18 @@ impl Payloads {
         };
         let table = SampleTable::parse(&boxes, source_len);
         match (&table, Reference::parse(&boxes, source_len)) {
-            (Ok(t), Ok(r)) => assert_same(t, &r),
+            (Ok(t), Ok(r)) => {
+                assert_same(t, &r);
+                // Sizes and chunk offsets of an `stsz` and `stco`/`co64` are views of the
+                // boxes, not copies.
+                let within = |p: *const u8| moov.as_ptr_range().contains(&p);
+                if let Sizes::View(v) = &t.sizes {
+                    assert!(within(v.as_chunks().as_ptr().cast()));
+                }
+                if let Offsets::Chunks(c) = &t.offsets {
+                    assert!(c.views().all(|v| v.is_empty() || within(v.as_ptr())));
+                }
+            }
             (Err(a), Err(b)) => assert_eq!(a, &b),
             (a, b) => panic!("compact {a:?} but reference {b:?}"),
         }
@@ -86,7 +114,7 @@ pub(super) struct Shape {
     pub(super) composition: Option<Vec<i32>>,
     pub(super) sizes: Vec<u32>,
     pub(super) sync: Option<Vec<bool>>,
-    /// Samples per chunk, cycled, and the gap between chunks.
+    /// Samples per chunk, cycled (0: an empty chunk), and the gap between chunks.
     pub(super) per_chunk: Vec<u32>,
     pub(super) gap: u64,
     pub(super) first_offset: u64,
@@ -149,7 +177,6 @@ impl Shape {
         let (mut sample, mut pos, mut k) = (0usize, self.first_offset, 0usize);
         while sample < n {
             let take = (self.per_chunk[k % self.per_chunk.len()] as usize).min(n - sample);
-            let take = take.max(1);
             chunk_offsets.push(pos);
             if stsc_entries.last().is_none_or(|&(_, p)| p != take as u32) {
                 stsc_entries.push((chunk_offsets.len() as u32, take as u32));
@@ -286,13 +313,18 @@ pub(super) fn shapes() -> Vec<Shape> {
                 2 => Some(vec![true; n]),
                 _ => Some((0..n).map(|_| rng.below(4) == 0).collect()),
             };
-            let (per_chunk, gap, first_offset) = match kind % 6 {
+            let (per_chunk, gap, first_offset) = match kind % 8 {
                 0 => (vec![1], 0, 48),
                 1 => (vec![7, 3, 20], 1000, 1 << 20),
                 2 => (vec![1], 3 << 30, 100), // past 4 GiB: co64, wide offsets
                 3 => (vec![25, 24], 0, (1 << 32) + 5),
                 4 => (vec![1000], 1 << 31, 8),
-                _ => (vec![2], 17, 0),
+                // As ffmpeg interleaves AAC: one `stsc` entry every chunk or few.
+                5 => (vec![1, 2, 2, 2, 2, 2, 2, 2], 17, 0),
+                // The whole track in one chunk.
+                6 => (vec![u32::MAX], 0, 4096),
+                // Empty chunks between full ones.
+                _ => (vec![3, 0, 0, 1, 0, 2], 5, 77),
             };
             out.push(Shape {
                 durations,

@@ -4,7 +4,7 @@
 //! [`gather_small_parts`] prepares the parts of a built object once: large parts stay as
 //! they are, runs of small parts (a segment of a source whose audio and video are
 //! interleaved sample by sample is hundreds of slices of a few hundred bytes) are copied
-//! together into parts of up to [`FRAME_TARGET`] bytes. hyper writes at most 16 buffers per
+//! together into parts of up to `FRAME_TARGET` bytes. hyper writes at most 16 buffers per
 //! `writev`, so sending small parts one by one would cost a system call per few KB, and a
 //! cached object of hundreds of parts would cost as many reference counts per request.
 
@@ -67,7 +67,7 @@ impl Body for PartsBody {
 }
 
 /// `parts` with every run of small parts copied together into parts of up to
-/// [`FRAME_TARGET`] bytes; large parts are kept as they are (no copy).
+/// `FRAME_TARGET` bytes; large parts are kept as they are (no copy).
 pub fn gather_small_parts(parts: Vec<Bytes>) -> Vec<Bytes> {
     let small = |p: &Bytes| p.len() < LARGE_PART;
     if parts.len() <= 2 || !parts.windows(2).any(|w| small(&w[0]) && small(&w[1])) {

@@ -47,7 +47,7 @@ impl PlaylistEntry {
 /// segment URI for fMP4; `keys` holds the `EXT-X-KEY` lines (empty when clear), written
 /// after the map so the init stays clear.
 ///
-/// Built on every request, so the per-segment lines go through [`AsciiWriter`]: integers
+/// Built on every request, so the per-segment lines go through an `AsciiWriter`: integers
 /// written in place, the five decimals of `EXTINF` from an integer count of 10 µs units,
 /// no `format!` machinery and no allocation but the output.
 pub fn write_media_playlist(

@@ -42,8 +42,8 @@
 //! Every built array is allocated at its exact length.
 //!
 //! `parse` checks every box in one pass where it can, with the same checks and errors as
-//! ever (`chunks` the chunk table's, without writing a value a sample); `build` makes the
-//! built forms, from box entries or from plain values; `walks` has the walks along a range
+//! ever (`chunks` the chunk table's, without writing a value a sample); `forms` holds the
+//! types of the forms; `build` makes the built forms, from box entries or from plain values; `walks` has the walks along a range
 //! that segment writers use.
 
 use std::collections::HashMap;
@@ -51,11 +51,12 @@ use std::ops::Range;
 
 use build::{build_column, build_composition, build_sizes, build_timing, OffsetStats, Values};
 use bytes::Bytes;
-use chunks::ChunkTable;
+use forms::{
+    partition_point_by, Column, Composition, OffsetRun, Offsets, Runs, Sizes, TimeRun, Timing,
+};
 use parse::{
     parse_composition_offsets, parse_decode_times, parse_offsets, parse_sizes, parse_sync_samples,
 };
-use views::Be32s;
 
 use crate::error::Result;
 use crate::mp4::boxes::Mp4Box;
@@ -106,241 +107,6 @@ impl PartialEq for SampleTable {
 }
 
 impl Eq for SampleTable {}
-
-/// Sample sizes.
-#[derive(Debug, Clone)]
-enum Sizes {
-    Constant(u32),
-    U16(Box<[u16]>),
-    U32(Box<[u32]>),
-    /// The entries of the `stsz`, in place.
-    View(Be32s),
-}
-
-impl Default for Sizes {
-    fn default() -> Self {
-        Sizes::Constant(0)
-    }
-}
-
-impl Sizes {
-    /// Size of sample `i`, which must be a sample of the table (not checked for
-    /// `Constant`).
-    #[inline(always)]
-    fn get(&self, i: usize) -> u32 {
-        match self {
-            Sizes::Constant(size) => *size,
-            Sizes::U16(sizes) => u32::from(sizes[i]),
-            Sizes::U32(sizes) => sizes[i],
-            Sizes::View(sizes) => sizes.get(i),
-        }
-    }
-
-    /// Sum of the sizes of samples `range`, which must be samples of the table (not
-    /// checked for `Constant`).
-    #[inline]
-    fn sum(&self, range: Range<usize>) -> u64 {
-        match self {
-            Sizes::Constant(size) => range.len() as u64 * u64::from(*size),
-            // In 32 bits up to 65536 sizes at a time: twice the lanes of 64-bit sums.
-            Sizes::U16(sizes) => sizes[range]
-                .chunks(1 << 16)
-                .map(|c| u64::from(c.iter().map(|&s| u32::from(s)).sum::<u32>()))
-                .sum(),
-            Sizes::U32(sizes) => sizes[range].iter().map(|&s| u64::from(s)).sum(),
-            Sizes::View(sizes) => sizes.sum(range),
-        }
-    }
-}
-
-/// Sample file offsets.
-#[derive(Debug, Clone)]
-enum Offsets {
-    /// Read from the chunk table's own boxes.
-    Chunks(ChunkTable),
-    /// A value a sample (tables built from values, and chunk tables whose walks could
-    /// cross many empty chunks).
-    Column(Column),
-}
-
-impl Default for Offsets {
-    fn default() -> Self {
-        Offsets::Column(Column::default())
-    }
-}
-
-/// A `u64` a sample: narrow (block base plus `u32`) or wide.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Column {
-    Narrow { bases: Box<[u64]>, low: Box<[u32]> },
-    Wide(Box<[u64]>),
-}
-
-impl Default for Column {
-    fn default() -> Self {
-        Column::Narrow {
-            bases: Box::default(),
-            low: Box::default(),
-        }
-    }
-}
-
-impl Column {
-    #[inline]
-    fn get(&self, i: usize) -> u64 {
-        match self {
-            Column::Narrow { bases, low } => bases[i >> BLOCK_SHIFT] + u64::from(low[i]),
-            Column::Wide(values) => values[i],
-        }
-    }
-
-    fn heap_bytes(&self) -> usize {
-        match self {
-            Column::Narrow { bases, low } => bases.len() * 8 + low.len() * 4,
-            Column::Wide(values) => values.len() * 8,
-        }
-    }
-}
-
-/// Maximal runs of samples that share a value, by first sample (the first at 0). With
-/// more than a few runs, also the run that holds the first sample of each block of
-/// [`BLOCK`] samples, so that finding a sample's run searches only the runs of its block
-/// (usually one or two) however many runs there are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Runs<R> {
-    runs: Box<[R]>,
-    at_block: Box<[u32]>,
-}
-
-/// A run of [`Runs`].
-trait Run {
-    /// Its first sample.
-    fn first(&self) -> u32;
-}
-
-/// Runs up to this many are searched whole, without a block index.
-const UNINDEXED_RUNS: usize = 16;
-
-impl<R: Run> Runs<R> {
-    fn new(runs: Vec<R>, count: usize) -> Self {
-        let mut at_block = Vec::new();
-        if runs.len() > UNINDEXED_RUNS {
-            at_block.reserve_exact(count.div_ceil(BLOCK));
-            let mut r = 0;
-            for start in (0..count).step_by(BLOCK) {
-                while runs.get(r + 1).is_some_and(|n| n.first() as usize <= start) {
-                    r += 1;
-                }
-                at_block.push(r as u32);
-            }
-        }
-        Runs {
-            runs: runs.into_boxed_slice(),
-            at_block: at_block.into_boxed_slice(),
-        }
-    }
-
-    /// The run that holds sample `i` (which must be a sample of the table).
-    #[inline]
-    fn of(&self, i: usize) -> &R {
-        let (lo, hi) = if self.at_block.is_empty() {
-            (0, self.runs.len())
-        } else {
-            let b = i >> BLOCK_SHIFT;
-            let lo = self.at_block.get(b).map_or(0, |&r| r as usize);
-            // The run holding the next block's first sample is the last that can hold `i`.
-            let hi = self
-                .at_block
-                .get(b + 1)
-                .map_or(self.runs.len(), |&r| r as usize + 1);
-            (lo, hi)
-        };
-        let within = self.runs.get(lo..hi).unwrap_or_default();
-        let k = lo + within.partition_point(|r| r.first() as usize <= i);
-        &self.runs[k.saturating_sub(1)]
-    }
-
-    fn heap_bytes(&self) -> usize {
-        std::mem::size_of_val::<[R]>(&self.runs) + self.at_block.len() * 4
-    }
-}
-
-impl<R> Default for Runs<R> {
-    fn default() -> Self {
-        Runs {
-            runs: Box::default(),
-            at_block: Box::default(),
-        }
-    }
-}
-
-/// Decode times.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Timing {
-    /// Runs of samples of one duration.
-    Runs(Runs<TimeRun>),
-    PerSample(Column),
-}
-
-impl Default for Timing {
-    fn default() -> Self {
-        Timing::Runs(Runs::default())
-    }
-}
-
-/// Samples from `first` (to the next run's first, or the end) last `delta` each; the
-/// first decodes at `time`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct TimeRun {
-    first: u32,
-    delta: u32,
-    time: u64,
-}
-
-impl Run for TimeRun {
-    fn first(&self) -> u32 {
-        self.first
-    }
-}
-
-/// Composition offsets.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-enum Composition {
-    /// Every offset is zero.
-    #[default]
-    Zero,
-    /// Runs of samples of one offset.
-    Runs(Runs<OffsetRun>),
-    I16(Box<[i16]>),
-    I32(Box<[i32]>),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct OffsetRun {
-    first: u32,
-    value: i32,
-}
-
-impl Run for OffsetRun {
-    fn first(&self) -> u32 {
-        self.first
-    }
-}
-
-/// The first index in `0..n` where `pred` turns false (`pred` true then false).
-#[inline]
-fn partition_point_by(n: usize, pred: impl Fn(usize) -> bool) -> usize {
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if pred(mid) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
-}
 
 /// The sample-table boxes of one track, as found in `stbl`.
 pub struct SampleTableBoxes<'b, 'a> {
@@ -740,6 +506,7 @@ pub struct SampleInfo {
 
 mod build;
 mod chunks;
+mod forms;
 mod parse;
 mod views;
 mod walks;

@@ -10,7 +10,7 @@ use drm::{ContentKey, ContentKeyPair, DrmSystem, Method, Signalling};
 use edgepack_benches::{demo_title, moov_of, synthetic_moov};
 use packager::cmaf::write_media_segment;
 use packager::hls::{cmaf_media_playlist, write_multivariant, HlsFlavor, VariantRates};
-use packager::mp4::parse_movie;
+use packager::mp4::{parse_movie, parse_movie_opening};
 use packager::presentation::{PackagingOptions, Presentation, SourceFile};
 use packager::protection::{write_protected_segment, KeyUrls, Protection};
 use packager::segment::SourceRange;
@@ -37,9 +37,11 @@ fn parse(c: &mut Criterion) {
 }
 
 /// What a title load does per title once its `moov` bytes are read: the presentation plan
-/// alone (`presentation_*`, from a parsed movie not used before), and the whole cold path to
+/// alone (`presentation_*`, from a parsed movie not used before), the whole cold path to
 /// the first segment (`cold_*`: parse, plan, the first video CMAF segment from a read that
-/// covers it). The edge's cold first-segment target compares `cold_2h` with `cold_10s`.
+/// covers it), and the same from the opening the edge parses first (`opening_*`: the
+/// first 65 s, what 16 segments of 4 s ask for). The edge's cold first segment takes the
+/// opening path.
 fn title(c: &mut Criterion) {
     let mut g = c.benchmark_group("title");
     for (name, seconds) in [("10s", 10), ("2h", 7200)] {
@@ -67,6 +69,17 @@ fn title(c: &mut Criterion) {
             b.iter(|| {
                 let movie = parse_movie(black_box(&moov), 0, source_len).expect("parses");
                 let p = plan(Arc::new(movie));
+                let r = &p.video[0];
+                let span = r.segments[0];
+                let track = p.track(r);
+                assert_eq!(track.samples.byte_span(span.samples()), Some((start, end)));
+                write_media_segment(track, &span, 1, r.timeline_offset, &read).expect("builds")
+            })
+        });
+        g.bench_function(format!("opening_{name}"), |b| {
+            b.iter(|| {
+                let opening = parse_movie_opening(black_box(&moov), 0, source_len, 65);
+                let p = plan(Arc::new(opening.expect("parses")));
                 let r = &p.video[0];
                 let span = r.segments[0];
                 let track = p.track(r);

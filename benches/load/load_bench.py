@@ -417,6 +417,9 @@ def main():
                 ep = start_edgepack(binary, media, 0)
                 try:
                     times.append(ttfb_ms(ep.port, f"/vod/{name}.mp4/v1/1.m4s"))
+                    # The first segment came from the source's opening; a playlist needs
+                    # the whole moov parsed, so its table is the one measured.
+                    ttfb_ms(ep.port, f"/vod/{name}.mp4/master.m3u8")
                     table_bytes = metric(ep, 'edgepack_cache_bytes{cache="metadata"}')
                 finally:
                     ep.stop()

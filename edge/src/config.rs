@@ -54,6 +54,10 @@ pub struct CacheConfig {
     pub metadata_bytes: u64,
     /// Seconds a title's file listing is trusted before the directory is looked at again.
     pub title_revalidate_seconds: u64,
+    /// Segments (at the target duration) of a title's opening: a title not loaded yet
+    /// serves its first segments from the openings of its sources while the whole title
+    /// loads. 0 turns openings off: every first request waits for the whole `moov`.
+    pub opening_segments: u32,
     /// Byte budget for built responses (manifests and segments); 0 turns the cache off, so
     /// every request packages.
     pub response_bytes: u64,
@@ -153,6 +157,7 @@ impl Default for CacheConfig {
             metadata_bytes: 256 * 1024 * 1024,
             response_bytes: 256 * 1024 * 1024,
             title_revalidate_seconds: 2,
+            opening_segments: 16,
             playlist_max_age_seconds: 2,
             segment_max_age_seconds: 86_400,
         }

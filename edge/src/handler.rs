@@ -259,7 +259,15 @@ async fn serve_vod_once(
     asset: &str,
     object: &VodObject,
 ) -> Result<Response<PartsBody>, Problem> {
-    let title = state.media.title(asset).await?;
+    // Segments of a title not loaded yet may come from its sources' openings.
+    let title = match object {
+        VodObject::CmafSegment(_, n) | VodObject::TsSegment(_, n) => {
+            let index = (*n as usize).saturating_sub(1);
+            state.media.title_for_segment(asset, index).await?
+        }
+        VodObject::Init(_) => state.media.title_for_segment(asset, 0).await?,
+        _ => state.media.title(asset).await?,
+    };
     let protection = protection_for(state, asset, policy(state, &title), host(req)).await?;
     let etag = etag(state, req, &title, protection.as_ref());
     let cache = &state.cache_headers;

@@ -22,7 +22,8 @@ pub struct Metrics {
     pub connections: IntGaugeVec,
     /// Connections closed at once because `limits.max_connections` were open.
     pub connections_refused: IntCounterVec,
-    /// Cache lookups by `cache` (`response`, `metadata`, `title`) and `result` (`hit`, `miss`).
+    /// Cache lookups by `cache` (`response`, `metadata`, `title`, `opening`: titles planned
+    /// from their sources' openings) and `result` (`hit`, `miss`).
     pub cache_requests: IntCounterVec,
     pub cache_evictions: IntCounterVec,
     /// Bytes held, by `cache`.
@@ -105,7 +106,7 @@ impl Metrics {
         r.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
-        let cache_labels = ["response", "metadata", "title"];
+        let cache_labels = ["response", "metadata", "title", "opening"];
         let m = Metrics {
             requests: counter(
                 &r,

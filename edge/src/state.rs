@@ -89,6 +89,7 @@ impl AppState {
                 && c.packaging == config.packaging
                 && c.cache.metadata_bytes == config.cache.metadata_bytes
                 && c.cache.title_revalidate_seconds == config.cache.title_revalidate_seconds
+                && c.cache.opening_segments == config.cache.opening_segments
                 && c.origin == config.origin
         }) {
             Some(p) => p.media.clone(),
@@ -100,6 +101,7 @@ impl AppState {
                 },
                 config.cache.metadata_bytes,
                 Duration::from_secs(config.cache.title_revalidate_seconds.max(1)),
+                config.cache.opening_segments,
                 metrics.clone(),
             )),
         };

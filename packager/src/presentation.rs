@@ -104,6 +104,9 @@ pub struct Presentation {
     /// Whether every video rendition starts its segments at the same times (worked out
     /// once: the MPD, built per request, states it).
     video_aligned: bool,
+    /// For a plan of sources' openings: how many segments, from the first, are those of
+    /// the whole plan (see [`Presentation::opening_segments`]).
+    opening: Option<usize>,
 }
 
 impl Presentation {
@@ -229,9 +232,54 @@ impl Presentation {
                 target_segment_ms: target,
             },
             video_aligned: true,
+            opening: None,
         };
         presentation.video_aligned = presentation.compute_video_aligned();
+        presentation.opening = presentation.compute_opening();
         Ok(presentation)
+    }
+
+    /// `None` for the plan of whole sources. For a plan made from the openings of its
+    /// sources ([`parse_movie_opening`](crate::mp4::parse_movie_opening)), the number of
+    /// segments, from the first, that are exactly those of the whole plan: for each of
+    /// them, every rendition's CMAF and TS segment and init segment are byte for byte what
+    /// the whole plan gives. Nothing else of such a plan (playlists, MPDs, bit rates,
+    /// durations, subtitles) is the title's.
+    pub fn opening_segments(&self) -> Option<usize> {
+        self.opening
+    }
+
+    /// How many leading segments match the whole plan's, when some track is an opening.
+    ///
+    /// Segment starts are decided in order (boundaries from the lead's sync samples, each
+    /// track cut at the first sync sample presented at or after each), so those inside an
+    /// opening are the whole track's; a segment's end is its successor's start, so all but
+    /// the last segment of an opening track are whole. A TS segment of video also needs
+    /// the next video segment's start and, in the default audio, the first sample
+    /// presented at or after it.
+    fn compute_opening(&self) -> Option<usize> {
+        let renditions = || self.video.iter().chain(&self.audio);
+        if !renditions().any(|r| self.track(r).samples.is_opening()) {
+            return None;
+        }
+        let whole = |r: &Rendition| {
+            let n = r.segments.len();
+            if self.track(r).samples.is_opening() {
+                n.saturating_sub(1)
+            } else {
+                n
+            }
+        };
+        // Segment `k` of a video rendition muxes audio up to video segment `k + 1`.
+        let mut k = renditions().map(whole).min().unwrap_or(0);
+        if let Some(audio) = self.audio.first() {
+            for video in &self.video {
+                while k > 0 && !crate::ts_package::muxed_audio_known(self, video, audio, k - 1) {
+                    k -= 1;
+                }
+            }
+        }
+        Some(k)
     }
 
     pub fn track(&self, rendition: &Rendition) -> &Track {

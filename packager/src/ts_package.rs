@@ -80,6 +80,26 @@ fn muxed_audio_span(
     }
 }
 
+/// Whether the default audio's share of TS segment `index` of `video` is known whole: the
+/// next video segment starts, and, when `audio` is only the opening of its track, some
+/// audio sample of the opening is presented at or after that start.
+pub(crate) fn muxed_audio_known(
+    p: &Presentation,
+    video: &Rendition,
+    audio: &Rendition,
+    index: usize,
+) -> bool {
+    let (vt, at) = (p.track(video), p.track(audio));
+    let Some(next) = video.segments.get(index + 1) else {
+        return false;
+    };
+    if !at.samples.is_opening() {
+        return true;
+    }
+    let start = next.start_presentation_time(vt) + video.timeline_offset;
+    first_at_output_time(at, audio.timeline_offset, start, vt.timescale) < at.samples.len()
+}
+
 /// Plans TS segment `number` (from 1) of rendition `r`.
 pub fn plan_ts_segment(p: &Presentation, r: &Rendition, number: u32) -> Result<TsSegmentPlan> {
     let index = (number as usize)

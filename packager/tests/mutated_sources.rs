@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use packager::mp4::{next_top_level, parse_movie, TopLevelStep};
+use packager::mp4::{next_top_level, parse_movie, parse_movie_opening, TopLevelStep};
 use packager::presentation::{PackagingOptions, Presentation, SourceFile};
 use packager::segment::SourceRange;
 
@@ -77,7 +77,31 @@ fn corrupted_moovs_never_panic() {
             if rng.below(10) == 0 {
                 m.truncate(rng.below(m.len()));
             }
-            if let Ok(movie) = parse_movie(&Bytes::from(m), offset, file.len() as u64) {
+            let m = Bytes::from(m);
+            // The opening of a mutant parses or fails alike, and writes what it offers.
+            if let Ok(movie) = parse_movie_opening(&m, offset, file.len() as u64, 2) {
+                let source = SourceFile {
+                    name: String::new(),
+                    movie: Arc::new(movie),
+                };
+                if let Ok(p) =
+                    Presentation::build(vec![source], Vec::new(), PackagingOptions::default())
+                {
+                    let offered = p.opening_segments().unwrap_or(usize::MAX);
+                    for r in p.video.iter().chain(&p.audio) {
+                        for (n, span) in r.segments.iter().enumerate().take(offered) {
+                            let _ = packager::cmaf::write_media_segment(
+                                p.track(r),
+                                span,
+                                n as u32 + 1,
+                                r.timeline_offset,
+                                &whole,
+                            );
+                        }
+                    }
+                }
+            }
+            if let Ok(movie) = parse_movie(&m, offset, file.len() as u64) {
                 parsed += 1;
                 let source = SourceFile {
                     name: String::new(),

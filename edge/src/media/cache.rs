@@ -6,6 +6,11 @@
 //! Stale-if-error: the last good title of every asset is kept; when revalidating it fails
 //! because the origin is failing (not because the content is bad), the old title is served
 //! for another interval and the stale answer is counted.
+//!
+//! Openings (decision 0010): a segment request for a title never loaded is served from a
+//! title planned from the openings of its sources (their first minute or so, parsed and
+//! checked alone), while the whole title loads in the background; so the first segment of
+//! a two-hour source costs about what a ten-second source's does.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,15 +21,21 @@ use packager::mp4::Movie;
 use packager::presentation::PackagingOptions;
 
 use crate::media::root::MediaRoot;
-use crate::media::title::{assemble, identify, list_asset, load_subtitles, Title};
+use crate::media::title::{assemble, identify, list_asset, load_subtitles, Listing, Title};
 use crate::metrics::Metrics;
-use crate::origin::{Origins, SourceIdentity, SourceRef};
-use crate::problem::Problem;
+use crate::origin::{
+    parse_found, parse_off_runtime, FoundMoov, Origins, SourceIdentity, SourceRef,
+};
+use crate::problem::{Problem, ProblemKind};
 
 type MovieKey = (SourceRef, SourceIdentity);
 
 /// Most titles kept (fresh or last good).
 const MAX_TITLES: u64 = 10_000;
+
+/// Most titles planned from openings kept at once: each lives only until its whole title
+/// has loaded.
+const MAX_OPENINGS: u64 = 1_000;
 
 /// Parsed sources and titles.
 pub struct MediaCache {
@@ -34,6 +45,10 @@ pub struct MediaCache {
     movies: Cache<MovieKey, Arc<Movie>>,
     titles: Cache<String, Arc<Title>>,
     last_good: Cache<String, Arc<Title>>,
+    /// Titles planned from the openings of their sources, until the whole title loads.
+    openings: Cache<String, Arc<Title>>,
+    /// Segments an opening is planned to hold (at the target duration); 0: no openings.
+    opening_segments: u32,
     metrics: Arc<Metrics>,
 }
 
@@ -63,6 +78,7 @@ impl MediaCache {
         options: PackagingOptions,
         metadata_bytes: u64,
         revalidate: Duration,
+        opening_segments: u32,
         metrics: Arc<Metrics>,
     ) -> Self {
         let evictions = metrics.cache_evictions.with_label_values(&["metadata"]);
@@ -84,6 +100,11 @@ impl MediaCache {
                 .time_to_live(revalidate)
                 .build(),
             last_good: Cache::builder().max_capacity(MAX_TITLES).build(),
+            openings: Cache::builder()
+                .max_capacity(MAX_OPENINGS)
+                .time_to_live(revalidate)
+                .build(),
+            opening_segments,
             metrics,
         }
     }
@@ -126,10 +147,140 @@ impl MediaCache {
         Ok(entry.into_value())
     }
 
+    /// The title to serve segment `index` (from 0) of `asset` from: the title once it has
+    /// loaded. Before that, a title planned from the openings of its sources, when the
+    /// segment is among those it holds (see [`Presentation::opening_segments`]); the whole
+    /// title then loads in the background.
+    ///
+    /// [`Presentation::opening_segments`]: packager::presentation::Presentation::opening_segments
+    pub async fn title_for_segment(
+        self: &Arc<Self>,
+        asset: &str,
+        index: usize,
+    ) -> Result<Arc<Title>, Problem> {
+        if let Some(title) = self.titles.get(asset).await {
+            self.metrics.cache_lookup("title", true);
+            return Ok(title);
+        }
+        Box::pin(self.opening_or_title(asset, index)).await
+    }
+
+    async fn opening_or_title(
+        self: &Arc<Self>,
+        asset: &str,
+        index: usize,
+    ) -> Result<Arc<Title>, Problem> {
+        // A title known before revalidates cheaply (its sources unchanged): no opening.
+        if index < self.opening_segments as usize && !self.last_good.contains_key(asset) {
+            let entry = self
+                .openings
+                .entry_by_ref(asset)
+                .or_try_insert_with(self.load_opening(asset))
+                .await;
+            match entry {
+                Ok(entry) => {
+                    self.metrics.cache_lookup("opening", !entry.is_fresh());
+                    let title = entry.into_value();
+                    let held = title.presentation.opening_segments();
+                    if held.is_none_or(|n| index < n) {
+                        return Ok(title);
+                    }
+                }
+                // The whole title's load says what is wrong, with stale-if-error.
+                Err(e) => tracing::debug!(asset, error = %e.detail, "no opening"),
+            }
+        }
+        self.title_on_miss(asset).await
+    }
+
+    /// Plans `asset` from the openings of its sources and starts loading the whole title.
+    /// When every source is short enough to be its own opening, the plan is the title.
+    async fn load_opening(self: &Arc<Self>, asset: &str) -> Result<Arc<Title>, Problem> {
+        let listing = list_asset(&self.origins, &self.root, asset).await?;
+        let (ids, fingerprint) = identify(&self.origins, &listing).await?;
+        let mut cached = Vec::with_capacity(listing.videos.len());
+        let mut found = Vec::new();
+        for (k, ((_, source), id)) in listing.videos.iter().zip(&ids).enumerate() {
+            let movie = self.movies.get(&(source.clone(), id.clone())).await;
+            if movie.is_none() {
+                found.push((k, self.origins.find_moov(source, id).await?));
+            }
+            cached.push(movie);
+        }
+        let target_ms = u64::from(self.options.target_segment_ms);
+        let seconds = (target_ms * u64::from(self.opening_segments)).div_ceil(1000) + 1;
+        let seconds = u32::try_from(seconds).unwrap_or(u32::MAX);
+        let (options, opened) = (self.options, found.clone());
+        let (list, sources) = (listing.clone(), ids.clone());
+        let planned = tokio::task::spawn_blocking(move || -> Result<_, Problem> {
+            let mut movies = cached;
+            for (k, moov) in &opened {
+                let (source, id) = (&list.videos[*k].1, &sources[*k]);
+                let movie = parse_found(source, id, moov, Some(seconds))?;
+                movies[*k] = Some(Arc::new(movie));
+            }
+            let movies: Vec<Arc<Movie>> = movies.into_iter().flatten().collect();
+            let title = assemble(&list, &sources, movies, Vec::new(), options, fingerprint)?;
+            Ok(Arc::new(title))
+        })
+        .await
+        .map_err(|e| {
+            Problem::new(
+                ProblemKind::Internal,
+                format!("background task failed: {e}"),
+            )
+        })?;
+        let title = planned?;
+        if title.presentation.opening_segments().is_none() {
+            // Whole sources: this is the title, but for its subtitles; load it properly
+            // (its sources are parsed now) rather than serve a title without them.
+            for (k, _) in &found {
+                let key = (listing.videos[*k].1.clone(), ids[*k].clone());
+                let movie = title.presentation.sources[*k].movie.clone();
+                self.movies.insert(key, movie).await;
+            }
+            return Ok(title);
+        }
+        let this = self.clone();
+        let asset = asset.to_owned();
+        tokio::spawn(async move { this.load_whole(&asset, &listing, &ids, found).await });
+        Ok(title)
+    }
+
+    /// Parses the `moov`s an opening found, whole, then loads the title (which finds them
+    /// parsed) and drops the opening.
+    async fn load_whole(
+        &self,
+        asset: &str,
+        listing: &Listing,
+        ids: &[SourceIdentity],
+        found: Vec<(usize, FoundMoov)>,
+    ) {
+        for (k, moov) in found {
+            let (source, id) = (&listing.videos[k].1, &ids[k]);
+            let _ = self
+                .movies
+                .entry((source.clone(), id.clone()))
+                .or_try_insert_with(async {
+                    let parsed = parse_off_runtime(source, id, vec![moov], None).await;
+                    let movie = parsed.map_err(Problem::from)?.into_iter().next();
+                    movie
+                        .map(Arc::new)
+                        .ok_or_else(|| Problem::new(ProblemKind::Internal, "no movie parsed"))
+                })
+                .await;
+        }
+        if let Err(e) = self.title(asset).await {
+            tracing::warn!(asset, error = %e.detail, "the whole title did not load after its opening");
+        }
+        self.openings.invalidate(asset).await;
+    }
+
     /// Forgets the title of `asset`, so that the next request looks at its sources again
     /// (after a source changed under a read).
     pub async fn invalidate(&self, asset: &str) {
         self.titles.invalidate(asset).await;
+        self.openings.invalidate(asset).await;
     }
 
     /// Loads the title, or falls back on the last good one when the origin fails.
@@ -190,7 +341,7 @@ impl MediaCache {
         .await
         .map_err(|e| {
             Problem::new(
-                crate::problem::ProblemKind::Internal,
+                ProblemKind::Internal,
                 format!("background task failed: {e}"),
             )
         })??;

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use packager::mp4::Movie;
 
 pub use error::OriginError;
+pub use moov::FoundMoov;
 
 use crate::metrics::Metrics;
 use breaker::Breakers;
@@ -159,6 +160,23 @@ impl Origins {
         source: &SourceRef,
         id: &SourceIdentity,
     ) -> Result<Movie, OriginError> {
+        let found = self.find_moov(source, id).await?;
+        parse_off_runtime(source, id, vec![found], None)
+            .await?
+            .pop()
+            .ok_or_else(|| OriginError::Unreadable {
+                object: source.public_name(),
+                reason: "no movie parsed".into(),
+            })
+    }
+
+    /// Finds the `moov` of `source` in version `id`: its bytes, read and kept (for a local
+    /// file, a slice of the mapping).
+    pub async fn find_moov(
+        &self,
+        source: &SourceRef,
+        id: &SourceIdentity,
+    ) -> Result<FoundMoov, OriginError> {
         let name = source.public_name();
         let block = self.config.read_block_bytes;
         let started = Instant::now();
@@ -166,25 +184,13 @@ impl Origins {
             self.read(source, id, "moov", offset, len)
         })
         .await?;
-        let found_in = started.elapsed();
-        let len = id.len;
-        tokio::task::spawn_blocking(move || {
-            let parse_started = Instant::now();
-            let movie = moov::parse(&name, &found, len);
-            tracing::debug!(
-                source = %name,
-                moov_bytes = found.data.len(),
-                found_us = found_in.as_micros() as u64,
-                parsed_us = parse_started.elapsed().as_micros() as u64,
-                "moov parsed"
-            );
-            movie
-        })
-        .await
-        .map_err(|e| OriginError::Unreadable {
-            object: source.public_name(),
-            reason: format!("background parse failed: {e}"),
-        })?
+        tracing::debug!(
+            source = %name,
+            moov_bytes = found.data.len(),
+            found_us = started.elapsed().as_micros() as u64,
+            "moov found"
+        );
+        Ok(found)
     }
 
     /// Reads `len` bytes at `offset` of `source` in version `id`, as one request.
@@ -266,6 +272,48 @@ impl Origins {
                 .inc_by(bytes as u64);
         }
     }
+}
+
+/// Parses a found `moov` of `source` (version `id`): whole, or only its first
+/// `opening_seconds`. CPU work: call it off the runtime.
+pub fn parse_found(
+    source: &SourceRef,
+    id: &SourceIdentity,
+    found: &FoundMoov,
+    opening_seconds: Option<u32>,
+) -> Result<Movie, OriginError> {
+    moov::parse(&source.public_name(), found, id.len, opening_seconds)
+}
+
+/// Parses found `moov`s of `source` (version `id`) on the blocking pool: each whole, or
+/// only its first `opening_seconds` (see [`packager::mp4::parse_movie_opening`]).
+pub async fn parse_off_runtime(
+    source: &SourceRef,
+    id: &SourceIdentity,
+    found: Vec<FoundMoov>,
+    opening_seconds: Option<u32>,
+) -> Result<Vec<Movie>, OriginError> {
+    let name = source.public_name();
+    let len = id.len;
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let movies = found
+            .iter()
+            .map(|f| moov::parse(&name, f, len, opening_seconds))
+            .collect::<Result<Vec<_>, _>>();
+        tracing::debug!(
+            source = %name,
+            opening_seconds,
+            parsed_us = started.elapsed().as_micros() as u64,
+            "moov parsed"
+        );
+        movies
+    })
+    .await
+    .map_err(|e| OriginError::Unreadable {
+        object: source.public_name(),
+        reason: format!("background parse failed: {e}"),
+    })?
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 use std::future::Future;
 
 use bytes::Bytes;
-use packager::mp4::{next_top_level, parse_movie, Movie, TopLevelStep, TOP_LEVEL_HEADER_BYTES};
+use packager::mp4::{
+    next_top_level, parse_movie, parse_movie_opening, Movie, TopLevelStep, TOP_LEVEL_HEADER_BYTES,
+};
 
 use super::OriginError;
 
@@ -32,14 +34,25 @@ impl Block {
 }
 
 /// The bytes of a `moov` box and where it starts in the source.
+#[derive(Clone)]
 pub struct FoundMoov {
     pub offset: u64,
     pub data: Bytes,
 }
 
-/// Parses a found `moov` of a source of `len` bytes (CPU work: call it off the runtime).
-pub fn parse(name: &str, found: &FoundMoov, len: u64) -> Result<Movie, OriginError> {
-    parse_movie(&found.data, found.offset, len).map_err(|error| OriginError::Media {
+/// Parses a found `moov` of a source of `len` bytes, whole or only its first
+/// `opening_seconds` (CPU work: call it off the runtime).
+pub fn parse(
+    name: &str,
+    found: &FoundMoov,
+    len: u64,
+    opening_seconds: Option<u32>,
+) -> Result<Movie, OriginError> {
+    let parsed = match opening_seconds {
+        None => parse_movie(&found.data, found.offset, len),
+        Some(seconds) => parse_movie_opening(&found.data, found.offset, len, seconds),
+    };
+    parsed.map_err(|error| OriginError::Media {
         object: name.to_owned(),
         error,
     })

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use crate::error::{Error, Result};
 use crate::mp4::boxes::{find, fourcc_str, parse_children, require, FourCc, Mp4Box};
 use crate::mp4::sample_entry::{parse_stsd, Codec};
-use crate::mp4::sample_table::{SampleTable, SampleTableBoxes};
+use crate::mp4::sample_table::{Extent, SampleTable, SampleTableBoxes};
 
 /// Everything packaging needs from one source file.
 #[derive(Debug, Clone)]
@@ -26,6 +26,13 @@ pub struct SkippedTrack {
     pub track_id: u32,
     pub handler: String,
     pub reason: String,
+}
+
+impl Movie {
+    /// Whether some track holds only its opening (see [`parse_movie_opening`]).
+    pub fn is_opening(&self) -> bool {
+        self.tracks.iter().any(|t| t.samples.is_opening())
+    }
 }
 
 /// One packageable track.
@@ -82,6 +89,30 @@ impl Track {
 /// so the movie holds the buffer `moov` is a slice of: for a local file a mapping of the
 /// file, for an HTTP origin the read that found it.
 pub fn parse_movie(moov: &Bytes, moov_offset: u64, source_len: u64) -> Result<Movie> {
+    parse_movie_reading(moov, moov_offset, source_len, None)
+}
+
+/// Parses the opening of a movie: as [`parse_movie`], but each track's sample table holds
+/// only the samples that decode in its first `seconds` (after its edit list's start), read
+/// and checked; the later entries of its tables are not (see
+/// [`Extent`](crate::mp4::Extent)). The cost grows with `seconds`, not with the source,
+/// so a node can serve the first segments of a long source while the whole `moov` is
+/// still being parsed. [`Movie::is_opening`] tells such a movie apart.
+pub fn parse_movie_opening(
+    moov: &Bytes,
+    moov_offset: u64,
+    source_len: u64,
+    seconds: u32,
+) -> Result<Movie> {
+    parse_movie_reading(moov, moov_offset, source_len, Some(seconds))
+}
+
+fn parse_movie_reading(
+    moov: &Bytes,
+    moov_offset: u64,
+    source_len: u64,
+    opening_seconds: Option<u32>,
+) -> Result<Movie> {
     let bytes = moov;
     let top = parse_children(bytes, moov_offset, "")?;
     let moov = top
@@ -94,7 +125,7 @@ pub fn parse_movie(moov: &Bytes, moov_offset: u64, source_len: u64) -> Result<Mo
     let mut tracks = Vec::new();
     let mut skipped_tracks = Vec::new();
     for trak in children.iter().filter(|b| &b.kind == b"trak") {
-        match parse_track(trak, bytes, timescale, source_len)? {
+        match parse_track(trak, bytes, timescale, source_len, opening_seconds)? {
             Parsed::Track(t) => tracks.push(*t),
             Parsed::Skipped(s) => skipped_tracks.push(s),
         }
@@ -139,6 +170,7 @@ fn parse_track(
     moov: &Bytes,
     movie_timescale: u32,
     source_len: u64,
+    opening_seconds: Option<u32>,
 ) -> Result<Parsed> {
     let children = trak.children()?;
     let tkhd = require(&children, b"tkhd", &trak.path, trak.offset)?;
@@ -181,7 +213,21 @@ fn parse_track(
                 "required box 'stco' (or 'co64') is missing",
             )
         })?;
-    let samples = SampleTable::parse(
+    let edit_list = |children: &[Mp4Box<'_>]| match find(children, b"edts") {
+        Some(edts) => parse_edit_list(edts, movie_timescale),
+        None => Ok(0),
+    };
+    let (extent, opening_offset) = match opening_seconds {
+        None => (Extent::Whole, None),
+        Some(seconds) => {
+            // The opening is counted from where presentation starts.
+            let start = edit_list(&children)?;
+            let before = u64::from(seconds) * u64::from(timescale);
+            let before = before.saturating_add(u64::try_from(start).unwrap_or(0));
+            (Extent::DecodingBefore(before), Some(start))
+        }
+    };
+    let samples = SampleTable::parse_extent(
         &SampleTableBoxes {
             moov,
             stts: req(b"stts")?,
@@ -192,6 +238,7 @@ fn parse_track(
             stss: find(&stbl, b"stss"),
         },
         source_len,
+        extent,
     )?;
     if samples.is_empty() {
         return Ok(Parsed::Skipped(SkippedTrack {
@@ -200,9 +247,9 @@ fn parse_track(
             reason: "track has no samples".into(),
         }));
     }
-    let presentation_offset = match find(&children, b"edts") {
-        Some(edts) => parse_edit_list(edts, movie_timescale)?,
-        None => 0,
+    let presentation_offset = match opening_offset {
+        Some(start) => start,
+        None => edit_list(&children)?,
     };
     Ok(Parsed::Track(Box::new(Track {
         track_id,

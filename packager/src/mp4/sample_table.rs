@@ -55,7 +55,8 @@ use forms::{
     partition_point_by, Column, Composition, OffsetRun, Offsets, Runs, Sizes, TimeRun, Timing,
 };
 use parse::{
-    parse_composition_offsets, parse_decode_times, parse_offsets, parse_sizes, parse_sync_samples,
+    constant_if_uniform, parse_composition_offsets, parse_decode_times, parse_offsets, parse_sizes,
+    parse_sync_samples,
 };
 
 use crate::error::Result;
@@ -87,8 +88,22 @@ pub struct SampleTable {
     all_sync: bool,
     /// Decode time just past the last sample (the track's media duration).
     end_time: u64,
-    /// Smallest composition offset (negative with `ctts` version 1 sources), else 0.
+    /// Smallest composition offset (negative with `ctts` version 1 sources), else 0; of
+    /// the whole track, also in an opening.
     min_composition_offset: i32,
+    /// Whether this is the opening of a track: its first samples, not all of them.
+    opening: bool,
+}
+
+/// How much of a track [`SampleTable::parse_extent`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// Every sample.
+    Whole,
+    /// The opening of the track: the samples that decode before this time (track
+    /// timescale), at least one. Of the rest, only the composition offsets are read (for
+    /// their minimum); neither their entries nor their chunks are checked.
+    DecodingBefore(u64),
 }
 
 impl PartialEq for SampleTable {
@@ -101,6 +116,7 @@ impl PartialEq for SampleTable {
             && self.all_sync == other.all_sync
             && self.end_time == other.end_time
             && self.min_composition_offset == other.min_composition_offset
+            && self.opening == other.opening
             && (0..n).all(|i| self.size(i) == other.size(i))
             && self.offsets(0..n).eq(other.offsets(0..n))
     }
@@ -125,15 +141,32 @@ impl SampleTable {
     /// Builds the table, checking that the boxes agree with each other and that every sample
     /// lies inside a source of `source_len` bytes.
     pub fn parse(boxes: &SampleTableBoxes<'_, '_>, source_len: u64) -> Result<Self> {
-        let (sizes, count) = parse_sizes(boxes.sizes, boxes.moov)?;
-        let (timing, end_time) = parse_decode_times(boxes.stts, count)?;
+        Self::parse_extent(boxes, source_len, Extent::Whole)
+    }
+
+    /// Builds the table of the samples `extent` asks for, with the checks of
+    /// [`SampleTable::parse`] on those samples. A table of fewer samples than the track has
+    /// says so ([`SampleTable::is_opening`]); its samples are those of the whole table.
+    pub fn parse_extent(
+        boxes: &SampleTableBoxes<'_, '_>,
+        source_len: u64,
+        extent: Extent,
+    ) -> Result<Self> {
+        let (sizes, total) = parse_sizes(boxes.sizes, boxes.moov)?;
+        let before = match extent {
+            Extent::Whole => None,
+            Extent::DecodingBefore(t) => Some(t),
+        };
+        let (timing, end_time, count) = parse_decode_times(boxes.stts, total, before)?;
+        let opening = count < total;
+        let sizes = constant_if_uniform(if opening { sizes.first(count) } else { sizes });
         let (composition, min_composition_offset) = match boxes.ctts {
-            Some(ctts) => parse_composition_offsets(ctts, count)?,
+            Some(ctts) => parse_composition_offsets(ctts, count, opening)?,
             None => (Composition::Zero, 0),
         };
-        let offsets = parse_offsets(boxes, &sizes, count, source_len)?;
+        let offsets = parse_offsets(boxes, &sizes, count, source_len, opening)?;
         let (sync_samples, all_sync) = match boxes.stss {
-            Some(stss) => (parse_sync_samples(stss, count)?, false),
+            Some(stss) => (parse_sync_samples(stss, count, opening)?, false),
             None => (Box::default(), true),
         };
         Ok(SampleTable {
@@ -146,6 +179,7 @@ impl SampleTable {
             all_sync,
             end_time,
             min_composition_offset,
+            opening,
         })
     }
 
@@ -189,6 +223,7 @@ impl SampleTable {
             all_sync,
             end_time,
             min_composition_offset: stats.min.min(0),
+            opening: false,
         }
     }
 
@@ -200,6 +235,12 @@ impl SampleTable {
 
     pub fn len(&self) -> usize {
         self.count
+    }
+
+    /// Whether the table holds only the opening of its track (see [`Extent`]): its
+    /// duration, frame rate and sizes are not the track's.
+    pub fn is_opening(&self) -> bool {
+        self.opening
     }
 
     pub fn is_empty(&self) -> bool {
@@ -419,37 +460,37 @@ impl SampleTable {
         self.sync_samples.get(k).map_or(self.len(), |&i| i as usize)
     }
 
-    /// [`SampleTable::first_sync_presented_at_or_after`] of each of `thresholds`. When the
-    /// thresholds ascend and the sync samples present in decode order (then every search
-    /// has one answer), the sync samples' presentation times are worked out once and each
-    /// search starts where the last ended; otherwise, one full search each.
+    /// For each of `thresholds`, ascending, the first sync sample in decode order presented
+    /// at or after it, or `len()` (the answers ascend too): what
+    /// [`SampleTable::first_sync_presented_at_or_after`] finds when sync samples present in
+    /// decode order, and well defined when they do not. One walk along the sync samples
+    /// (along every sample of an all-sync track with composition offsets) that stops at the
+    /// last answer, so the opening of a track answers as the whole track does. Thresholds
+    /// out of order get one search each.
     pub fn first_syncs_presented_at_or_after(&self, thresholds: &[u64]) -> Vec<usize> {
-        let each = || {
-            thresholds
+        let ascending = self.all_sync && matches!(self.composition, Composition::Zero);
+        if ascending || !thresholds.is_sorted() {
+            // Presentation times are the decode times, which ascend: searches are exact.
+            return thresholds
                 .iter()
                 .map(|&t| self.first_sync_presented_at_or_after(t))
-                .collect()
+                .collect();
+        }
+        let candidate = |k: usize| match self.all_sync {
+            true => (k < self.count).then_some(k),
+            false => self.sync_samples.get(k).map(|&i| i as usize),
         };
-        if self.all_sync || !thresholds.is_sorted() {
-            return each();
-        }
-        let times: Vec<u64> = self
-            .sync_samples
-            .iter()
-            .map(|&i| self.presentation_time(i as usize))
-            .collect();
-        if !times.is_sorted() {
-            return each();
-        }
         let mut k = 0;
         thresholds
             .iter()
             .map(|&t| {
-                k += times
-                    .get(k..)
-                    .unwrap_or_default()
-                    .partition_point(|&p| p < t);
-                self.sync_samples.get(k).map_or(self.len(), |&i| i as usize)
+                while let Some(i) = candidate(k) {
+                    if self.presentation_time(i) >= t {
+                        break;
+                    }
+                    k += 1;
+                }
+                candidate(k).unwrap_or(self.count)
             })
             .collect()
     }

@@ -25,6 +25,16 @@ impl Default for Sizes {
 }
 
 impl Sizes {
+    /// The sizes of the first `n` samples (of an opening).
+    pub(super) fn first(self, n: usize) -> Sizes {
+        match self {
+            Sizes::Constant(size) => Sizes::Constant(size),
+            Sizes::U16(sizes) => Sizes::U16(sizes.get(..n).unwrap_or(&sizes).into()),
+            Sizes::U32(sizes) => Sizes::U32(sizes.get(..n).unwrap_or(&sizes).into()),
+            Sizes::View(sizes) => Sizes::View(sizes.first(n)),
+        }
+    }
+
     /// Size of sample `i`, which must be a sample of the table (not checked for
     /// `Constant`).
     #[inline(always)]

@@ -49,8 +49,8 @@ fn be32_pairs(data: &[u8]) -> impl Iterator<Item = (u32, u32)> + Clone + '_ {
 }
 
 /// The sample sizes (`stsz` or `stz2`) and how many samples there are. Those of an `stsz`
-/// that are not all the same stay in the box (`moov`'s bytes); those of an `stz2` are
-/// built.
+/// stay in the box (`moov`'s bytes; [`constant_if_uniform`] then finds whether they are all
+/// the same); those of an `stz2` are built.
 pub(super) fn parse_sizes(b: &Mp4Box<'_>, moov: &Bytes) -> Result<(Sizes, usize)> {
     let mut f = b.fields();
     f.version_flags()?;
@@ -116,9 +116,21 @@ pub(super) fn parse_sizes(b: &Mp4Box<'_>, moov: &Bytes) -> Result<(Sizes, usize)
         ));
     }
     let data = f.bytes(count * 4)?;
-    let entries = data.as_chunks::<4>().0;
-    let sizes = match entries.first() {
-        None => Sizes::Constant(0),
+    let sizes = match data.is_empty() {
+        true => Sizes::Constant(0),
+        false => Sizes::View(Be32s::new(moov, data)),
+    };
+    Ok((sizes, count))
+}
+
+/// `sizes`, or one constant when the entries of an `stsz` are all the same (this looks at
+/// the samples kept, so at only an opening's).
+pub(super) fn constant_if_uniform(sizes: Sizes) -> Sizes {
+    let Sizes::View(view) = &sizes else {
+        return sizes;
+    };
+    let entries = view.as_chunks();
+    match entries.first() {
         // Usually stops in the first block.
         Some(&first)
             if entries
@@ -127,13 +139,34 @@ pub(super) fn parse_sizes(b: &Mp4Box<'_>, moov: &Bytes) -> Result<(Sizes, usize)
         {
             Sizes::Constant(u32::from_be_bytes(first))
         }
-        Some(_) => Sizes::View(Be32s::new(moov, data)),
-    };
-    Ok((sizes, count))
+        _ => sizes,
+    }
 }
 
-/// The decode times (`stts`) of `count` samples, and the decode time past the last.
-pub(super) fn parse_decode_times(b: &Mp4Box<'_>, count: usize) -> Result<(Timing, u64)> {
+/// Entries `(n, value)` clipped to describe `count` samples in all: the entry that crosses
+/// `count` is cut short and later ones left out.
+fn clip<T>(
+    entries: impl Iterator<Item = (u32, T)> + Clone,
+    count: usize,
+) -> impl Iterator<Item = (u32, T)> + Clone {
+    entries
+        .scan(0usize, move |placed, (n, value)| {
+            let take = (n as usize).min(count - *placed);
+            *placed += take;
+            (take > 0 || *placed < count).then_some((take as u32, value))
+        })
+        .fuse()
+}
+
+/// The decode times (`stts`) of the samples, the decode time past the last, and how many
+/// samples they are: all `count` of the size table, or, when `before` is given, only those
+/// that decode before it (at least one) -- the opening of a long track, whose later entries
+/// are neither read nor checked.
+pub(super) fn parse_decode_times(
+    b: &Mp4Box<'_>,
+    count: usize,
+    before: Option<u64>,
+) -> Result<(Timing, u64, usize)> {
     let mut f = b.fields();
     f.version_flags()?;
     let entries = f.entry_count(8)?;
@@ -144,7 +177,7 @@ pub(super) fn parse_decode_times(b: &Mp4Box<'_>, count: usize) -> Result<(Timing
         |k: usize, reason: String| Error::malformed(&b.path, start + (k as u64 + 1) * 8, reason);
     let (mut samples, mut t, mut runs, mut previous) = (0usize, 0u64, 0usize, None);
     for (k, (n, delta)) in be32_pairs(data).enumerate() {
-        let n = n as usize;
+        let mut n = n as usize;
         if samples + n > count {
             return Err(error(
                 k,
@@ -152,6 +185,18 @@ pub(super) fn parse_decode_times(b: &Mp4Box<'_>, count: usize) -> Result<(Timing
                     "time-to-sample entries describe more samples than the {count} in the size table"
                 ),
             ));
+        }
+        // The samples of this entry that decode before `before` (the first always does).
+        let opening = before.and_then(|before| {
+            let wanted = match delta {
+                0 if t < before => n as u64,
+                _ => before.saturating_sub(t).div_ceil(u64::from(delta).max(1)),
+            };
+            let wanted = wanted.max(u64::from(samples == 0));
+            (wanted < n as u64).then_some(wanted as usize)
+        });
+        if let Some(wanted) = opening {
+            n = wanted;
         }
         samples += n;
         t = t
@@ -161,19 +206,31 @@ pub(super) fn parse_decode_times(b: &Mp4Box<'_>, count: usize) -> Result<(Timing
             runs += 1;
             previous = Some(delta);
         }
+        if opening.is_some() {
+            if samples == count {
+                // The opening is the whole track: read it whole, with every check.
+                return parse_decode_times(b, count, None);
+            }
+            let timing = build_timing(clip(be32_pairs(data), samples), samples, runs);
+            return Ok((timing, t, samples));
+        }
     }
     if samples != count {
         return Err(f.error(format!(
             "time-to-sample entries describe {samples} samples but the size table has {count}"
         )));
     }
-    Ok((build_timing(be32_pairs(data), count, runs), t))
+    Ok((build_timing(be32_pairs(data), count, runs), t, count))
 }
 
 /// The composition offsets (`ctts`) of `count` samples, and the smallest of them and 0.
+/// For the opening of a track (`opening`), the entries past its `count` samples are not
+/// checked, only searched for the smallest offset: TS segments move every decode time
+/// back by that of the whole track, so the opening's segments must too.
 pub(super) fn parse_composition_offsets(
     b: &Mp4Box<'_>,
     count: usize,
+    opening: bool,
 ) -> Result<(Composition, i32)> {
     let mut f = b.fields();
     f.version_flags()?;
@@ -194,8 +251,15 @@ pub(super) fn parse_composition_offsets(
     // The loop keeps its state in locals (registers), not in `OffsetStats`.
     let (mut samples, mut runs, mut min, mut max) = (0usize, 0usize, 0i32, 0i32);
     let mut previous = None;
-    for (k, (n, offset)) in entries.clone().enumerate() {
+    let (mut tail_min, mut last) = (0, false);
+    for (k, (mut n, offset)) in entries.clone().enumerate() {
         let at = samples;
+        if opening && at + n as usize >= count {
+            // The last entry the opening needs: the rest only for their smallest offset.
+            tail_min = smallest_offset(data.get((k + 1) * 8..).unwrap_or_default());
+            n = (count - at) as u32;
+            last = true;
+        }
         samples += n as usize;
         if samples > count {
             return Err(Error::malformed(
@@ -207,6 +271,9 @@ pub(super) fn parse_composition_offsets(
             ));
         }
         if n == 0 {
+            if last {
+                break;
+            }
             continue;
         }
         runs += usize::from(previous != Some(offset));
@@ -228,6 +295,9 @@ pub(super) fn parse_composition_offsets(
                 Err(_) => narrow = false,
             }
         }
+        if last {
+            break;
+        }
     }
     let mut stats = OffsetStats {
         runs,
@@ -239,8 +309,22 @@ pub(super) fn parse_composition_offsets(
     // A short ctts leaves the rest at zero, as readers commonly do.
     let rest = u32::try_from(count - samples).unwrap_or(u32::MAX);
     stats.add(rest, 0);
-    let all = entries.chain(std::iter::once((rest, 0)));
-    Ok((build_composition(all, count, &stats, expanded), stats.min))
+    let all = clip(entries, samples).chain(std::iter::once((rest, 0)));
+    let composition = build_composition(all, count, &stats, expanded);
+    Ok((composition, stats.min.min(tail_min)))
+}
+
+/// The smallest offset (and 0) of the `ctts` entries `data` that hold samples: one pass
+/// without branches, which vectorises.
+fn smallest_offset(data: &[u8]) -> i32 {
+    data.as_chunks::<8>()
+        .0
+        .iter()
+        .map(|&[a, b, c, d, e, f, g, h]| {
+            let held = u32::from_be_bytes([a, b, c, d]) != 0;
+            i32::from_be_bytes([e, f, g, h]) * i32::from(held)
+        })
+        .fold(0, i32::min)
 }
 
 /// Most bytes a sample the chunk table's views (`stco`/`co64` and `stsc`) may cost before
@@ -253,14 +337,20 @@ const MAX_VIEW_BYTES_PER_SAMPLE: usize = 12;
 /// boxes, or a value a sample when the boxes are large for the samples they place, or
 /// when some chunk before the last sample is empty (a walk from one sample to the next
 /// could then cross any number of `stsc` entries).
+///
+/// For the opening of a track (`opening`), only the chunks that hold its `count` samples
+/// (and their `stsc` entries) are read and checked.
 pub(super) fn parse_offsets(
     boxes: &SampleTableBoxes<'_, '_>,
     sizes: &Sizes,
     count: usize,
     source_len: u64,
+    opening: bool,
 ) -> Result<Offsets> {
     let (stsc, chunk_box) = (boxes.stsc, boxes.chunk_offsets);
-    let parsed = ChunkTable::parse(stsc, chunk_box, boxes.moov, sizes, count, source_len)?;
+    let parsed = ChunkTable::parse(
+        stsc, chunk_box, boxes.moov, sizes, count, source_len, opening,
+    )?;
     let views = parsed.table.view_bytes();
     if !parsed.empty_chunks && views <= count.saturating_mul(MAX_VIEW_BYTES_PER_SAMPLE) {
         return Ok(Offsets::Chunks(parsed.table));
@@ -270,15 +360,23 @@ pub(super) fn parse_offsets(
     Ok(Offsets::Column(column))
 }
 
-/// The sync sample list (`stss`): ascending sample indices from 0.
-pub(super) fn parse_sync_samples(b: &Mp4Box<'_>, count: usize) -> Result<Box<[u32]>> {
+/// The sync sample list (`stss`): ascending sample indices from 0. For the opening of a
+/// track (`opening`), those of its `count` samples: the list stops at the first past them.
+pub(super) fn parse_sync_samples(
+    b: &Mp4Box<'_>,
+    count: usize,
+    opening: bool,
+) -> Result<Box<[u32]>> {
     let mut f = b.fields();
     f.version_flags()?;
     let n = f.entry_count(4)?;
     let start = f.offset();
     let data = f.bytes(n * 4)?;
-    let mut out = Vec::with_capacity(n);
+    let mut out = Vec::with_capacity(n.min(count));
     for (k, number) in be32s(data).enumerate() {
+        if opening && number as usize > count && out.last().is_none_or(|&p| number - 1 > p) {
+            break;
+        }
         if number == 0 || number as usize > count || out.last().is_some_and(|&p| number - 1 <= p) {
             return Err(Error::malformed(
                 f.path(),

@@ -76,6 +76,11 @@ impl Be32s {
     pub(super) fn heap_bytes(&self) -> usize {
         self.0.len()
     }
+
+    /// The first `n` entries (all of them when there are fewer).
+    pub(super) fn first(&self, n: usize) -> Self {
+        Be32s(self.0.slice(..n.saturating_mul(4).min(self.0.len())))
+    }
 }
 
 impl fmt::Debug for Be32s {

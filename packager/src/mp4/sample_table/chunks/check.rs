@@ -99,6 +99,10 @@ impl ChunkTable {
     /// Checks `stsc` and the chunk offsets (`stco` or `co64`) of `moov` against `count`
     /// samples of `sizes`, every sample inside a source of `source_len` bytes, and keeps
     /// them as views.
+    ///
+    /// For the opening of a track (`opening`: `count` is fewer samples than the track
+    /// has), the walk stops at the chunk of the last of them: the `stsc` entries are
+    /// checked as it reaches them, and later chunks are not read.
     pub(in crate::mp4::sample_table) fn parse(
         stsc: &Mp4Box<'_>,
         chunk_box: &Mp4Box<'_>,
@@ -106,6 +110,7 @@ impl ChunkTable {
         sizes: &Sizes,
         count: usize,
         source_len: u64,
+        opening: bool,
     ) -> Result<Parsed> {
         let mut f = chunk_box.fields();
         f.version_flags()?;
@@ -118,26 +123,18 @@ impl ChunkTable {
         let n = f.entry_count(12)?;
         let start = f.offset();
         let runs = f.bytes(n * 12)?;
-        // Checked whole before any sample is placed; the walk reads the entries again.
-        let mut previous = 0;
-        for (k, e) in runs.as_chunks::<12>().0.iter().enumerate() {
-            let (first_chunk, _, description) = stsc_entry(e);
-            if description != 1 {
-                return Err(Error::unsupported(
-                    &stsc.path,
-                    format!("samples use sample description {description}; only one description per track is supported"),
-                ));
-            }
-            if first_chunk <= previous {
-                return Err(Error::malformed(
-                    f.path(),
-                    start + (k as u64 + 1) * 12,
-                    format!("first_chunk {first_chunk} is zero or not increasing"),
-                ));
-            }
-            previous = first_chunk;
+        // Checked whole before any sample is placed (the walk reads the entries again), or,
+        // for an opening, entry by entry as the walk reaches them.
+        let check = RunCheck {
+            runs: runs.as_chunks::<12>().0,
+            stsc,
+            start,
+        };
+        if !opening {
+            check.entries(0..check.runs.len())?;
         }
         let walk = Walk {
+            check: opening.then_some(&check),
             runs: runs.as_chunks::<12>().0,
             chunks,
             table_len: table_len as u64,
@@ -177,8 +174,54 @@ impl ChunkTable {
     }
 }
 
+/// The check of `stsc` entries: one sample description, first chunks ascending from 1.
+struct RunCheck<'w, 'a> {
+    runs: &'w [[u8; 12]],
+    stsc: &'w Mp4Box<'a>,
+    /// Offset of the first entry.
+    start: u64,
+}
+
+impl RunCheck<'_, '_> {
+    /// Checks entries `range` (each against the one before it).
+    fn entries(&self, range: Range<usize>) -> Result<()> {
+        let mut previous = match range.start.checked_sub(1) {
+            Some(k) => self.runs.get(k).map_or(0, |e| stsc_entry(e).0),
+            None => 0,
+        };
+        let (first, end) = (range.start, range.end.min(self.runs.len()));
+        for (k, e) in self
+            .runs
+            .get(first..end)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let k = first + k;
+            let (first_chunk, _, description) = stsc_entry(e);
+            if description != 1 {
+                return Err(Error::unsupported(
+                    &self.stsc.path,
+                    format!("samples use sample description {description}; only one description per track is supported"),
+                ));
+            }
+            if first_chunk <= previous {
+                return Err(Error::malformed(
+                    &self.stsc.path,
+                    self.start + (k as u64 + 1) * 12,
+                    format!("first_chunk {first_chunk} is zero or not increasing"),
+                ));
+            }
+            previous = first_chunk;
+        }
+        Ok(())
+    }
+}
+
 /// Places samples in chunks, as `stsc` says, checking that each lies inside the source.
 struct Walk<'w, 'a> {
+    /// For an opening: the entries are checked as the walk reaches them.
+    check: Option<&'w RunCheck<'w, 'a>>,
     /// The `stsc` entries, checked.
     runs: &'w [[u8; 12]],
     chunks: &'w [u8],
@@ -204,9 +247,16 @@ impl Walk<'_, '_> {
         let table_len = self.table_len;
         let source_len = self.source_len;
         for (r, entry) in self.runs.iter().enumerate() {
+            if let Some(check) = self.check {
+                if sample == self.count {
+                    break;
+                }
+                // This entry and the next, which bounds it.
+                check.entries(r..r + 2)?;
+            }
             let (first_chunk, per_chunk, _) = stsc_entry(entry);
             let last_chunk = match self.runs.get(r + 1) {
-                Some(next) => u64::from(stsc_entry(next).0) - 1,
+                Some(next) => u64::from(stsc_entry(next).0).saturating_sub(1),
                 None => table_len,
             };
             let first_chunk = u64::from(first_chunk);

@@ -61,13 +61,26 @@ fn assert_same(t: &SampleTable, r: &Reference) {
     }
     let mut sorted = times.clone();
     sorted.sort_unstable();
-    for thresholds in [&times, &sorted] {
-        let each: Vec<usize> = thresholds
-            .iter()
-            .map(|&x| r.first_sync_presented_at_or_after(x))
-            .collect();
-        assert_eq!(t.first_syncs_presented_at_or_after(thresholds), each);
+    // Out of order: one search each. In order: the first sync sample in decode order
+    // presented at or after each (the same when sync samples present in decode order).
+    let each: Vec<usize> = times
+        .iter()
+        .map(|&x| r.first_sync_presented_at_or_after(x))
+        .collect();
+    if !times.is_sorted() {
+        assert!(t.first_syncs_presented_at_or_after(&times) == each);
     }
+    let in_decode_order: Vec<usize> = sorted
+        .iter()
+        .map(|&x| {
+            let found = sync.iter().find(|&&i| r.presentation_time(i) >= x);
+            found.map_or(n, |&i| i)
+        })
+        .collect();
+    assert!(
+        t.first_syncs_presented_at_or_after(&sorted) == in_decode_order,
+        "first sync samples in decode order presented at or after each threshold"
+    );
     let mut ranges = vec![0..n, 0..0, n..n, 0..n / 2, n / 3..n];
     for i in (0..n).step_by(n / 50 + 1) {
         ranges.push(i..(i + 7).min(n));

@@ -83,7 +83,79 @@ impl Payloads {
             (Err(a), Err(b)) => assert_eq!(a, &b),
             (a, b) => panic!("compact {a:?} but reference {b:?}"),
         }
+        check_openings(&boxes, source_len, table.as_ref().ok());
         table
+    }
+}
+
+/// Openings of the boxes at a few decode times never panic; when the whole table parses,
+/// each opening parses too and holds exactly its first samples.
+fn check_openings(boxes: &SampleTableBoxes<'_, '_>, source_len: u64, whole: Option<&SampleTable>) {
+    let limits = match whole {
+        Some(w) if !w.is_empty() => {
+            let n = w.len();
+            vec![
+                1,
+                w.decode_time(n / 3),
+                w.decode_time(n * 2 / 3),
+                w.duration(),
+            ]
+        }
+        _ => vec![1, 1000, 100_000],
+    };
+    for before in limits {
+        let opening = SampleTable::parse_extent(boxes, source_len, Extent::DecodingBefore(before));
+        let (Some(w), opening) = (whole, opening) else {
+            continue;
+        };
+        let o = opening.unwrap_or_else(|e| panic!("the whole table parses, its opening not: {e}"));
+        if !o.is_opening() {
+            assert_eq!(&o, w, "an opening of every sample is the whole table");
+            continue;
+        }
+        let n = o.len();
+        assert!(n >= 1 && n < w.len(), "{n} samples of {}", w.len());
+        assert!(
+            n == 1 || w.decode_time(n - 1) < before,
+            "sample {} is past {before}",
+            n - 1
+        );
+        assert!(
+            w.decode_time(n) >= before,
+            "sample {n} decodes before {before}"
+        );
+        assert_eq!(o.min_composition_offset(), w.min_composition_offset());
+        assert_eq!(o.duration(), w.decode_time(n));
+        for i in 0..n {
+            assert_eq!(
+                (
+                    o.size(i),
+                    o.decode_time(i),
+                    o.composition_offset(i),
+                    o.is_sync(i)
+                ),
+                (
+                    w.size(i),
+                    w.decode_time(i),
+                    w.composition_offset(i),
+                    w.is_sync(i)
+                ),
+                "sample {i} of {n}"
+            );
+            assert_eq!(
+                o.sample_duration(i),
+                w.sample_duration(i),
+                "sample {i} of {n}"
+            );
+        }
+        assert!(
+            o.offsets(0..n).eq(w.offsets(0..n)),
+            "offsets of {n} samples"
+        );
+        assert_eq!(
+            o.sync_indices().collect::<Vec<_>>(),
+            w.sync_indices().take_while(|&i| i < n).collect::<Vec<_>>()
+        );
     }
 }
 

@@ -177,17 +177,14 @@ impl MediaCache {
                 .entry_by_ref(asset)
                 .or_try_insert_with(self.load_opening(asset))
                 .await;
-            match entry {
-                Ok(entry) => {
-                    self.metrics.cache_lookup("opening", !entry.is_fresh());
-                    let title = entry.into_value();
-                    let held = title.presentation.opening_segments();
-                    if held.is_none_or(|n| index < n) {
-                        return Ok(title);
-                    }
-                }
-                // The whole title's load says what is wrong, with stale-if-error.
-                Err(e) => tracing::debug!(asset, error = %e.detail, "no opening"),
+            // An error is the title's: the same reads and checks on less of the sources,
+            // and no older title to fall back on.
+            let entry = entry.map_err(|e| self.private(&e))?;
+            self.metrics.cache_lookup("opening", !entry.is_fresh());
+            let title = entry.into_value();
+            let held = title.presentation.opening_segments();
+            if held.is_none_or(|n| index < n) {
+                return Ok(title);
             }
         }
         self.title_on_miss(asset).await
@@ -202,6 +199,7 @@ impl MediaCache {
         let mut found = Vec::new();
         for (k, ((_, source), id)) in listing.videos.iter().zip(&ids).enumerate() {
             let movie = self.movies.get(&(source.clone(), id.clone())).await;
+            self.metrics.cache_lookup("metadata", movie.is_some());
             if movie.is_none() {
                 found.push((k, self.origins.find_moov(source, id).await?));
             }
@@ -243,17 +241,21 @@ impl MediaCache {
         }
         let this = self.clone();
         let asset = asset.to_owned();
-        tokio::spawn(async move { this.load_whole(&asset, &listing, &ids, found).await });
+        tokio::spawn(async move {
+            this.load_whole(&asset, listing, ids, fingerprint, found)
+                .await
+        });
         Ok(title)
     }
 
-    /// Parses the `moov`s an opening found, whole, then loads the title (which finds them
-    /// parsed) and drops the opening.
+    /// Parses the `moov`s an opening found, whole, then loads the title from them (as a
+    /// request for it would, single flight) and drops the opening.
     async fn load_whole(
         &self,
         asset: &str,
-        listing: &Listing,
-        ids: &[SourceIdentity],
+        listing: Listing,
+        ids: Vec<SourceIdentity>,
+        fingerprint: u64,
         found: Vec<(usize, FoundMoov)>,
     ) {
         for (k, moov) in found {
@@ -270,7 +272,16 @@ impl MediaCache {
                 })
                 .await;
         }
-        if let Err(e) = self.title(asset).await {
+        let loaded = self
+            .titles
+            .entry_by_ref(asset)
+            .or_try_insert_with(async {
+                let title = self.load_listed(asset, listing, ids, fingerprint).await?;
+                self.last_good.insert(asset.to_owned(), title.clone()).await;
+                Ok::<_, Problem>(title)
+            })
+            .await;
+        if let Err(e) = loaded {
             tracing::warn!(asset, error = %e.detail, "the whole title did not load after its opening");
         }
         self.openings.invalidate(asset).await;
@@ -322,12 +333,29 @@ impl MediaCache {
         let started = std::time::Instant::now();
         let listing = list_asset(&self.origins, &self.root, asset).await?;
         let (ids, fingerprint) = identify(&self.origins, &listing).await?;
-        let identified = started.elapsed();
+        tracing::debug!(
+            asset,
+            identified_us = started.elapsed().as_micros() as u64,
+            "title identified"
+        );
         if let Some(old) = self.last_good.get(asset).await {
             if old.fingerprint == fingerprint {
                 return Ok(old);
             }
         }
+        self.load_listed(asset, listing, ids, fingerprint).await
+    }
+
+    /// Loads a title whose sources are listed and identified: their movies (parsed, or
+    /// from the metadata cache), its subtitles, and the plan.
+    async fn load_listed(
+        &self,
+        asset: &str,
+        listing: Listing,
+        ids: Vec<SourceIdentity>,
+        fingerprint: u64,
+    ) -> Result<Arc<Title>, Problem> {
+        let started = std::time::Instant::now();
         let mut movies = Vec::with_capacity(listing.videos.len());
         for ((_, source), id) in listing.videos.iter().zip(&ids) {
             movies.push(self.movie(source, id).await?);
@@ -347,7 +375,6 @@ impl MediaCache {
         })??;
         tracing::debug!(
             asset,
-            identified_us = identified.as_micros() as u64,
             sources_loaded_us = loaded.as_micros() as u64,
             assembled_us = started.elapsed().as_micros() as u64,
             "title loaded"

@@ -95,7 +95,7 @@ pub fn parse_movie(moov: &Bytes, moov_offset: u64, source_len: u64) -> Result<Mo
 /// Parses the opening of a movie: as [`parse_movie`], but each track's sample table holds
 /// only the samples that decode in its first `seconds` (after its edit list's start), read
 /// and checked; the later entries of its tables are not (see
-/// [`Extent`](crate::mp4::Extent)). The cost grows with `seconds`, not with the source,
+/// [`Extent`]). The cost grows with `seconds`, not with the source,
 /// so a node can serve the first segments of a long source while the whole `moov` is
 /// still being parsed. [`Movie::is_opening`] tells such a movie apart.
 pub fn parse_movie_opening(

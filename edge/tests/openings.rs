@@ -24,14 +24,6 @@ fn config(media_root: &Path, opening_segments: u32) -> Config {
     config
 }
 
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
 const OPENINGS_PLANNED: &str = "edgepack_cache_requests_total{cache=\"opening\",result=\"miss\"}";
 
 async fn openings_planned(server: &TestServer) -> f64 {

@@ -59,14 +59,6 @@ fn origin_config(base: &str) -> Config {
     config
 }
 
-fn metric(text: &str, prefix: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
 fn problem_type(f: &Fetched) -> String {
     assert_eq!(
         f.header("content-type"),

@@ -70,6 +70,16 @@ pub async fn start_with(mut config: Config) -> TestServer {
     }
 }
 
+/// The value of the first line of a metrics exposition that starts with `prefix` (a
+/// metric name with its labels), or 0 when there is none.
+pub fn metric(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// A response as the tests see it.
 pub struct Fetched {
     pub status: u16,

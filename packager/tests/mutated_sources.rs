@@ -2,11 +2,14 @@
 //! variants of real `moov` boxes must parse or fail with an error, never panic, and anything
 //! that parses must plan and write manifests and segments.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use packager::mp4::{next_top_level, parse_movie, parse_movie_opening, TopLevelStep};
+use common::moov_of;
+use packager::mp4::{parse_movie, parse_movie_opening};
 use packager::presentation::{PackagingOptions, Presentation, SourceFile};
 use packager::segment::SourceRange;
 
@@ -23,22 +26,6 @@ impl Rng {
 
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn moov_of(file: &[u8]) -> (Vec<u8>, u64) {
-    let mut offset = 0;
-    loop {
-        let header = &file[offset as usize..(offset as usize + 16).min(file.len())];
-        match next_top_level(header, offset, file.len() as u64).unwrap() {
-            TopLevelStep::Next { offset: next } => offset = next,
-            TopLevelStep::Moov { offset, size } => {
-                return (
-                    file[offset as usize..(offset + size) as usize].to_vec(),
-                    offset,
-                )
-            }
-        }
     }
 }
 

@@ -3,35 +3,17 @@
 //! samples, and the segments it says it has (`Presentation::opening_segments`) must be,
 //! byte for byte, the whole plan's, in CMAF and in TS, for every rendition.
 
-use std::path::Path;
+mod common;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
+use common::{media, moov_of};
 use packager::cmaf::{write_init_segment, write_media_segment};
-use packager::mp4::{next_top_level, parse_movie, parse_movie_opening, Movie, TopLevelStep};
+use packager::mp4::{parse_movie, parse_movie_opening, Movie};
 use packager::presentation::{PackagingOptions, Presentation, SourceFile};
 use packager::segment::SourceRange;
 use packager::ts_package::{plan_ts_segment, write_ts};
-
-fn media(name: &str) -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/media");
-    std::fs::read(dir.join(name)).unwrap()
-}
-
-/// The `moov` of `file` and where it starts.
-fn moov_of(file: &[u8]) -> (Bytes, u64) {
-    let mut offset = 0;
-    loop {
-        let header = &file[offset as usize..(offset as usize + 16).min(file.len())];
-        match next_top_level(header, offset, file.len() as u64).unwrap() {
-            TopLevelStep::Next { offset: next } => offset = next,
-            TopLevelStep::Moov { offset, size } => {
-                let moov = file[offset as usize..(offset + size) as usize].to_vec();
-                return (Bytes::from(moov), offset);
-            }
-        }
-    }
-}
 
 fn plan(movie: Movie, target_ms: u32) -> Presentation {
     let source = SourceFile {
@@ -147,6 +129,7 @@ fn openings_hold_the_whole_tracks_first_samples_and_segments() {
     ] {
         let file = media(name);
         let (moov, at) = moov_of(&file);
+        let moov = Bytes::from(moov);
         let len = file.len() as u64;
         let whole = parse_movie(&moov, at, len).unwrap();
         assert!(!whole.is_opening());
@@ -167,6 +150,7 @@ fn openings_hold_the_whole_tracks_first_samples_and_segments() {
 fn an_opening_as_long_as_the_source_is_the_whole_source() {
     let file = media("h264_bframes_ctts_v0_29.97fps.mp4");
     let (moov, at) = moov_of(&file);
+    let moov = Bytes::from(moov);
     let len = file.len() as u64;
     let opening = parse_movie_opening(&moov, at, len, 60).unwrap();
     assert!(!opening.is_opening());
@@ -182,6 +166,7 @@ fn an_opening_as_long_as_the_source_is_the_whole_source() {
 fn an_opening_checks_its_own_samples() {
     let file = media("h264_avc1_25fps_aac_48k_moov_last.mp4");
     let (moov, at) = moov_of(&file);
+    let moov = Bytes::from(moov);
     let len = file.len() as u64;
     let stco = moov
         .windows(4)

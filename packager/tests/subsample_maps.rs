@@ -5,14 +5,15 @@
 //! `byte_alignment()`, H.264 CABAC headers with `cabac_alignment_one_bit`s equal to 1, each
 //! checked again here on the stored bytes.
 
-use std::path::Path;
+mod common;
 
 use bytes::Bytes;
+use common::{media, moov_of};
 
 use drm::cenc::subsample::{NalFormat, VideoSubsampler};
 use drm::cenc::{Scheme, Subsample};
 use drm::nal::{HeaderAlignment, NalUnit, SliceType};
-use packager::mp4::{next_top_level, parse_movie, Codec, TopLevelStep, Track, VideoKind};
+use packager::mp4::{parse_movie, Codec, Track, VideoKind};
 
 /// What a file's slices should look like.
 struct Expect {
@@ -46,30 +47,9 @@ struct Counts {
     emulation_prevented_headers: usize,
 }
 
-fn media(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/media")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 fn video_track(file: &[u8]) -> Track {
-    let mut offset = 0u64;
-    let (moov_offset, size) = loop {
-        let at = offset as usize;
-        let header = &file[at..(at + 16).min(file.len())];
-        match next_top_level(header, offset, file.len() as u64).unwrap() {
-            TopLevelStep::Next { offset: next } => offset = next,
-            TopLevelStep::Moov { offset, size } => break (offset, size),
-        }
-    };
-    let moov = &file[moov_offset as usize..(moov_offset + size) as usize];
-    let movie = parse_movie(
-        &Bytes::copy_from_slice(moov),
-        moov_offset,
-        file.len() as u64,
-    )
-    .unwrap();
+    let (moov, offset) = moov_of(file);
+    let movie = parse_movie(&Bytes::from(moov), offset, file.len() as u64).unwrap();
     movie.tracks.into_iter().find(Track::is_video).unwrap()
 }
 

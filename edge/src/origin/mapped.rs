@@ -24,6 +24,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use memmap2::{Advice, Mmap};
 
+use super::advised::AdvisedRegions;
 use super::{OriginError, SourceIdentity};
 
 /// Most files kept mapped at once; the least recently used mapping is dropped (and unmapped
@@ -34,6 +35,7 @@ const MAX_MAPPED_FILES: u64 = 4096;
 pub(super) struct MappedFile {
     map: Mmap,
     identity: (u64, u64),
+    advised: AdvisedRegions,
 }
 
 /// A range of a mapping, owned: the `Bytes` handed out keep the mapping alive.
@@ -83,8 +85,11 @@ impl MappedFiles {
             })?;
         let (start, end) = (offset as usize, end as usize);
         // Start reading ahead pages that are not in memory yet, so that the socket write
-        // rarely waits for the disk. Advice is only a hint: its failure changes nothing.
-        let _ = file.map.advise_range(Advice::WillNeed, start, end - start);
+        // rarely waits for the disk: once per region of the file (see `advised`). Advice is
+        // only a hint: its failure changes nothing.
+        if file.advised.first_touch(start, end) {
+            let _ = file.map.advise_range(Advice::WillNeed, start, end - start);
+        }
         Ok(Bytes::from_owner(MappedSlice { file, start, end }))
     }
 
@@ -119,6 +124,7 @@ fn map(path: &Path, wanted: (u64, u64)) -> Result<MappedFile, OriginError> {
     #[allow(unsafe_code)]
     let map = unsafe { Mmap::map(&file) }.map_err(|e| super::local::failed(path, &e))?;
     Ok(MappedFile {
+        advised: AdvisedRegions::new(map.len()),
         map,
         identity: wanted,
     })

@@ -4,6 +4,7 @@
 //! and subtitles). HTTP reads are ranged, bounded in time, retried with backoff when that
 //! may help, and refused at once while the origin host's circuit breaker is open.
 
+mod advised;
 pub mod breaker;
 pub mod config;
 mod error;

@@ -150,16 +150,21 @@ fn ts_samples<'a>(
 ) -> Result<Vec<TsSample<'a>>> {
     let s = &track.samples;
     let decode_shift = i128::from(s.min_composition_offset());
-    span.samples()
-        .zip(s.sync_flags(span.samples()))
+    // One walk of each column, not one search of it per sample.
+    let columns = s
+        .sync_flags(span.samples())
         .zip(s.offsets(span.samples()))
-        .map(|((i, keyframe), at)| {
+        .zip(s.times(span.samples()))
+        .zip(s.composition_offsets(span.samples()));
+    span.samples()
+        .zip(columns)
+        .map(|(i, (((keyframe, at), (time, _)), composition))| {
             let size = s.size(i);
             let start = source.position(at, size)?;
-            let dts = i128::from(s.decode_time(i)) + i128::from(offset);
+            let dts = i128::from(time) + i128::from(offset);
             Ok(TsSample {
                 dts: to_90k(dts + decode_shift, track.timescale),
-                pts: to_90k(dts + i128::from(s.composition_offset(i)), track.timescale),
+                pts: to_90k(dts + i128::from(composition), track.timescale),
                 keyframe,
                 data: &source.data[start..start + size as usize],
             })

@@ -157,16 +157,17 @@ pub(crate) fn write_trun(w: &mut BoxWriter, track: &Track, span: &SegmentSpan) -
     w.u32(span.count() as u32);
     let data_offset_at = w.len();
     w.u32(0);
-    for i in span.samples() {
-        w.u32(samples.sample_duration(i));
+    // One walk of each column, not one search of it per sample.
+    let columns = samples
+        .times(span.samples())
+        .zip(samples.sync_flags(span.samples()))
+        .zip(samples.composition_offsets(span.samples()));
+    for (i, (((_, duration), sync), composition)) in span.samples().zip(columns) {
+        w.u32(duration);
         w.u32(samples.size(i));
         if l.video {
-            w.u32(if samples.is_sync(i) {
-                SYNC_FLAGS
-            } else {
-                NON_SYNC_FLAGS
-            });
-            w.i32(samples.composition_offset(i));
+            w.u32(if sync { SYNC_FLAGS } else { NON_SYNC_FLAGS });
+            w.i32(composition);
         }
     }
     w.close(trun);

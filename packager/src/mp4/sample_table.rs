@@ -549,9 +549,11 @@ mod build;
 mod chunks;
 mod forms;
 mod parse;
+mod time_walks;
 mod views;
 mod walks;
 
+pub use time_walks::{CompositionOffsets, SampleTimes};
 pub use walks::{ByteRuns, SampleOffsets};
 
 #[cfg(test)]

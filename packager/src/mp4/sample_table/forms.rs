@@ -154,6 +154,28 @@ impl<R: Run> Runs<R> {
     /// The run that holds sample `i` (which must be a sample of the table).
     #[inline]
     pub(super) fn of(&self, i: usize) -> &R {
+        &self.runs[self.index_of(i)]
+    }
+
+    /// Each sample of `range` (samples of the table) with its run, in order: one search for
+    /// the first, then a step to the next run where one starts.
+    pub(super) fn walk(&self, range: Range<usize>) -> RunWalk<'_, R> {
+        let k = if range.is_empty() {
+            0
+        } else {
+            self.index_of(range.start)
+        };
+        RunWalk {
+            runs: &self.runs,
+            k,
+            next_first: next_first(&self.runs, k),
+            samples: range,
+        }
+    }
+
+    /// Index of the run that holds sample `i`.
+    #[inline]
+    fn index_of(&self, i: usize) -> usize {
         let (lo, hi) = if self.at_block.is_empty() {
             (0, self.runs.len())
         } else {
@@ -168,11 +190,42 @@ impl<R: Run> Runs<R> {
         };
         let within = self.runs.get(lo..hi).unwrap_or_default();
         let k = lo + within.partition_point(|r| r.first() as usize <= i);
-        &self.runs[k.saturating_sub(1)]
+        k.saturating_sub(1)
     }
 
     pub(super) fn heap_bytes(&self) -> usize {
         std::mem::size_of_val::<[R]>(&self.runs) + self.at_block.len() * 4
+    }
+}
+
+/// First sample of the run after run `k` (`usize::MAX` after the last).
+fn next_first<R: Run>(runs: &[R], k: usize) -> usize {
+    runs.get(k + 1).map_or(usize::MAX, |r| r.first() as usize)
+}
+
+/// The walk of [`Runs::walk`]: `(sample, its run)`.
+pub(super) struct RunWalk<'r, R> {
+    runs: &'r [R],
+    k: usize,
+    next_first: usize,
+    samples: Range<usize>,
+}
+
+impl<'r, R: Run> Iterator for RunWalk<'r, R> {
+    type Item = (usize, &'r R);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let i = self.samples.next()?;
+        while i >= self.next_first {
+            self.k += 1;
+            self.next_first = next_first(self.runs, self.k);
+        }
+        self.runs.get(self.k).map(|r| (i, r))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.samples.len()))
     }
 }
 

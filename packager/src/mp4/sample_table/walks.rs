@@ -99,7 +99,7 @@ impl Iterator for ByteRuns<'_> {
 impl SampleTable {
     /// Panics, as slicing does, when `range` is not empty and reaches past the last sample.
     #[track_caller]
-    fn check_range(&self, range: &Range<usize>) {
+    pub(super) fn check_range(&self, range: &Range<usize>) {
         assert!(
             range.is_empty() || range.end <= self.count,
             "samples {range:?} out of range for a table of {}",

@@ -130,6 +130,20 @@ fn assert_same(t: &SampleTable, r: &Reference) {
             flags,
             "{range:?}"
         );
+        let times: Vec<(u64, u32)> = range
+            .clone()
+            .map(|i| (r.decode_times[i], r.sample_duration(i)))
+            .collect();
+        assert_eq!(
+            t.times(range.clone()).collect::<Vec<_>>(),
+            times,
+            "times {range:?}"
+        );
+        assert_eq!(
+            t.composition_offsets(range.clone()).collect::<Vec<_>>(),
+            r.composition_offsets[range.clone()],
+            "composition offsets {range:?}"
+        );
     }
     let mut counts: HashMap<u32, usize> = HashMap::new();
     for i in 0..n {

@@ -156,20 +156,20 @@ fn ts_samples<'a>(
         .zip(s.offsets(span.samples()))
         .zip(s.times(span.samples()))
         .zip(s.composition_offsets(span.samples()));
-    span.samples()
-        .zip(columns)
-        .map(|(i, (((keyframe, at), (time, _)), composition))| {
-            let size = s.size(i);
-            let start = source.position(at, size)?;
-            let dts = i128::from(time) + i128::from(offset);
-            Ok(TsSample {
-                dts: to_90k(dts + decode_shift, track.timescale),
-                pts: to_90k(dts + i128::from(composition), track.timescale),
-                keyframe,
-                data: &source.data[start..start + size as usize],
-            })
-        })
-        .collect()
+    // A plain loop: collecting `Result`s called the closure out of line for every sample.
+    let mut samples = Vec::with_capacity(span.samples().len());
+    for (i, (((keyframe, at), (time, _)), composition)) in span.samples().zip(columns) {
+        let size = s.size(i);
+        let start = source.position(at, size)?;
+        let dts = i128::from(time) + i128::from(offset);
+        samples.push(TsSample {
+            dts: to_90k(dts + decode_shift, track.timescale),
+            pts: to_90k(dts + i128::from(composition), track.timescale),
+            keyframe,
+            data: &source.data[start..start + size as usize],
+        });
+    }
+    Ok(samples)
 }
 
 fn ts_error(e: crate::ts::TsError) -> Error {

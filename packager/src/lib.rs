@@ -11,6 +11,7 @@ mod ascii;
 pub mod cmaf;
 pub mod dash;
 pub mod error;
+mod fixed;
 pub mod hls;
 pub mod inspect;
 pub mod language;

@@ -2,6 +2,8 @@
 //! and language, SegmentTemplate with SegmentTimeline per Representation, and a text
 //! AdaptationSet per WebVTT subtitle. Segment URLs are the very ones HLS-CMAF uses.
 
+use std::borrow::Cow;
+
 use crate::ascii::AsciiWriter;
 use crate::dash::content_protection::{write_content_protection, NAMESPACES};
 use crate::protection::Protection;
@@ -11,9 +13,13 @@ use crate::language::bcp47;
 use crate::mp4::{Codec, Track};
 use crate::presentation::{Presentation, Rendition};
 
-/// Escapes text for an XML attribute or element.
-pub(crate) fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Escapes text for an XML attribute or element (borrowed when nothing needs escaping,
+/// as ids and codec strings never do: the MPD is written per request).
+pub(crate) fn xml_escape(s: &str) -> Cow<'_, str> {
+    if !s.contains(['&', '<', '>', '"', '\'']) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -24,12 +30,16 @@ pub(crate) fn xml_escape(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// An xs:duration with millisecond precision.
 pub fn iso_duration(seconds: f64) -> String {
-    format!("PT{:.3}S", seconds.max(0.0))
+    let mut out = String::with_capacity(24);
+    out.push_str("PT");
+    crate::fixed::push_fixed(&mut out, seconds.max(0.0), 3);
+    out.push('S');
+    out
 }
 
 /// Writes the MPD; with `protection`, every audio and video AdaptationSet carries its
@@ -213,7 +223,7 @@ fn frame_rate_attribute(track: &Track) -> Option<String> {
     if (fps - ntsc).abs() < 1e-3 {
         return Some(format!("{}/1001", rounded * 1000.0));
     }
-    Some(format!("{:.0}/1000", fps * 1000.0))
+    Some(format!("{}/1000", crate::fixed::fixed(fps * 1000.0, 0)))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! HLS media playlists (RFC 8216): the VOD list of one rendition's segments, the I-frame
 //! playlist of a video rendition, and subtitle playlists.
 
-use crate::ascii::{AsciiWriter, Counter, Piece};
+use crate::ascii::{decimal, AsciiWriter, Counter, Piece};
 use crate::cmaf::fragment::first_sample_range_len;
 use crate::hls::keys::{key_lines, KeyTag};
 use crate::hls::multivariant::HlsFlavor;
@@ -78,21 +78,29 @@ pub fn write_media_playlist(
         w.lit(b"\"\n");
     }
     w.str(keys);
-    // What repeats from line to line is written once and copied: the `EXTINF` tag of the
-    // last duration (most segments last the same), the segment number (counted up), and
+    // What repeats from line to line is written once and copied: the `EXTINF` tags of the
+    // last two durations (most segments last the same), the segment number (counted up), and
     // `.{extension}\n`.
     let mut suffix = Piece::<16>::default();
     let short_extension =
         suffix.push(b".") && suffix.push(extension.as_bytes()) && suffix.push(b"\n");
-    let mut extinf: Option<(u64, Piece<40>)> = None;
+    // The last two: audio segments often alternate between two durations (a whole number
+    // of frames either side of the target).
+    let mut extinf: [Option<(u64, Piece<40>)>; 2] = [None, None];
+    let mut oldest = 0;
     let mut number = Counter::new(0);
     for e in entries {
-        match &extinf {
-            Some((units, tag)) if *units == e.duration_units => w.piece(tag),
-            _ => {
+        match extinf
+            .iter()
+            .flatten()
+            .find(|(units, _)| *units == e.duration_units)
+        {
+            Some((_, tag)) => w.piece(tag),
+            None => {
                 let tag = extinf_tag(e.duration_units);
                 w.piece(&tag);
-                extinf = Some((e.duration_units, tag));
+                extinf[oldest] = Some((e.duration_units, tag));
+                oldest = 1 - oldest;
             }
         }
         if let Some((len, offset)) = e.byte_range {
@@ -102,7 +110,8 @@ pub fn write_media_playlist(
             w.u64(offset);
             w.lit(b"\n");
         }
-        w.piece(number.set(e.number));
+        number.set(e.number);
+        w.counter(&number);
         if short_extension {
             w.piece(&suffix);
         } else {
@@ -118,7 +127,7 @@ pub fn write_media_playlist(
 /// `#EXTINF:{seconds}.{five decimals},\n` for a duration in 10 µs units.
 fn extinf_tag(units: u64) -> Piece<40> {
     let mut tag = Piece::default();
-    let whole = Counter::new(units / 100_000);
+    let whole = decimal(units / 100_000);
     let mut decimals = [b'0'; 5];
     let mut v = units % 100_000;
     for d in decimals.iter_mut().rev() {
@@ -127,7 +136,7 @@ fn extinf_tag(units: u64) -> Piece<40> {
     }
     // 8 + at most 15 digits + 1 + 5 + 2 bytes: always fits 40.
     tag.push(b"#EXTINF:");
-    tag.push(whole.as_piece().as_bytes());
+    tag.push(whole.as_bytes());
     tag.push(b".");
     tag.push(&decimals);
     tag.push(b",\n");

@@ -52,22 +52,17 @@ pub fn write_multivariant(
         };
         out.push_str(&key_lines(pr, flavor, KeyTag::SessionKey, to_root, None));
     }
-    // Audio groups in first-seen order.
-    let mut groups: Vec<String> = Vec::new();
-    for r in &p.audio {
-        let g = audio_group(p.track(r));
-        if !groups.contains(&g) {
+    // The group of each audio rendition (named once), and the groups in first-seen order.
+    let audio_groups: Vec<String> = p.audio.iter().map(|r| audio_group(p.track(r))).collect();
+    let mut groups: Vec<&str> = Vec::new();
+    for g in &audio_groups {
+        if !groups.contains(&g.as_str()) {
             groups.push(g);
         }
     }
-    for (i, r) in p.audio.iter().enumerate() {
+    for (i, (r, group)) in p.audio.iter().zip(&audio_groups).enumerate() {
         let track = p.track(r);
-        let group = audio_group(track);
-        let first_in_group = p
-            .audio
-            .iter()
-            .position(|o| audio_group(p.track(o)) == group)
-            == Some(i);
+        let first_in_group = audio_groups.iter().position(|g| g == group) == Some(i);
         let channels = match &track.codec {
             Codec::Audio(a) => a.channels,
             Codec::Video(_) => 0,
@@ -118,10 +113,10 @@ pub fn write_multivariant(
         }
         return out;
     }
-    let group_list: Vec<Option<&String>> = if groups.is_empty() {
+    let group_list: Vec<Option<&str>> = if groups.is_empty() {
         vec![None]
     } else {
-        groups.iter().map(Some).collect()
+        groups.iter().copied().map(Some).collect()
     };
     for r in &p.video {
         let track = p.track(r);
@@ -130,7 +125,9 @@ pub fn write_multivariant(
             let audio_in_group: Vec<&Rendition> = p
                 .audio
                 .iter()
-                .filter(|a| Some(&audio_group(p.track(a))) == *group)
+                .zip(&audio_groups)
+                .filter(|(_, g)| Some(g.as_str()) == *group)
+                .map(|(a, _)| a)
                 .collect();
             let audio_peak = audio_in_group
                 .iter()
@@ -183,7 +180,8 @@ fn write_picture_attributes(out: &mut String, track: &Track) {
         let _ = write!(out, ",RESOLUTION={}x{}", v.width, v.height);
     }
     if let Some(fps) = track.frame_rate() {
-        let _ = write!(out, ",FRAME-RATE={fps:.3}");
+        out.push_str(",FRAME-RATE=");
+        crate::fixed::push_fixed(out, fps, 3);
     }
 }
 

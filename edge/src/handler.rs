@@ -22,6 +22,7 @@ use crate::live::Live;
 use crate::media::cache::fnv1a;
 use crate::media::title::Title;
 use crate::problem::{Problem, ProblemKind};
+use crate::request_series::RequestRecord;
 use crate::response::{
     head_response, no_store, not_modified, object_response, plain, preflight, problem_response,
     ObjectMeta,
@@ -113,16 +114,17 @@ where
     let elapsed = started.elapsed();
     let m = &state.metrics;
     m.in_flight.dec();
-    m.requests
-        .with_label_values(&[kind, status.as_str(), protocol])
-        .inc();
-    m.request_duration
-        .with_label_values(&[kind])
-        .observe(elapsed.as_secs_f64());
     let body_len = http_body::Body::size_hint(response.body()).exact();
-    if let Some(len) = body_len {
-        m.response_bytes.with_label_values(&[kind]).inc_by(len);
-    }
+    m.request_series.record(
+        m,
+        &RequestRecord {
+            kind,
+            status,
+            protocol,
+            seconds: elapsed.as_secs_f64(),
+            body_len,
+        },
+    );
     if status.is_server_error() {
         tracing::warn!(rid = %id, %path, status = status.as_u16(), "request failed");
     }

@@ -21,6 +21,7 @@ pub mod offline;
 pub mod origin;
 pub mod outbound_tls;
 pub mod problem;
+pub mod request_series;
 pub mod response;
 pub mod response_cache;
 pub mod route;

@@ -4,6 +4,7 @@
 //! output kind; config reloads; build and process information. Names follow Prometheus
 //! conventions: `edgepack_` prefix, base units, `_total` counters.
 
+use crate::request_series::RequestSeries;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
@@ -40,6 +41,9 @@ pub struct Metrics {
     pub origin_circuit_open: IntGaugeVec,
     /// Configuration reloads by `result` (`ok`, `error`).
     pub config_reloads: IntCounterVec,
+    /// The series of `requests`, `request_duration` and `response_bytes` each request
+    /// updates, kept once resolved.
+    pub request_series: RequestSeries,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -205,6 +209,7 @@ impl Metrics {
                 "Configuration reloads (SIGHUP), by result.",
                 &["result"],
             )?,
+            request_series: RequestSeries::default(),
             registry: r,
         };
         for cache in cache_labels {

@@ -112,6 +112,12 @@ fn assert_segments_agree(file: &[u8], opening: &Presentation, whole: &Presentati
     k
 }
 
+/// The `moov` of `file` as the parsers take it, where it starts, and the file's length.
+fn moov_and_len(file: &[u8]) -> (Bytes, u64, u64) {
+    let (moov, at) = moov_of(file);
+    (Bytes::from(moov), at, file.len() as u64)
+}
+
 #[test]
 fn openings_hold_the_whole_tracks_first_samples_and_segments() {
     let eight_seconds = [1, 3, 5];
@@ -128,9 +134,7 @@ fn openings_hold_the_whole_tracks_first_samples_and_segments() {
         ("long_gop_10s.mp4", [5, 12, 21]),
     ] {
         let file = media(name);
-        let (moov, at) = moov_of(&file);
-        let moov = Bytes::from(moov);
-        let len = file.len() as u64;
+        let (moov, at, len) = moov_and_len(&file);
         let whole = parse_movie(&moov, at, len).unwrap();
         assert!(!whole.is_opening());
         let mut offered = Vec::new();
@@ -149,9 +153,7 @@ fn openings_hold_the_whole_tracks_first_samples_and_segments() {
 #[test]
 fn an_opening_as_long_as_the_source_is_the_whole_source() {
     let file = media("h264_bframes_ctts_v0_29.97fps.mp4");
-    let (moov, at) = moov_of(&file);
-    let moov = Bytes::from(moov);
-    let len = file.len() as u64;
+    let (moov, at, len) = moov_and_len(&file);
     let opening = parse_movie_opening(&moov, at, len, 60).unwrap();
     assert!(!opening.is_opening());
     let whole = parse_movie(&moov, at, len).unwrap();
@@ -165,9 +167,7 @@ fn an_opening_as_long_as_the_source_is_the_whole_source() {
 #[test]
 fn an_opening_checks_its_own_samples() {
     let file = media("h264_avc1_25fps_aac_48k_moov_last.mp4");
-    let (moov, at) = moov_of(&file);
-    let moov = Bytes::from(moov);
-    let len = file.len() as u64;
+    let (moov, at, len) = moov_and_len(&file);
     let stco = moov
         .windows(4)
         .position(|w| w == b"stco")

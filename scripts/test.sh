@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A one-shot run gains nothing from incremental compilation, and its caches double the size of
+# the debug target directory. A developer who wants them can set CARGO_INCREMENTAL=1.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+df -h . | sed 's/^/disk: /'
+
 echo "== installing test dependencies"
 bash scripts/install-test-deps.sh
 
@@ -19,10 +24,14 @@ cargo build --locked -p edgepack
 cargo test --locked --workspace
 
 echo "== criterion benches build and run once (figures come from cargo bench, never from tests)"
-cargo bench --locked -p edgepack-benches -- --test
+# In the test profile, so the run builds the dependency graph once, not again with optimisations.
+cargo test --locked -p edgepack-benches --benches
 
 echo "== load benchmark script runs on tiny media (figures come from a full run, see BENCHMARKS.md)"
 python3 benches/load/load_bench.py --quick --bin target/debug/edgepack
 
 echo "== real players in headless Chromium"
 EDGEPACK_BIN="$PWD/target/debug/edgepack" node --test tests/players/
+
+df -h . | sed 's/^/disk: /'
+du -sh target | sed 's/^/target: /'

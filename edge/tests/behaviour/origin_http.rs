@@ -4,12 +4,10 @@
 //! cold requests, and the documented answer to every origin fault (500s, resets, a slow
 //! origin, a file replaced mid-way, an origin gone dark).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::nginx::Nginx;
-use common::*;
+use crate::common::nginx::Nginx;
+use crate::common::*;
 use edge::config::MediaRoot;
 use edge::Config;
 

@@ -2,13 +2,11 @@
 //! off without slowing anyone else, oversized heads get 431, connections over the limit
 //! are closed at once and counted, and idle keep-alive connections are closed.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::common::{demo_media, get, start_with};
 use bytes::Bytes;
-use common::{demo_media, get, start_with};
 use edge::config::LimitsConfig;
 use edge::Config;
 use http_body_util::Empty;

@@ -2,12 +2,10 @@
 //! exactly what positioned reads give, and a source replaced the safe way (a new file renamed
 //! over the old one) is served whole in one version or the other, never mixed.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use edge::config::Config;
 
 const OBJECTS: &[&str] = &[

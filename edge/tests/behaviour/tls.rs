@@ -2,11 +2,7 @@
 //! a self-signed certificate, an untrusting client refused, and unusable certificate
 //! settings reported clearly at start-up.
 
-mod common;
-#[path = "common/tls_client.rs"]
-mod tls_client;
-
-use common::{demo_media, start_with};
+use crate::common::{demo_media, start_with, tls_client};
 use edge::config::TlsConfig;
 use edge::{Config, Live, Server};
 

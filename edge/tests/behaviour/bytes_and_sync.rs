@@ -1,11 +1,9 @@
 //! Output that must match the source exactly: every sample appears once with its bytes
 //! unchanged in the CMAF output, and audio stays in sync with video in every TS segment.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 /// (data hash, size) of every packet of stream `select` (e.g. `v:0`), in decode order.
 fn packet_hashes(file: &Path, select: &str) -> Vec<(String, i64)> {

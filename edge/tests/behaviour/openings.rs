@@ -3,12 +3,10 @@
 //! whole title takes over once it has loaded in the background. A source broken late
 //! still serves its opening segments, and fails whole as soon as a playlist needs it.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use edge::Config;
 
 /// A target of one second (the test media cut every two, at their keyframes), and openings

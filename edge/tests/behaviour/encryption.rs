@@ -3,13 +3,11 @@
 //! key and ClearKey license endpoints answer per policy, outputs a method cannot carry are
 //! refused, and key material never shows up where it must not.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::*;
 use base64::Engine as _;
-use common::*;
 use edge::keys::static_keys::StaticKey;
 use edge::Config;
 

@@ -2,14 +2,10 @@
 //! aioquic (tests/h3/h3_get.py) gets the same bytes over QUIC as HTTP/1.1 gets over TLS,
 //! problem+json errors included.
 
-mod common;
-#[path = "common/tls_client.rs"]
-mod tls_client;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{demo_media, repo_root, start_with};
+use crate::common::{demo_media, repo_root, start_with, tls_client};
 use edge::config::{Http3Config, TlsConfig};
 use edge::Config;
 
@@ -115,7 +111,7 @@ async fn http3_serves_the_same_bytes_as_http1() {
 
     // A CMAF init segment and a media segment, found through the playlists.
     let master_text = String::from_utf8_lossy(&master.body).into_owned();
-    let variant = common::playlist_uris(&master_text)
+    let variant = crate::common::playlist_uris(&master_text)
         .into_iter()
         .next()
         .expect("a variant");
@@ -129,7 +125,7 @@ async fn http3_serves_the_same_bytes_as_http1() {
         .and_then(|r| r.split('"').next())
         .expect("a CMAF playlist has EXT-X-MAP");
     let init_path = resolve(dir_of(&media_path), map);
-    let segment = common::playlist_uris(&media_text)
+    let segment = crate::common::playlist_uris(&media_text)
         .into_iter()
         .next()
         .expect("a segment");

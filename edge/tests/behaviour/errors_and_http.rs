@@ -1,11 +1,9 @@
 //! Hostile and broken input gets a problem+json answer, never a panic or a hang; and the
 //! HTTP behaviour players and CDNs rely on: HEAD, Range, ETag, CORS, caching, h2c, metrics.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 fn find(data: &[u8], kind: &[u8; 4]) -> usize {
     data.windows(4)

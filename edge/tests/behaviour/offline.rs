@@ -1,11 +1,9 @@
 //! `edgepack package` writes exactly what the daemon serves: every file under
 //! `DIR/vod/{asset}/` equals the daemon's response at the same URL path.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use edge::{AppState, Config};
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {

@@ -2,11 +2,9 @@
 //! the daemon: playlists parse with independent parsers, and ffprobe/ffmpeg read every
 //! segment with the source's codecs, dimensions and sample rates.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 type Streams = Vec<(String, i64, i64, String)>;
 

@@ -6,15 +6,13 @@
 //! Needs `promtool` on PATH (Debian package `prometheus`, installed by
 //! scripts/install-test-deps.sh); without it these tests fail, they never skip.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{demo_media, get, playlist_uris, repo_root, start_with, TestServer};
+use crate::common::{demo_media, get, playlist_uris, repo_root, start_with, TestServer};
 use edge::config::{MediaRoot, OriginConfig};
 use edge::Config;
 

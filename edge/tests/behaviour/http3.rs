@@ -78,14 +78,9 @@ fn resolve(base: &str, uri: &str) -> String {
     }
 }
 
-fn dir_of(path: &str) -> &str {
-    &path[..=path.rfind('/').unwrap()]
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn http3_serves_the_same_bytes_as_http1() {
-    require_aioquic();
-    let server = start_with(Config {
+/// The demo on a self-signed certificate, with HTTP/3 on.
+fn http3_config() -> Config {
+    Config {
         media_root: demo_media().into(),
         tls: TlsConfig {
             self_signed: true,
@@ -93,8 +88,17 @@ async fn http3_serves_the_same_bytes_as_http1() {
         },
         http3: Http3Config { enabled: true },
         ..Config::default()
-    })
-    .await;
+    }
+}
+
+fn dir_of(path: &str) -> &str {
+    &path[..=path.rfind('/').unwrap()]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http3_serves_the_same_bytes_as_http1() {
+    require_aioquic();
+    let server = start_with(http3_config()).await;
     let pem = server.tls_cert_pem.clone().unwrap();
     let port = server.addr.port();
 
@@ -187,15 +191,7 @@ async fn http3_serves_the_same_bytes_as_http1() {
 #[tokio::test(flavor = "multi_thread")]
 async fn shutdown_with_http3_on_ends_promptly() {
     require_aioquic();
-    let mut config = Config {
-        media_root: demo_media().into(),
-        tls: TlsConfig {
-            self_signed: true,
-            ..TlsConfig::default()
-        },
-        http3: Http3Config { enabled: true },
-        ..Config::default()
-    };
+    let mut config = http3_config();
     config.listen = "127.0.0.1:0".parse().unwrap();
     let server = edge::Server::bind(edge::Live::new(config).unwrap())
         .await

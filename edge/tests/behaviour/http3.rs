@@ -5,8 +5,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::{demo_media, repo_root, start_with, tls_client};
-use edge::config::{Http3Config, TlsConfig};
+use crate::common::{repo_root, self_signed_demo, start_with, tls_client};
+use edge::config::Http3Config;
 use edge::Config;
 
 /// Fails (never skips) when the HTTP/3 test client's library is missing.
@@ -81,13 +81,8 @@ fn resolve(base: &str, uri: &str) -> String {
 /// The demo on a self-signed certificate, with HTTP/3 on.
 fn http3_config() -> Config {
     Config {
-        media_root: demo_media().into(),
-        tls: TlsConfig {
-            self_signed: true,
-            ..TlsConfig::default()
-        },
         http3: Http3Config { enabled: true },
-        ..Config::default()
+        ..self_signed_demo()
     }
 }
 

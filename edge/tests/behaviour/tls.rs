@@ -2,24 +2,13 @@
 //! a self-signed certificate, an untrusting client refused, and unusable certificate
 //! settings reported clearly at start-up.
 
-use crate::common::{demo_media, start_with, tls_client};
+use crate::common::{self_signed_demo, start_with, tls_client};
 use edge::config::TlsConfig;
-use edge::{Config, Live, Server};
-
-fn tls_config() -> Config {
-    Config {
-        media_root: demo_media().into(),
-        tls: TlsConfig {
-            self_signed: true,
-            ..TlsConfig::default()
-        },
-        ..Config::default()
-    }
-}
+use edge::{Live, Server};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http1_and_http2_by_alpn_on_a_self_signed_certificate() {
-    let server = start_with(tls_config()).await;
+    let server = start_with(self_signed_demo()).await;
     let pem = server.tls_cert_pem.clone().expect("TLS is on");
     let h1 = tls_client::get(server.addr, &pem, "/vod/demo/master.m3u8", false).await;
     assert_eq!(h1.alpn.as_deref(), Some(&b"http/1.1"[..]));
@@ -41,7 +30,7 @@ async fn http1_and_http2_by_alpn_on_a_self_signed_certificate() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_that_does_not_trust_the_certificate_fails_the_handshake() {
-    let server = start_with(tls_config()).await;
+    let server = start_with(self_signed_demo()).await;
     // No roots at all.
     let none = tls_client::client_config(None, &[b"http/1.1"]);
     let err = tls_client::connect(server.addr, none).await.err();
@@ -70,7 +59,7 @@ async fn a_missing_certificate_file_is_a_clear_error() {
     let missing = dir.path().join("no-such-cert.pem");
     let key = dir.path().join("key.pem");
     std::fs::write(&key, "").unwrap();
-    let mut config = tls_config();
+    let mut config = self_signed_demo();
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.tls = TlsConfig {
         cert: Some(missing.clone()),
@@ -93,7 +82,7 @@ async fn a_key_file_without_a_key_is_a_clear_error() {
     let made = edge::tls::TlsSetup::self_signed(&[]).unwrap();
     let cert = dir.path().join("cert.pem");
     std::fs::write(&cert, &made.cert_pem).unwrap();
-    let mut config = tls_config();
+    let mut config = self_signed_demo();
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.tls = TlsConfig {
         cert: Some(cert.clone()),

@@ -53,6 +53,18 @@ pub async fn start(media_root: PathBuf) -> TestServer {
     .await
 }
 
+/// The demo on a self-signed certificate (TLS on, everything else default).
+pub fn self_signed_demo() -> Config {
+    Config {
+        media_root: demo_media().into(),
+        tls: edge::config::TlsConfig {
+            self_signed: true,
+            ..edge::config::TlsConfig::default()
+        },
+        ..Config::default()
+    }
+}
+
 /// A daemon with `config`, listening on an ephemeral loopback port whatever it says.
 pub async fn start_with(mut config: Config) -> TestServer {
     config.listen = "127.0.0.1:0".parse().unwrap();

@@ -7,6 +7,7 @@
 #     exposition and the alerting rules), wrk (the load benchmark's load generator)
 #   - aioquic from PyPI (the independent HTTP/3 client of the HTTP/3 test)
 #   - the player test harness' npm packages (tests/players, from its lockfile)
+#   - the rustfmt and clippy components, when the toolchain lacks them
 # Idempotent: installs only what is missing. Never downloads a browser build
 # (no `npx playwright install`): the network only reaches package registries.
 set -euo pipefail
@@ -67,3 +68,16 @@ else
   (cd "$PLAYERS" && npm ci --no-audit --no-fund)
   echo "$want" >"$stamp"
 fi
+
+# --- Rust components the checks use (rustup ships them, but a minimal profile does not)
+for component in rustfmt clippy; do
+  if cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    echo "install-test-deps: $component already installed"
+  elif command -v rustup >/dev/null 2>&1; then
+    echo "install-test-deps: rustup component add $component"
+    rustup component add "$component"
+  else
+    echo "install-test-deps: cargo $component is missing and there is no rustup to add it" >&2
+    exit 1
+  fi
+done

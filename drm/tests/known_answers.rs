@@ -1,5 +1,5 @@
 //! Known-answer tests for [`drm::cenc::SampleCipher`] against the encrypted files of
-//! `shared/testvectors/cenc` (Eyevinn/mp4ff test data, see its README) and their clear twins:
+//! `testdata/cenc` (Eyevinn/mp4ff test data, see its README) and their clear twins:
 //!
 //! | encrypted | clear twin | what it exercises |
 //! |---|---|---|
@@ -338,14 +338,15 @@ const WIDEVINE: &str = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed";
 const COMMON: &str = "1077efec-c0b2-4d02-ace3-3c1e52e2fb4b";
 
 #[test]
-fn vectors_directory_is_beside_the_checkout() {
+fn vectors_directory_is_in_the_checkout() {
     let dir = std::path::Path::new(support::CENC_VECTORS);
     assert!(
         dir.is_dir(),
-        "missing {}: check out `shared/` beside `main/`",
+        "missing {}: the vectors are committed in testdata/cenc",
         dir.display()
     );
     assert!(support::cenc_vector_path("README.md").is_file());
+    assert!(support::cenc_vector_path("LICENSE").is_file());
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Test-only support for the drm crate's integration tests: where the shared test vectors
+//! Test-only support for the drm crate's integration tests: where the CENC test vectors
 //! live, and a small fragmented-MP4 reader ([`fmp4`]) that finds each sample's bytes and
 //! its Common Encryption parameters.
 
@@ -9,9 +9,8 @@ pub mod fmp4;
 
 use std::path::{Path, PathBuf};
 
-/// `shared/testvectors/cenc`, beside the workspace checkout (`X/main` and `X/shared`).
-pub const CENC_VECTORS: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/testvectors/cenc");
+/// `testdata/cenc` of the repository: mp4ff's known-answer files, with their licence.
+pub const CENC_VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/cenc");
 
 /// The path of one file in [`CENC_VECTORS`].
 pub fn cenc_vector_path(name: &str) -> PathBuf {
@@ -25,8 +24,8 @@ pub fn read_cenc_vector(name: &str) -> Vec<u8> {
     match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) => panic!(
-            "cannot read the CENC test vector {} ({e}); the checkout must have `shared/` \
-             beside `main/` (expected {CENC_VECTORS})",
+            "cannot read the CENC test vector {} ({e}); they are committed in \
+             `testdata/cenc` (expected {CENC_VECTORS})",
             path.display()
         ),
     }

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use packager::presentation::Presentation;
 
-use crate::body::parts_len;
-use crate::build::build;
-use crate::keys::policy::protection_for;
+use crate::http::body::parts_len;
+use crate::pipeline::build::build;
+use crate::pipeline::protect::{plan, protect};
+use crate::pipeline::route::{Flavor, VodObject};
 use crate::problem::{Problem, ProblemKind};
-use crate::route::{Flavor, VodObject};
 use crate::state::AppState;
 
 /// What `package` wrote.
@@ -63,9 +63,12 @@ pub async fn package(state: &AppState, asset: &str, out: &Path) -> Result<Packag
     let base: PathBuf = out.join("vod").join(asset);
     let mut report = PackageReport::default();
     let policy = title.policy.as_ref().unwrap_or(&state.config.encryption);
-    let protection = protection_for(state, asset, policy, None).await?;
+    let protection = match plan(state, asset, policy, None) {
+        Some(planned) => Some(protect(state, asset, planned).await?),
+        None => None,
+    };
     for object in all_objects(&title.presentation) {
-        let built = match build(state, title.clone(), &object, protection.as_ref()).await {
+        let built = match build(state, &title, &object, protection.as_ref()).await {
             Ok(built) => built,
             // Outputs the encryption method has no form of are simply not written.
             Err(p) if p.kind == ProblemKind::OutputNotOffered => continue,

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use moka::future::Cache;
 use moka::notification::RemovalCause;
 
-use crate::build::Built;
-use crate::metrics::Metrics;
+use crate::built::Built;
+use crate::ops::metrics::Metrics;
 use crate::problem::Problem;
 
 /// Built objects by ETag.

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use packager::presentation::PackagingOptions;
 
-use crate::access_log::AccessLog;
 use crate::config::Config;
+use crate::http::response::CacheHeaders;
 use crate::keys::KeySource;
 use crate::media::cache::MediaCache;
-use crate::metrics::Metrics;
+use crate::ops::access_log::AccessLog;
+use crate::ops::metrics::Metrics;
 use crate::origin::Origins;
-use crate::response::CacheHeaders;
 use crate::response_cache::ResponseCache;
 
 /// Shared state of a running daemon, for one configuration.

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use edge::config::MediaRoot;
 use edge::origin::{Origins, SourceRef};
-use edge::{AppState, Config, Live, Server};
+use edge::{AppState, Config, Daemon, Server};
 use packager::presentation::PackagingOptions;
 
 /// mimalloc instead of the system allocator: fewer cycles per request on the segment and
@@ -141,9 +141,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         } else {
             "http"
         };
-        let live = Live::new(config).context("cannot set up the daemon")?;
-        let listen = live.current().config.listen;
-        let server = Server::bind(live.clone())
+        let daemon = Daemon::new(config).context("cannot set up the daemon")?;
+        let listen = daemon.current().config.listen;
+        let server = Server::bind(daemon.clone())
             .await
             .with_context(|| format!("cannot start the listener on {listen}"))?;
         let addr = server.local_addr()?;
@@ -151,7 +151,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if let Some(h3) = server.http3_addr() {
             println!("HTTP/3 on udp://{h3} (advertised with Alt-Svc)");
         }
-        if live.current().config.tls.self_signed && live.current().config.tls.cert.is_none() {
+        if daemon.current().config.tls.self_signed && daemon.current().config.tls.cert.is_none() {
             tracing::warn!(
                 "serving a self-signed certificate made at start-up: for demos and tests only"
             );
@@ -160,7 +160,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if let MediaRoot::Local(dir) = &root {
             print_urls(dir, scheme, addr);
         }
-        tokio::spawn(reload_on_sighup(live, args, hangups));
+        tokio::spawn(reload_on_sighup(daemon, args, hangups));
         server.run(shutdown_signal()).await;
         println!("edgepack stopped");
         Ok(ExitCode::SUCCESS)
@@ -170,13 +170,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// Reloads the configuration on every SIGHUP. A configuration that does not load or
 /// validate is rejected with its error and the one in force stays.
 async fn reload_on_sighup(
-    live: std::sync::Arc<Live>,
+    daemon: std::sync::Arc<Daemon>,
     args: ServeArgs,
     mut hangups: tokio::signal::unix::Signal,
 ) {
     while hangups.recv().await.is_some() {
-        let metrics = live.current().metrics.clone();
-        let result = load_config(&args).and_then(|c| live.reload(c).map_err(Into::into));
+        let metrics = daemon.current().metrics.clone();
+        let result = load_config(&args).and_then(|c| daemon.reload(c).map_err(Into::into));
         match result {
             Ok(()) => {
                 metrics.config_reloads.with_label_values(&["ok"]).inc();
@@ -270,7 +270,7 @@ fn package(
 
 fn inspect(files: &[String], target_segment_ms: u32) -> anyhow::Result<ExitCode> {
     let options = PackagingOptions { target_segment_ms };
-    let metrics = std::sync::Arc::new(edge::metrics::Metrics::new()?);
+    let metrics = std::sync::Arc::new(edge::ops::metrics::Metrics::new()?);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

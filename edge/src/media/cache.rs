@@ -22,7 +22,7 @@ use packager::presentation::PackagingOptions;
 
 use crate::media::root::MediaRoot;
 use crate::media::title::{assemble, identify, list_asset, load_subtitles, Listing, Title};
-use crate::metrics::Metrics;
+use crate::ops::metrics::Metrics;
 use crate::origin::{
     parse_found, parse_off_runtime, FoundMoov, Origins, SourceIdentity, SourceRef,
 };
@@ -59,16 +59,6 @@ fn movie_weight(movie: &Movie) -> u32 {
         .map(|t| t.samples.heap_bytes() + t.sample_entry.len() + 256)
         .sum();
     u32::try_from(bytes).unwrap_or(u32::MAX)
-}
-
-/// FNV-1a, for fingerprints that must be the same on every node and every build.
-pub fn fnv1a(data: &[u8], seed: u64) -> u64 {
-    let mut h = seed ^ 0xcbf2_9ce4_8422_2325;
-    for &b in data {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }
 
 impl MediaCache {
@@ -397,16 +387,5 @@ impl MediaCache {
             .map_err(|e| (*e).clone())?;
         self.metrics.cache_lookup("metadata", !entry.is_fresh());
         Ok(entry.into_value())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fnv_is_stable() {
-        assert_eq!(fnv1a(b"", 0), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a", 0), 0xaf63_dc4c_8601_ec8c);
     }
 }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use packager::presentation::{PackagingOptions, Presentation, SourceFile, SubtitleSource};
 
+use crate::hash::fnv1a;
 use crate::keys::policy::EncryptionPolicy;
-use crate::media::cache::fnv1a;
 use crate::media::definition::{
     parse_definition, AssetDefinition, MAX_DEFINITION_BYTES, TITLE_DEFINITION_FILE,
 };

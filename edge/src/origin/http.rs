@@ -17,7 +17,7 @@ use reqwest::Url;
 use super::breaker::{Admission, Transition};
 use super::config::OriginConfig;
 use super::{OriginError, Origins, SourceIdentity, SourceRef, Validator};
-use crate::media::cache::fnv1a;
+use crate::hash::fnv1a;
 
 /// The shared client: rustls on ring with the system's roots, a connect timeout, a pool
 /// of kept-alive connections per origin host.

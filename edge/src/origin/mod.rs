@@ -23,7 +23,7 @@ use packager::mp4::Movie;
 pub use error::OriginError;
 pub use moov::FoundMoov;
 
-use crate::metrics::Metrics;
+use crate::ops::metrics::Metrics;
 use breaker::Breakers;
 use config::OriginConfig;
 

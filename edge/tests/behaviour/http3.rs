@@ -188,7 +188,7 @@ async fn shutdown_with_http3_on_ends_promptly() {
     require_aioquic();
     let mut config = http3_config();
     config.listen = "127.0.0.1:0".parse().unwrap();
-    let server = edge::Server::bind(edge::Live::new(config).unwrap())
+    let server = edge::Server::bind(edge::Daemon::new(config).unwrap())
         .await
         .unwrap();
     let addr = server.local_addr().unwrap();

@@ -4,7 +4,7 @@
 
 use crate::common::{self_signed_demo, start_with, tls_client};
 use edge::config::TlsConfig;
-use edge::{Live, Server};
+use edge::{Daemon, Server};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http1_and_http2_by_alpn_on_a_self_signed_certificate() {
@@ -39,7 +39,7 @@ async fn a_client_that_does_not_trust_the_certificate_fails_the_handshake() {
         "handshake succeeded without trusting the certificate"
     );
     // Trusting another self-signed certificate.
-    let other = edge::tls::TlsSetup::self_signed(&[]).unwrap();
+    let other = edge::http::tls::TlsSetup::self_signed(&[]).unwrap();
     let config = tls_client::client_config(Some(&other.cert_pem), &[b"h2"]);
     let err = tls_client::connect(server.addr, config).await.err();
     let err = err.expect("handshake succeeded with the wrong certificate");
@@ -66,8 +66,8 @@ async fn a_missing_certificate_file_is_a_clear_error() {
         key: Some(key),
         ..TlsConfig::default()
     };
-    let live = Live::new(config).unwrap();
-    let err = Server::bind(live).await.err().expect("bind must fail");
+    let daemon = Daemon::new(config).unwrap();
+    let err = Server::bind(daemon).await.err().expect("bind must fail");
     let text = err.to_string();
     assert!(
         text.contains("cannot read the TLS certificate file"),
@@ -79,7 +79,7 @@ async fn a_missing_certificate_file_is_a_clear_error() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_key_file_without_a_key_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let made = edge::tls::TlsSetup::self_signed(&[]).unwrap();
+    let made = edge::http::tls::TlsSetup::self_signed(&[]).unwrap();
     let cert = dir.path().join("cert.pem");
     std::fs::write(&cert, &made.cert_pem).unwrap();
     let mut config = self_signed_demo();
@@ -89,7 +89,7 @@ async fn a_key_file_without_a_key_is_a_clear_error() {
         key: Some(cert),
         ..TlsConfig::default()
     };
-    let err = Server::bind(Live::new(config).unwrap())
+    let err = Server::bind(Daemon::new(config).unwrap())
         .await
         .err()
         .expect("bind must fail");

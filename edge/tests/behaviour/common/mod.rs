@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bytes::Bytes;
-use edge::{Config, Live, Server};
+use edge::{Config, Daemon, Server};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -68,8 +68,8 @@ pub fn self_signed_demo() -> Config {
 /// A daemon with `config`, listening on an ephemeral loopback port whatever it says.
 pub async fn start_with(mut config: Config) -> TestServer {
     config.listen = "127.0.0.1:0".parse().unwrap();
-    let live = Live::new(config).unwrap();
-    let server = Server::bind(live).await.unwrap();
+    let daemon = Daemon::new(config).unwrap();
+    let server = Server::bind(daemon).await.unwrap();
     let addr = server.local_addr().unwrap();
     let tls_cert_pem = server.tls_cert_pem().map(str::to_owned);
     let (tx, rx) = oneshot::channel::<()>();

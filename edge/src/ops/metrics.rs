@@ -4,19 +4,18 @@
 //! output kind; config reloads; build and process information. Names follow Prometheus
 //! conventions: `edgepack_` prefix, base units, `_total` counters.
 
-use crate::request_series::RequestSeries;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 
+use crate::ops::request_metrics::RequestMetrics;
+
 /// The daemon's metrics, registered in their own registry.
 pub struct Metrics {
     registry: Registry,
-    /// `kind` (route kind), `status`, `protocol` (`http/1.1`, `h2`, `h3`).
-    pub requests: IntCounterVec,
-    pub request_duration: HistogramVec,
-    pub response_bytes: IntCounterVec,
+    /// Requests by kind, status and protocol; latency and body bytes by kind.
+    pub requests: RequestMetrics,
     pub packaging_duration: HistogramVec,
     pub in_flight: IntGauge,
     /// Open client connections by `transport` (`tcp`, `quic`).
@@ -41,9 +40,6 @@ pub struct Metrics {
     pub origin_circuit_open: IntGaugeVec,
     /// Configuration reloads by `result` (`ok`, `error`).
     pub config_reloads: IntCounterVec,
-    /// The series of `requests`, `request_duration` and `response_bytes` each request
-    /// updates, kept once resolved.
-    pub request_series: RequestSeries,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -112,24 +108,26 @@ impl Metrics {
         ))?;
         let cache_labels = ["response", "metadata", "title", "opening"];
         let m = Metrics {
-            requests: counter(
-                &r,
-                "edgepack_http_requests_total",
-                "HTTP requests served.",
-                &["kind", "status", "protocol"],
-            )?,
-            request_duration: histogram(
-                &r,
-                "edgepack_http_request_duration_seconds",
-                "Time from request to response headers, by kind of object.",
-                &["kind"],
-            )?,
-            response_bytes: counter(
-                &r,
-                "edgepack_http_response_body_bytes_total",
-                "Response body bytes sent.",
-                &["kind"],
-            )?,
+            requests: RequestMetrics::new(
+                counter(
+                    &r,
+                    "edgepack_http_requests_total",
+                    "HTTP requests served.",
+                    &["kind", "status", "protocol"],
+                )?,
+                histogram(
+                    &r,
+                    "edgepack_http_request_duration_seconds",
+                    "Time from request to response headers, by kind of object.",
+                    &["kind"],
+                )?,
+                counter(
+                    &r,
+                    "edgepack_http_response_body_bytes_total",
+                    "Response body bytes sent.",
+                    &["kind"],
+                )?,
+            ),
             packaging_duration: histogram(
                 &r,
                 "edgepack_packaging_duration_seconds",
@@ -209,7 +207,6 @@ impl Metrics {
                 "Configuration reloads (SIGHUP), by result.",
                 &["result"],
             )?,
-            request_series: RequestSeries::default(),
             registry: r,
         };
         for cache in cache_labels {
@@ -255,7 +252,10 @@ mod tests {
     #[test]
     fn renders_registered_metrics() {
         let m = Metrics::new().unwrap();
-        m.requests.with_label_values(&["mpd", "200", "h2"]).inc();
+        m.requests
+            .requests
+            .with_label_values(&["mpd", "200", "h2"])
+            .inc();
         let text = m.render();
         assert!(text.contains(
             "edgepack_http_requests_total{kind=\"mpd\",protocol=\"h2\",status=\"200\"} 1"

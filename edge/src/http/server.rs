@@ -1,6 +1,6 @@
 //! The listener: HTTP/1.1 and HTTP/2 on one TCP port, in the clear (HTTP/2 by prior
 //! knowledge, h2c) or under TLS (chosen by ALPN), and HTTP/3 on the same port over UDP when
-//! it is on (see [`crate::h3`]). It enforces the connection limits of `[limits]` and shuts
+//! it is on (see [`crate::http::h3`]). It enforces the connection limits of `[limits]` and shuts
 //! down gracefully: it stops accepting, lets in-flight requests finish within the grace
 //! period, then closes what is left.
 //!
@@ -44,14 +44,15 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::body::PartsBody;
 use crate::config::LimitsConfig;
-use crate::conn::{
+use crate::daemon::Daemon;
+use crate::http::body::PartsBody;
+use crate::http::conn::{
     stopping, Activity, ConnLimit, ConnSlot, IdleLimits, Phase, RequestGuard, TaskToken,
 };
-use crate::handler::{handle, ClientAddr};
-use crate::live::Live;
-use crate::tls::{TlsError, TlsSetup};
+use crate::http::tls::{TlsError, TlsSetup};
+use crate::http::ClientAddr;
+use crate::pipeline::handle;
 
 /// hyper's smallest HTTP/1.1 read buffer.
 const MIN_H1_BUFFER: usize = 8 * 1024;
@@ -78,7 +79,7 @@ pub enum BindError {
 /// A bound, not yet running server.
 pub struct Server {
     listener: TcpListener,
-    live: Arc<Live>,
+    daemon: Arc<Daemon>,
     tls: Option<TlsSetup>,
     quic: Option<quinn::Endpoint>,
 }
@@ -86,8 +87,8 @@ pub struct Server {
 impl Server {
     /// Binds the configured address: TCP, and with HTTP/3 on, UDP on the same port (the
     /// port TCP got, when the configured one is 0). Sets up TLS when configured.
-    pub async fn bind(live: Arc<Live>) -> Result<Self, BindError> {
-        let config = live.current().config.clone();
+    pub async fn bind(daemon: Arc<Daemon>) -> Result<Self, BindError> {
+        let config = daemon.current().config.clone();
         let tls = if config.tls.enabled() {
             Some(TlsSetup::from_config(&config.tls)?)
         } else {
@@ -100,7 +101,7 @@ impl Server {
             (Some(tls), true) => {
                 let addr = listener.local_addr().map_err(BindError::Tcp)?;
                 Some(
-                    crate::h3::bind(addr, tls, &config.limits)
+                    crate::http::h3::bind(addr, tls, &config.limits)
                         .map_err(|source| BindError::Udp { addr, source })?,
                 )
             }
@@ -108,7 +109,7 @@ impl Server {
         };
         Ok(Server {
             listener,
-            live,
+            daemon,
             tls,
             quic,
         })
@@ -132,7 +133,7 @@ impl Server {
     /// Serves until `shutdown` resolves, then lets in-flight requests finish (up to the
     /// configured grace period) and closes the rest.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let state = self.live.current();
+        let state = self.daemon.current();
         let limits = state.config.limits.clone();
         let (phase_tx, phase) = watch::channel(Phase::Running);
         let (task, mut tasks_done) = mpsc::channel::<()>(1);
@@ -144,16 +145,16 @@ impl Server {
             _ => None,
         };
         let ctx = Arc::new(TcpContext::new(
-            self.live.clone(),
+            self.daemon.clone(),
             &limits,
             self.tls.as_ref(),
             alt_svc,
         ));
         let tcp_limit = ConnLimit::new(&state.metrics, "tcp", limits.max_connections);
         if let Some(endpoint) = &self.quic {
-            tokio::spawn(crate::h3::serve(
+            tokio::spawn(crate::http::h3::serve(
                 endpoint.clone(),
-                crate::h3::H3Context::new(self.live.clone(), &limits, &state.metrics),
+                crate::http::h3::H3Context::new(self.daemon.clone(), &limits, &state.metrics),
                 phase.clone(),
                 task.clone(),
             ));
@@ -189,7 +190,7 @@ impl Server {
             }
         }
         drop(self.listener);
-        self.live.start_draining();
+        self.daemon.start_draining();
         let _ = phase_tx.send(Phase::Draining);
         drop((task, phase));
         let grace = Duration::from_secs(limits.shutdown_grace_seconds);
@@ -236,7 +237,7 @@ impl Body for TrackedBody {
 
 /// What every TCP connection task shares.
 struct TcpContext {
-    live: Arc<Live>,
+    daemon: Arc<Daemon>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     /// HTTP/1.1 or HTTP/2 by prior knowledge (cleartext, or TLS without ALPN).
     auto: Builder<TokioExecutor>,
@@ -250,7 +251,7 @@ struct TcpContext {
 
 impl TcpContext {
     fn new(
-        live: Arc<Live>,
+        daemon: Arc<Daemon>,
         limits: &LimitsConfig,
         tls: Option<&TlsSetup>,
         alt_svc: Option<HeaderValue>,
@@ -266,7 +267,7 @@ impl TcpContext {
             .max_concurrent_streams(limits.max_streams_per_connection)
             .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
         TcpContext {
-            live,
+            daemon,
             tls: tls.map(|t| tokio_rustls::TlsAcceptor::from(t.tcp.clone())),
             http1: auto.clone().http1_only(),
             http2: auto.clone().http2_only(),
@@ -297,7 +298,7 @@ async fn serve_tcp(
             let ctx = ctx.clone();
             req.extensions_mut().insert(ClientAddr(peer));
             async move {
-                let mut response = handle(ctx.live.clone(), req).await;
+                let mut response = handle(ctx.daemon.clone(), req).await;
                 if let Some(alt_svc) = &ctx.alt_svc {
                     response
                         .headers_mut()

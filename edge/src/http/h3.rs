@@ -26,13 +26,14 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::config::LimitsConfig;
-use crate::conn::{
+use crate::daemon::Daemon;
+use crate::http::conn::{
     stopping, Activity, ConnLimit, ConnSlot, IdleLimits, Phase, RequestGuard, TaskToken,
 };
-use crate::handler::{handle, ClientAddr};
-use crate::live::Live;
-use crate::metrics::Metrics;
-use crate::tls::TlsSetup;
+use crate::http::tls::TlsSetup;
+use crate::http::ClientAddr;
+use crate::ops::metrics::Metrics;
+use crate::pipeline::handle;
 
 /// Largest request body read (a ClearKey license request is well under 1 KiB); one more
 /// byte is kept so that the handler sees, and rejects, a body that is too large.
@@ -70,7 +71,7 @@ pub(crate) fn bind(
 
 /// What every QUIC connection task shares.
 pub(crate) struct H3Context {
-    live: Arc<Live>,
+    daemon: Arc<Daemon>,
     limit: Arc<ConnLimit>,
     header_timeout: Duration,
     idle: IdleLimits,
@@ -78,9 +79,9 @@ pub(crate) struct H3Context {
 }
 
 impl H3Context {
-    pub(crate) fn new(live: Arc<Live>, limits: &LimitsConfig, metrics: &Metrics) -> Arc<Self> {
+    pub(crate) fn new(daemon: Arc<Daemon>, limits: &LimitsConfig, metrics: &Metrics) -> Arc<Self> {
         Arc::new(H3Context {
-            live,
+            daemon,
             limit: ConnLimit::new(metrics, "quic", limits.max_connections),
             header_timeout: Duration::from_secs(limits.header_read_timeout_seconds.max(1)),
             idle: IdleLimits::new(limits),
@@ -260,7 +261,7 @@ async fn serve_request(
     parts.version = Version::HTTP_3;
     parts.extensions.insert(ClientAddr(peer));
     let response = handle(
-        ctx.live.clone(),
+        ctx.daemon.clone(),
         Request::from_parts(parts, Full::new(body)),
     )
     .await;
@@ -288,7 +289,7 @@ async fn read_body(stream: &mut H3Stream) -> Result<Bytes, ::h3::error::StreamEr
 
 async fn send_response(
     stream: &mut H3Stream,
-    response: Response<crate::body::PartsBody>,
+    response: Response<crate::http::body::PartsBody>,
 ) -> Result<(), ::h3::error::StreamError> {
     let (parts, mut body) = response.into_parts();
     stream

@@ -1,5 +1,6 @@
-//! The state in force. Requests take the current [`AppState`] when they start and keep it
-//! to the end; a reload (SIGHUP) swaps in a new one atomically, so nothing in flight sees a
+//! The running daemon: the [`AppState`] in force, swapped whole on reload, and whether the
+//! daemon is draining. Requests take the current state when they start and keep it to the
+//! end; a reload (SIGHUP) swaps in a new one atomically, so nothing in flight sees a
 //! half-applied configuration and no connection is dropped.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,13 +11,13 @@ use arc_swap::ArcSwap;
 use crate::config::Config;
 use crate::state::{AppState, StateError};
 
-/// The daemon's current state, replaceable while it serves.
-pub struct Live {
+/// The running daemon's state in force, replaceable while it serves.
+pub struct Daemon {
     current: ArcSwap<AppState>,
     draining: AtomicBool,
 }
 
-impl Live {
+impl Daemon {
     /// Sets up the first state from `config`.
     pub fn new(config: Config) -> Result<Arc<Self>, StateError> {
         Ok(Self::from_state(AppState::new(config)?))
@@ -24,7 +25,7 @@ impl Live {
 
     /// Wraps an already built state.
     pub fn from_state(state: Arc<AppState>) -> Arc<Self> {
-        Arc::new(Live {
+        Arc::new(Daemon {
             current: ArcSwap::new(state),
             draining: AtomicBool::new(false),
         })

@@ -5,10 +5,10 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Response, StatusCode};
 
-use crate::body::{parts_len, slice_parts, PartsBody};
-use crate::build::{Built, Cacheability};
+use crate::built::{Built, Cacheability};
 use crate::config::CacheConfig;
-use crate::problem::{Problem, ProblemKind};
+use crate::http::body::{parts_len, slice_parts, PartsBody};
+use crate::problem::Problem;
 
 /// Headers that browser players on another origin need to read.
 const EXPOSED: &str = "Content-Length, Content-Range, ETag, Accept-Ranges, Date";
@@ -73,17 +73,12 @@ fn uncached(
     res
 }
 
-/// A problem+json response.
+/// A problem+json response. (A 405 gets its `Allow` header from the route phase, which
+/// knows the methods of the route.)
 pub fn problem_response(problem: &Problem, instance: &str, method: &Method) -> Response<PartsBody> {
     let body = Bytes::from(problem.to_json(instance));
     let mut res = uncached(body, "application/problem+json", method, true);
     *res.status_mut() = problem.kind.status();
-    if problem.kind == ProblemKind::MethodNotAllowed {
-        res.headers_mut().insert(
-            header::ALLOW,
-            HeaderValue::from_static("GET, HEAD, OPTIONS"),
-        );
-    }
     res
 }
 

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Instant;
 
 use crate::config::LimitsConfig;
-use crate::metrics::Metrics;
+use crate::ops::metrics::Metrics;
 
 /// Where the server is in its life; every connection task watches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

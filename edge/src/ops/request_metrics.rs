@@ -1,4 +1,5 @@
-//! The metric series every request updates, resolved on first use and kept: by kind the
+//! The request metrics (count by kind, status and protocol; latency and body bytes by kind)
+//! and the series every request updates, resolved on first use and kept: by kind the
 //! latency histogram and the bytes counter, and the request counter of a 200 by protocol.
 //! `with_label_values` hashes the labels and takes a lock each call; it was called five
 //! times a request, about 2% of the core serving playlists. Other statuses and unknown
@@ -7,9 +8,7 @@
 use std::sync::OnceLock;
 
 use http::StatusCode;
-use prometheus::{Histogram, IntCounter};
-
-use crate::metrics::Metrics;
+use prometheus::{Histogram, HistogramVec, IntCounter, IntCounterVec};
 
 /// Route kinds (`Route::kind`) whose series are kept.
 const KINDS: [&str; 12] = [
@@ -37,9 +36,14 @@ struct KindSeries {
     ok: [OnceLock<IntCounter>; PROTOCOLS.len()],
 }
 
-/// The kept series, one set per kind.
-#[derive(Default)]
-pub struct RequestSeries {
+/// The request metrics and their kept series, one set per kind.
+pub struct RequestMetrics {
+    /// `kind` (route kind), `status`, `protocol` (`http/1.1`, `h2`, `h3`).
+    pub requests: IntCounterVec,
+    /// Time from request to response headers, by `kind`.
+    pub duration: HistogramVec,
+    /// Response body bytes, by `kind`.
+    pub bytes: IntCounterVec,
     kinds: [KindSeries; KINDS.len()],
 }
 
@@ -52,22 +56,32 @@ pub struct RequestRecord<'a> {
     pub body_len: Option<u64>,
 }
 
-impl RequestSeries {
+impl RequestMetrics {
+    /// Keeps the series of these (registered) metrics.
+    pub fn new(requests: IntCounterVec, duration: HistogramVec, bytes: IntCounterVec) -> Self {
+        RequestMetrics {
+            requests,
+            duration,
+            bytes,
+            kinds: Default::default(),
+        }
+    }
+
     /// Counts one request: its status, latency and bytes.
-    pub fn record(&self, m: &Metrics, r: &RequestRecord<'_>) {
+    pub fn record(&self, r: &RequestRecord<'_>) {
         let Some(series) = KINDS
             .iter()
             .position(|&k| k == r.kind)
             .and_then(|i| self.kinds.get(i))
         else {
-            m.requests
+            self.requests
                 .with_label_values(&[r.kind, r.status.as_str(), r.protocol])
                 .inc();
-            m.request_duration
+            self.duration
                 .with_label_values(&[r.kind])
                 .observe(r.seconds);
             if let Some(len) = r.body_len {
-                m.response_bytes.with_label_values(&[r.kind]).inc_by(len);
+                self.bytes.with_label_values(&[r.kind]).inc_by(len);
             }
             return;
         };
@@ -78,21 +92,24 @@ impl RequestSeries {
             .filter(|_| r.status == StatusCode::OK);
         match ok {
             Some(counter) => counter
-                .get_or_init(|| m.requests.with_label_values(&[r.kind, "200", r.protocol]))
+                .get_or_init(|| {
+                    self.requests
+                        .with_label_values(&[r.kind, "200", r.protocol])
+                })
                 .inc(),
-            None => m
+            None => self
                 .requests
                 .with_label_values(&[r.kind, r.status.as_str(), r.protocol])
                 .inc(),
         }
         series
             .duration
-            .get_or_init(|| m.request_duration.with_label_values(&[r.kind]))
+            .get_or_init(|| self.duration.with_label_values(&[r.kind]))
             .observe(r.seconds);
         if let Some(len) = r.body_len {
             series
                 .bytes
-                .get_or_init(|| m.response_bytes.with_label_values(&[r.kind]))
+                .get_or_init(|| self.bytes.with_label_values(&[r.kind]))
                 .inc_by(len);
         }
     }
@@ -101,18 +118,16 @@ impl RequestSeries {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::metrics::Metrics;
 
     fn record(m: &Metrics, kind: &str, status: StatusCode, protocol: &str, len: Option<u64>) {
-        m.request_series.record(
-            m,
-            &RequestRecord {
-                kind,
-                status,
-                protocol,
-                seconds: 0.001,
-                body_len: len,
-            },
-        );
+        m.requests.record(&RequestRecord {
+            kind,
+            status,
+            protocol,
+            seconds: 0.001,
+            body_len: len,
+        });
     }
 
     /// Kept series and labelled ones count into the same metrics.
@@ -127,6 +142,7 @@ mod tests {
         record(&m, "unknown", StatusCode::OK, "http/1.1", Some(7));
         let count = |kind: &str, status: &str, protocol: &str| {
             m.requests
+                .requests
                 .with_label_values(&[kind, status, protocol])
                 .get()
         };
@@ -134,9 +150,9 @@ mod tests {
         assert_eq!(count("mpd", "404", "h2"), 1);
         assert_eq!(count("mpd", "200", "http/2.5"), 1);
         assert_eq!(count("unknown", "200", "http/1.1"), 1);
-        assert_eq!(m.response_bytes.with_label_values(&["mpd"]).get(), 35);
-        assert_eq!(m.response_bytes.with_label_values(&["unknown"]).get(), 7);
-        let h = m.request_duration.with_label_values(&["mpd"]);
+        assert_eq!(m.requests.bytes.with_label_values(&["mpd"]).get(), 35);
+        assert_eq!(m.requests.bytes.with_label_values(&["unknown"]).get(), 7);
+        let h = m.requests.duration.with_label_values(&["mpd"]);
         assert_eq!(h.get_sample_count(), 5);
     }
 
@@ -156,7 +172,7 @@ mod tests {
             "/vod/a/sub/en.vtt",
             "/vod/a/license/clearkey",
         ] {
-            let route = crate::route::parse_route(path).expect(path);
+            let route = crate::pipeline::route::parse_route(path).expect(path);
             assert!(KINDS.contains(&route.kind()), "{path}: {}", route.kind());
         }
     }

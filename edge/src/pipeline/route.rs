@@ -1,5 +1,6 @@
-//! Parsing a request path into a typed request: what is asked for, of which asset. This is
-//! the URL contract of the daemon; the README documents it.
+//! The route phase: a request path parsed into a typed request (what is asked for, of which
+//! asset) and the methods it answers to. This is the URL contract of the daemon; the README
+//! documents it.
 
 use crate::problem::{Problem, ProblemKind};
 
@@ -16,7 +17,15 @@ pub enum Route {
     Health,
     Ready,
     Metrics,
-    Vod { asset: String, object: VodObject },
+    Vod(VodRequest),
+}
+
+/// A request for an object of one asset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VodRequest {
+    /// The asset name as in the URL (`demo`, `movie.mp4`).
+    pub asset: String,
+    pub object: VodObject,
 }
 
 /// An object of one asset.
@@ -44,7 +53,7 @@ impl Route {
         match self {
             Route::Health | Route::Ready => "health",
             Route::Metrics => "metrics",
-            Route::Vod { object, .. } => match object {
+            Route::Vod(VodRequest { object, .. }) => match object {
                 VodObject::Multivariant(_) => "multivariant",
                 VodObject::Mpd => "mpd",
                 VodObject::MediaPlaylist(..) | VodObject::IframePlaylist(_) => "media_playlist",
@@ -56,6 +65,32 @@ impl Route {
                 VodObject::Key(_) => "key",
                 VodObject::ClearKeyLicense => "license",
             },
+        }
+    }
+}
+
+impl Route {
+    /// The methods this route answers to, as an `Allow` header lists them. The ClearKey
+    /// license endpoint takes POST; everything else GET and HEAD. OPTIONS (CORS preflight)
+    /// is answered everywhere.
+    pub fn allowed_methods(&self) -> &'static str {
+        match self {
+            Route::Vod(VodRequest {
+                object: VodObject::ClearKeyLicense,
+                ..
+            }) => "POST, OPTIONS",
+            _ => "GET, HEAD, OPTIONS",
+        }
+    }
+
+    /// Whether this route answers to `method` (OPTIONS is answered before routing).
+    pub fn allows(&self, method: &http::Method) -> bool {
+        match self {
+            Route::Vod(VodRequest {
+                object: VodObject::ClearKeyLicense,
+                ..
+            }) => method == http::Method::POST,
+            _ => method == http::Method::GET || method == http::Method::HEAD,
         }
     }
 }
@@ -170,10 +205,10 @@ pub fn parse_route(path: &str) -> Result<Route, Problem> {
         },
         _ => return Err(not_found(path)),
     };
-    Ok(Route::Vod {
+    Ok(Route::Vod(VodRequest {
         asset: asset.to_owned(),
         object,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -182,7 +217,7 @@ mod tests {
 
     fn vod(path: &str) -> VodObject {
         match parse_route(path).unwrap() {
-            Route::Vod { object, .. } => object,
+            Route::Vod(VodRequest { object, .. }) => object,
             other => panic!("{other:?}"),
         }
     }
@@ -243,6 +278,18 @@ mod tests {
             let path = format!("/vod/x.mp4/{}", object.relative_path());
             assert_eq!(vod(&path), object, "{path}");
         }
+    }
+
+    #[test]
+    fn the_license_endpoint_takes_post_and_the_rest_get() {
+        let license = parse_route("/vod/a/license/clearkey").unwrap();
+        assert!(license.allows(&http::Method::POST));
+        assert!(!license.allows(&http::Method::GET));
+        assert_eq!(license.allowed_methods(), "POST, OPTIONS");
+        let segment = parse_route("/vod/a/v1/1.m4s").unwrap();
+        assert!(segment.allows(&http::Method::GET) && segment.allows(&http::Method::HEAD));
+        assert!(!segment.allows(&http::Method::POST));
+        assert_eq!(segment.allowed_methods(), "GET, HEAD, OPTIONS");
     }
 
     #[test]

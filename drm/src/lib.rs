@@ -17,8 +17,10 @@ pub mod nal;
 pub mod pssh;
 pub mod sample_aes;
 pub mod system;
+pub mod system_id;
 
 pub use error::{Error, Result};
 pub use key::{ContentKey, ContentKeyPair, KeyId};
 pub use method::Method;
-pub use system::{DrmSystem, Signalling, SystemId};
+pub use system::{DrmSystem, Signalling};
+pub use system_id::SystemId;

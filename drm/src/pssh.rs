@@ -2,7 +2,7 @@
 //! key id list, as written into init segments, DASH `cenc:pssh` and HLS data URIs.
 
 use crate::key::KeyId;
-use crate::system::SystemId;
+use crate::system_id::SystemId;
 
 /// Builds one `pssh` box. `kids` empty gives version 0; otherwise version 1 with the list.
 pub fn pssh_box(system: SystemId, kids: &[KeyId], data: &[u8]) -> Vec<u8> {

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod ascii;
+pub mod bandwidth;
 pub mod cmaf;
 pub mod dash;
 pub mod error;
@@ -16,11 +17,15 @@ pub mod hls;
 pub mod inspect;
 pub mod language;
 pub mod mp4;
+mod muxed_audio;
+pub mod playlist_entries;
 pub mod presentation;
 pub mod protection;
 pub mod segment;
 pub mod ts;
 pub mod ts_package;
+pub mod ts_size;
 pub mod vtt;
+mod xml;
 
 pub use error::{Error, Result};

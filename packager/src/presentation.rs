@@ -4,11 +4,18 @@
 
 use std::sync::Arc;
 
+use crate::bandwidth::measure_sizes;
+pub use crate::bandwidth::Bandwidth;
 use crate::cmaf::fragment::media_segment_header_len;
 use crate::error::{Error, Result};
-use crate::hls::media_playlist::{iframe_entries, playlist_entries, PlaylistEntry};
 use crate::mp4::{Codec, Movie, Track};
+use crate::muxed_audio::{muxed_audio_known, Placed};
+use crate::playlist_entries::{
+    iframe_entries, iframe_track_bandwidth, playlist_entries, PlaylistEntry,
+};
+pub use crate::segment::SegmentTime;
 use crate::segment::{cut_track, plan_boundaries, Boundaries, SegmentSpan};
+use crate::ts_size::ts_track_bandwidth_given;
 use crate::vtt::WebVtt;
 
 /// Default target segment duration.
@@ -45,13 +52,6 @@ impl Default for PackagingOptions {
     }
 }
 
-/// Peak and mean bit rate of a rendition's CMAF segments, in bits per second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Bandwidth {
-    pub peak: u64,
-    pub average: u64,
-}
-
 /// One track of one source, as a rendition the player can pick.
 #[derive(Debug, Clone)]
 pub struct Rendition {
@@ -75,14 +75,6 @@ pub struct Rendition {
     pub iframe_bandwidth: Bandwidth,
     /// Added to the track's decode times to put it on the output timeline (track timescale).
     pub timeline_offset: u64,
-}
-
-/// When one segment starts (decode time of its first sample) and how long it lasts, in the
-/// track's timescale, before any timeline offset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SegmentTime {
-    pub start: u64,
-    pub duration: u64,
 }
 
 /// The whole packaging plan of a title.
@@ -177,10 +169,9 @@ impl Presentation {
                     .zip(&payloads)
                     .map(|(s, &p)| media_segment_header_len(track, s) + p),
             );
-            let ts_bandwidth =
-                crate::ts_package::ts_track_bandwidth_given(track, &segments, &payloads);
+            let ts_bandwidth = ts_track_bandwidth_given(track, &segments, &payloads);
             let iframe_bandwidth = if track.is_video() {
-                crate::hls::media_playlist::iframe_track_bandwidth(track, &segments)
+                iframe_track_bandwidth(track, &segments)
             } else {
                 Bandwidth::default()
             };
@@ -274,7 +265,7 @@ impl Presentation {
         let mut k = renditions().map(whole).min().unwrap_or(0);
         if let Some(audio) = self.audio.first() {
             for video in &self.video {
-                while k > 0 && !crate::ts_package::muxed_audio_known(self, video, audio, k - 1) {
+                while k > 0 && !muxed_audio_known(self.placed(video), self.placed(audio), k - 1) {
                     k -= 1;
                 }
             }
@@ -284,6 +275,15 @@ impl Presentation {
 
     pub fn track(&self, rendition: &Rendition) -> &Track {
         &self.sources[rendition.source].movie.tracks[rendition.track]
+    }
+
+    /// A rendition's track with its segments and timeline offset.
+    pub(crate) fn placed<'a>(&'a self, rendition: &'a Rendition) -> Placed<'a> {
+        Placed {
+            track: self.track(rendition),
+            segments: &rendition.segments,
+            offset: rendition.timeline_offset,
+        }
     }
 
     /// Finds a rendition (video or audio) by id.
@@ -379,37 +379,4 @@ pub fn timeline_offset(track: &Track, origin: (u64, u32)) -> u64 {
         (u128::from(origin.0) * u128::from(track.timescale)).div_ceil(u128::from(origin.1.max(1)));
     let origin_in_track = u64::try_from(origin_in_track).unwrap_or(u64::MAX);
     origin_in_track.saturating_sub(u64::try_from(track.presentation_offset).unwrap_or(0))
-}
-
-/// Peak and mean bit rate of a track's segments, given each segment's size in bytes.
-pub fn measure_with(
-    track: &Track,
-    segments: &[SegmentSpan],
-    size: impl Fn(&SegmentSpan) -> u64,
-) -> Bandwidth {
-    measure_sizes(track, segments, segments.iter().map(size))
-}
-
-/// Peak and mean bit rate of a track's segments, given their sizes in bytes, in order.
-pub(crate) fn measure_sizes(
-    track: &Track,
-    segments: &[SegmentSpan],
-    sizes: impl Iterator<Item = u64>,
-) -> Bandwidth {
-    let bits_per_second = |bytes: u64, duration: u64| {
-        (bytes * 8 * u64::from(track.timescale))
-            .checked_div(duration)
-            .unwrap_or(0)
-    };
-    let (mut total_bytes, mut total_duration, mut peak) = (0u64, 0u64, 0u64);
-    for (span, bytes) in segments.iter().zip(sizes) {
-        let duration = span.duration(track);
-        peak = peak.max(bits_per_second(bytes, duration));
-        total_bytes += bytes;
-        total_duration += duration;
-    }
-    Bandwidth {
-        peak,
-        average: bits_per_second(total_bytes, total_duration),
-    }
 }

@@ -8,6 +8,14 @@ use bytes::Bytes;
 use crate::error::{Error, Result};
 use crate::mp4::Track;
 
+/// When one segment starts (decode time of its first sample) and how long it lasts, in the
+/// track's timescale, before any timeline offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentTime {
+    pub start: u64,
+    pub duration: u64,
+}
+
 /// Samples `[first, end)` of one track, in decode order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentSpan {

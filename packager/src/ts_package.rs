@@ -3,15 +3,16 @@
 //! TS playlists, and the conversion of MP4 samples into the muxer's 90 kHz input.
 
 use crate::error::{Error, Result};
+use crate::hls::flavor::HlsFlavor;
 use crate::hls::keys::{key_lines, KeyTag};
-use crate::hls::{write_media_playlist, write_multivariant, HlsFlavor, VariantRates};
+use crate::hls::{write_media_playlist, write_multivariant, VariantRates};
 use crate::mp4::{AudioKind, Codec, Track, VideoKind};
-use crate::presentation::{measure_sizes, Bandwidth, Presentation, Rendition};
+use crate::muxed_audio::muxed_audio_span;
+use crate::presentation::{Presentation, Rendition};
 use crate::protection::Protection;
 use crate::segment::{SegmentSpan, SourceRange};
 use crate::ts::{
     write_ts_segment, TsAudio, TsAudioCodec, TsSample, TsSegmentOptions, TsVideo, TsVideoCodec,
-    TS_PACKET_SIZE,
 };
 use drm::sample_aes::SampleAesKey;
 use drm::Method;
@@ -40,66 +41,6 @@ fn not_found(what: String) -> Error {
     Error::NotFound(what)
 }
 
-/// First sample of `track` presented at or after output time `t` (in `t_timescale`).
-fn first_at_output_time(track: &Track, offset: u64, t: u64, t_timescale: u32) -> usize {
-    let threshold =
-        (u128::from(t) * u128::from(track.timescale)).div_ceil(u128::from(t_timescale.max(1)));
-    let threshold = u64::try_from(threshold)
-        .unwrap_or(u64::MAX)
-        .saturating_sub(offset);
-    track.samples.first_sync_presented_at_or_after(threshold)
-}
-
-/// The default audio's samples that play during video segment `index` of `video`.
-fn muxed_audio_span(
-    p: &Presentation,
-    video: &Rendition,
-    audio: &Rendition,
-    index: usize,
-) -> SegmentSpan {
-    let vt = p.track(video);
-    let at = p.track(audio);
-    let bound = |i: usize| -> Option<usize> {
-        let s = video.segments.get(i)?;
-        Some(first_at_output_time(
-            at,
-            audio.timeline_offset,
-            s.start_presentation_time(vt) + video.timeline_offset,
-            vt.timescale,
-        ))
-    };
-    let first = if index == 0 {
-        0
-    } else {
-        bound(index).unwrap_or(at.samples.len())
-    };
-    let end = bound(index + 1).unwrap_or(at.samples.len());
-    SegmentSpan {
-        first,
-        end: end.max(first),
-    }
-}
-
-/// Whether the default audio's share of TS segment `index` of `video` is known whole: the
-/// next video segment starts, and, when `audio` is only the opening of its track, some
-/// audio sample of the opening is presented at or after that start.
-pub(crate) fn muxed_audio_known(
-    p: &Presentation,
-    video: &Rendition,
-    audio: &Rendition,
-    index: usize,
-) -> bool {
-    let (vt, at) = (p.track(video), p.track(audio));
-    let Some(next) = video.segments.get(index + 1) else {
-        return false;
-    };
-    if !at.samples.is_opening() {
-        return true;
-    }
-    let start = next.start_presentation_time(vt) + video.timeline_offset;
-    first_at_output_time(at, audio.timeline_offset, start, vt.timescale) < at.samples.len()
-}
-
 /// Plans TS segment `number` (from 1) of rendition `r`.
 pub fn plan_ts_segment(p: &Presentation, r: &Rendition, number: u32) -> Result<TsSegmentPlan> {
     let index = (number as usize)
@@ -115,7 +56,7 @@ pub fn plan_ts_segment(p: &Presentation, r: &Rendition, number: u32) -> Result<T
         if let Some(audio) = p.audio.first() {
             parts.push(TsPart {
                 rendition_id: audio.id.clone(),
-                span: muxed_audio_span(p, r, audio, index),
+                span: muxed_audio_span(p.placed(r), p.placed(audio), index),
             });
         }
     }
@@ -250,49 +191,6 @@ fn ts_audio_codec(kind: AudioKind) -> Result<TsAudioCodec> {
         AudioKind::Ac3 => TsAudioCodec::Ac3,
         AudioKind::Eac3 => TsAudioCodec::Eac3,
     })
-}
-
-/// Estimated TS size of samples `span` of `track`, whose sizes add up to `payload`: payload
-/// plus PES headers, ADTS headers or Annex B start codes and delimiters, parameter sets at
-/// keyframes, and the 4-byte packet headers. Exact sizes need the sample bytes; playlists
-/// are built without them.
-fn estimate_ts_bytes(track: &Track, span: &SegmentSpan, payload: u64) -> u64 {
-    let s = &track.samples;
-    let n = span.count() as u64;
-    let overhead = match &track.codec {
-        Codec::Video(v) => {
-            let sets: u64 = v.parameter_sets.iter().map(|p| p.len() as u64 + 4).sum();
-            let keyframes = s.sync_count_in(span.samples()) as u64;
-            // PES header 19, AUD 6, one extra start-code byte a NAL, padding half a packet.
-            n * (19 + 6 + 2 + 94) + keyframes * sets
-        }
-        Codec::Audio(_) => n * 7 + n.div_ceil(5) * (14 + 94),
-    };
-    let body = payload + overhead;
-    let packet = TS_PACKET_SIZE as u64;
-    body.div_ceil(packet - 4) * packet
-}
-
-/// Bit rates of a track's TS segments (each with its PAT and PMT), estimated from sample
-/// sizes; [`Presentation::build`] keeps them in [`Rendition::ts_bandwidth`].
-pub fn ts_track_bandwidth(track: &Track, segments: &[SegmentSpan]) -> Bandwidth {
-    let payloads: Vec<u64> = segments
-        .iter()
-        .map(|s| track.samples.bytes_in(s.samples()))
-        .collect();
-    ts_track_bandwidth_given(track, segments, &payloads)
-}
-
-/// [`ts_track_bandwidth`], given the sample bytes of each segment.
-pub(crate) fn ts_track_bandwidth_given(
-    track: &Track,
-    segments: &[SegmentSpan],
-    payloads: &[u64],
-) -> Bandwidth {
-    let sizes = segments.iter().zip(payloads).map(|(span, &payload)| {
-        estimate_ts_bytes(track, span, payload) + 2 * TS_PACKET_SIZE as u64
-    });
-    measure_sizes(track, segments, sizes)
 }
 
 /// The multivariant playlist of the TS flavor.

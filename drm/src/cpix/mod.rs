@@ -24,7 +24,7 @@ use quick_xml::NsReader;
 use crate::cenc::Scheme;
 use crate::error::{Error, Result};
 use crate::key::{parse_hex16, ContentKey, KeyId};
-use crate::system::SystemId;
+use crate::system_id::SystemId;
 
 /// The CPIX namespace.
 pub const CPIX_NS: &str = "urn:dashif:org:cpix";

@@ -7,8 +7,8 @@ use std::fmt::Write;
 use base64::Engine as _;
 use drm::{DrmSystem, SystemId};
 
-use crate::dash::mpd::xml_escape;
 use crate::protection::Protection;
+use crate::xml::xml_escape;
 
 /// Namespaces the elements use, for the `MPD` element.
 pub const NAMESPACES: &str = " xmlns:cenc=\"urn:mpeg:cenc:2013\" xmlns:mspr=\"urn:microsoft:playready\" xmlns:dashif=\"https://dashif.org/CPS\"";

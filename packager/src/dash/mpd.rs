@@ -2,36 +2,15 @@
 //! and language, SegmentTemplate with SegmentTimeline per Representation, and a text
 //! AdaptationSet per WebVTT subtitle. Segment URLs are the very ones HLS-CMAF uses.
 
-use std::borrow::Cow;
-
 use crate::ascii::AsciiWriter;
 use crate::dash::content_protection::{write_content_protection, NAMESPACES};
 use crate::protection::Protection;
+use crate::xml::xml_escape;
 use std::fmt::Write;
 
 use crate::language::bcp47;
 use crate::mp4::{Codec, Track};
 use crate::presentation::{Presentation, Rendition};
-
-/// Escapes text for an XML attribute or element (borrowed when nothing needs escaping,
-/// as ids and codec strings never do: the MPD is written per request).
-pub(crate) fn xml_escape(s: &str) -> Cow<'_, str> {
-    if !s.contains(['&', '<', '>', '"', '\'']) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
 
 /// An xs:duration with millisecond precision.
 pub fn iso_duration(seconds: f64) -> String {
@@ -229,11 +208,6 @@ fn frame_rate_attribute(track: &Track) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_xml() {
-        assert_eq!(xml_escape("a<b&\"c\""), "a&lt;b&amp;&quot;c&quot;");
-    }
 
     #[test]
     fn durations_are_xs_duration() {

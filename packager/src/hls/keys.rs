@@ -6,7 +6,7 @@ use std::fmt::Write;
 use base64::Engine as _;
 use drm::{DrmSystem, Method};
 
-use crate::hls::multivariant::HlsFlavor;
+use crate::hls::flavor::HlsFlavor;
 use crate::protection::Protection;
 
 /// Which tag to write: in a media playlist, or repeated in the multivariant playlist.

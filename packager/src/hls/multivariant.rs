@@ -3,20 +3,13 @@
 
 use std::fmt::Write;
 
+use crate::bandwidth::Bandwidth;
+use crate::hls::flavor::HlsFlavor;
 use crate::hls::keys::{key_lines, KeyTag};
 use crate::language::{bcp47, display_name};
 use crate::mp4::{Codec, Track};
-use crate::presentation::{Bandwidth, Presentation, Rendition};
+use crate::presentation::{Presentation, Rendition};
 use crate::protection::Protection;
-
-/// Which segment format the playlists point at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HlsFlavor {
-    /// fMP4 (CMAF) segments, shared with DASH.
-    Cmaf,
-    /// MPEG-TS segments with the default audio muxed into the video.
-    Ts,
-}
 
 const SUBTITLE_GROUP: &str = "subs";
 

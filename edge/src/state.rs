@@ -131,6 +131,14 @@ impl AppState {
                 }
             })?)),
         };
+        let budget = |cache: &str, bytes: u64| {
+            metrics
+                .cache_budget
+                .with_label_values(&[cache])
+                .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        };
+        budget("response", config.cache.response_bytes);
+        budget("metadata", config.cache.metadata_bytes);
         Ok(Arc::new(AppState {
             cache_headers: CacheHeaders::new(&config.cache),
             config,

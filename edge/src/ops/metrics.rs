@@ -9,6 +9,7 @@ use prometheus::{
     TextEncoder,
 };
 
+use crate::ops::process_memory::ProcessMemory;
 use crate::ops::request_metrics::RequestMetrics;
 
 /// The daemon's metrics, registered in their own registry.
@@ -28,6 +29,8 @@ pub struct Metrics {
     pub cache_evictions: IntCounterVec,
     /// Bytes held, by `cache`.
     pub cache_bytes: IntGaugeVec,
+    /// The configured byte budget, by `cache` (`response`, `metadata`).
+    pub cache_budget: IntGaugeVec,
     /// Answers given from an older copy because the origin failed, by `cache`.
     pub cache_stale_served: IntCounterVec,
     /// Origin reads by `origin` (host:port or `local`), `kind` (`head` or `stat`, `moov`,
@@ -40,6 +43,8 @@ pub struct Metrics {
     pub origin_circuit_open: IntGaugeVec,
     /// Configuration reloads by `result` (`ok`, `error`).
     pub config_reloads: IntCounterVec,
+    /// Resident memory by kind (anonymous, file, shmem), read at each scrape.
+    pub process_memory: ProcessMemory,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -165,6 +170,12 @@ impl Metrics {
                 "Bytes held by the cache.",
                 &["cache"],
             )?,
+            cache_budget: gauge(
+                &r,
+                "edgepack_cache_budget_bytes",
+                "The configured byte budget of the cache (0: the cache is off).",
+                &["cache"],
+            )?,
             cache_stale_served: counter(
                 &r,
                 "edgepack_cache_stale_served_total",
@@ -207,6 +218,7 @@ impl Metrics {
                 "Configuration reloads (SIGHUP), by result.",
                 &["result"],
             )?,
+            process_memory: ProcessMemory::register(&r)?,
             registry: r,
         };
         for cache in cache_labels {

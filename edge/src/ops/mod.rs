@@ -1,6 +1,7 @@
 //! What operators watch: the Prometheus metrics, the request metrics every request updates,
-//! and the access log.
+//! the process's resident memory by kind, and the access log.
 
 pub mod access_log;
 pub mod metrics;
+pub mod process_memory;
 pub mod request_metrics;

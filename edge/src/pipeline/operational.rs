@@ -34,5 +34,6 @@ pub async fn ready(
 pub async fn metrics(state: &AppState, method: &Method) -> Response<PartsBody> {
     state.media.update_gauges().await;
     state.responses.update_gauges().await;
+    state.metrics.process_memory.update();
     plain(state.metrics.render(), "text/plain; version=0.0.4", method)
 }

@@ -291,6 +291,7 @@ fn alert_rules_and_scrape_config_pass_promtool() {
         "EdgepackOriginErrors",
         "EdgepackOriginCircuitOpen",
         "EdgepackConfigReloadFailed",
+        "EdgepackMemoryOverBudget",
     ] {
         assert!(
             text.contains(&format!("alert: {name}\n")),

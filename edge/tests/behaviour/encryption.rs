@@ -409,11 +409,13 @@ async fn clearkey_license_endpoint() {
         .status,
         403
     );
-    assert_eq!(get(t.addr, "/vod/cenc/license/clearkey").await.status, 405);
-    assert_eq!(
-        post(t.addr, "/vod/cenc/master.m3u8", b"{}").await.status,
-        405
-    );
+    // A 405 names the methods of the route it was asked of.
+    let wrong = get(t.addr, "/vod/cenc/license/clearkey").await;
+    assert_eq!(wrong.status, 405);
+    assert_eq!(wrong.header("allow"), Some("POST, OPTIONS"));
+    let wrong = post(t.addr, "/vod/cenc/master.m3u8", b"{}").await;
+    assert_eq!(wrong.status, 405);
+    assert_eq!(wrong.header("allow"), Some("GET, HEAD, OPTIONS"));
 }
 
 #[tokio::test]

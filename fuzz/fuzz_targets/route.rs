@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(path) = std::str::from_utf8(data) {
-        let _ = edge::route::parse_route(path);
+        let _ = edge::pipeline::route::parse_route(path);
     }
 });

@@ -81,18 +81,16 @@ pub fn answer_without_body(
     Some(head_response(len, &meta, cache))
 }
 
-/// The object with `etag` at `path`: from the response cache, or built by `building` (once
-/// for all concurrent requests) and kept. With the cache off, built every time.
-pub async fn get_or_build(
+/// The object with `etag` at `path` from the response cache, or built by `building` (once for
+/// all concurrent requests) and kept. Only for a cache that is on: with it off the pipeline
+/// awaits the build in place, so the build's future is not moved into this one (a copy of a
+/// few KiB per request, 4% of the playlist path's throughput).
+pub async fn cached(
     state: &AppState,
     etag: &str,
     path: &str,
     building: impl Future<Output = Result<Built, Problem>>,
 ) -> Result<Built, Problem> {
-    if !state.responses.enabled() {
-        return building.await;
-    }
     let key = format!("{etag} {path}");
-    // Boxed: the cache's future is large, and requests with the cache off need none.
-    Box::pin(state.responses.get_or_build(&key, building)).await
+    state.responses.get_or_build(&key, building).await
 }

@@ -63,7 +63,11 @@ where
         at,
         kind: route.as_ref().map_or("unknown", Route::kind),
     };
-    let span = tracing::info_span!("request", rid = %started.id, path = %parts.uri.path());
+    let span = tracing::info_span!(
+        "request",
+        rid = request_id::as_text(&started.id),
+        path = %parts.uri.path()
+    );
     let mut response = serve(&daemon, &state, &parts, body, route)
         .instrument(span)
         .await;
@@ -182,7 +186,12 @@ async fn serve_packaged_once(
         };
         build::build(state, title, &vod.object, protection.as_ref()).await
     };
-    let built = lookup::get_or_build(state, &etag, path, building).await?;
+    let built = if state.responses.enabled() {
+        // Boxed: the cache's future is large, and requests with the cache off need none.
+        Box::pin(lookup::cached(state, &etag, path, building)).await?
+    } else {
+        building.await?
+    };
     Ok(object_response(
         built,
         &req.headers,

@@ -11,12 +11,12 @@ use crate::http::body::PartsBody;
 use crate::http::ClientAddr;
 use crate::ops::access_log;
 use crate::ops::request_metrics::RequestRecord;
-use crate::pipeline::request_id::REQUEST_ID;
+use crate::pipeline::request_id::{as_text, REQUEST_ID};
 use crate::state::AppState;
 
 /// What is known of a request from its start, for the record phase.
 pub struct Started {
-    pub id: String,
+    pub id: HeaderValue,
     pub at: Instant,
     /// The route kind label (`cmaf_segment`, `mpd`, ..., `unknown`).
     pub kind: &'static str,
@@ -51,9 +51,9 @@ pub fn record(
     response: &mut Response<PartsBody>,
 ) {
     let status = response.status();
-    if let Ok(v) = HeaderValue::from_str(&started.id) {
-        response.headers_mut().insert(REQUEST_ID, v);
-    }
+    response
+        .headers_mut()
+        .insert(&REQUEST_ID, started.id.clone());
     let elapsed = started.at.elapsed();
     let protocol = protocol_label(req.version);
     let m = &state.metrics;
@@ -68,7 +68,7 @@ pub fn record(
     });
     let path = req.uri.path();
     if status.is_server_error() {
-        tracing::warn!(rid = %started.id, %path, status = status.as_u16(), "request failed");
+        tracing::warn!(rid = as_text(&started.id), %path, status = status.as_u16(), "request failed");
     }
     if let Some(log) = &state.access_log {
         let header = |name| req.headers.get(name).and_then(|v| v.to_str().ok());
@@ -81,7 +81,7 @@ pub fn record(
             bytes: body_len,
             referer: header(http::header::REFERER),
             user_agent: header(http::header::USER_AGENT),
-            request_id: &started.id,
+            request_id: as_text(&started.id),
             protocol,
             duration: elapsed,
         });

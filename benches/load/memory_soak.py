@@ -83,11 +83,20 @@ def main():
             os.symlink(src, soak / title / src.name)
     (soak / "ladder_cenc" / "asset.toml").write_text('[encryption]\nmethod = "cenc"\ndrm = ["clearkey"]\n')
 
-    server = lb.start_edgepack(binary, soak, args.response_mib * 1024 * 1024)
+    port = lb.free_port()
+    cfg = lb.OUT / f"edgepack-soak-{port}.toml"
+    # Keys derived from a fixed test secret: the CENC title needs a key source.
+    cfg.write_text(f"[cache]\nresponse_bytes = {args.response_mib * 1024 * 1024}\n"
+                   '[keys]\nsource = "derived"\nmaster_secret = "000102030405060708090a0b0c0d0e0f"\n')
+    cmd = lb.pinned(0, [str(binary), "serve", "--config", str(cfg), "--listen", f"127.0.0.1:{port}",
+                        "--media-root", str(soak)])
+    server = lb.Server("edgepack", cmd, port, dict(os.environ, RUST_LOG="warn"), config=cfg)
     try:
         paths = []
         for title, kind in (("ladder", "ts"), ("ladder_cenc", "cmaf")):
-            _, body = server.get(f"/vod/{title}/{'ts/' if kind == 'ts' else ''}master.m3u8")
+            status_code, body = server.get(f"/vod/{title}/{'ts/' if kind == 'ts' else ''}master.m3u8")
+            if status_code != 200:
+                raise SystemExit(f"{title} {kind} master playlist: {status_code} {body[:300]!r}")
             for line in body.decode().splitlines():
                 if line and not line.startswith("#"):
                     base = f"/vod/{title}/{'ts/' if kind == 'ts' else ''}"

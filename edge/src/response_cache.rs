@@ -21,8 +21,30 @@ pub struct ResponseCache {
     metrics: Arc<Metrics>,
 }
 
+/// Heap blocks larger than this are placed whole in pages of 64 KiB slices by the allocator
+/// (mimalloc's large objects); smaller ones in size classes at most 1/8 apart.
+const ALLOCATOR_SLICE: usize = 64 * 1024;
+
+/// The memory one part sets aside: its length rounded up as the allocator rounds it. A
+/// 200 KB TS segment occupies 256 KiB; weighed by its length alone, a full cache of them held
+/// a fifth more than its budget (memory_soak.py, BENCHMARKS.md).
+fn part_footprint(len: usize) -> usize {
+    if len > ALLOCATOR_SLICE {
+        len.div_ceil(ALLOCATOR_SLICE) * ALLOCATOR_SLICE
+    } else {
+        len + len / 8
+    }
+}
+
+/// The memory an entry holds: its parts as the allocator sets them aside, their handles, the
+/// key and the cache's own entry.
 fn weight(key: &str, built: &Built) -> u32 {
-    let bytes = key.len() + 64 + built.parts.iter().map(|p| p.len() + 32).sum::<usize>();
+    let parts: usize = built
+        .parts
+        .iter()
+        .map(|p| part_footprint(p.len()) + 32)
+        .sum();
+    let bytes = key.len() + 160 + parts;
     u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
@@ -79,5 +101,25 @@ impl ResponseCache {
             .cache_bytes
             .with_label_values(&["response"])
             .set(bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_weigh_what_the_allocator_sets_aside() {
+        assert_eq!(part_footprint(0), 0);
+        assert_eq!(part_footprint(800), 900);
+        assert_eq!(part_footprint(64 * 1024), 72 * 1024);
+        assert_eq!(part_footprint(64 * 1024 + 1), 128 * 1024);
+        assert_eq!(part_footprint(200_000), 256 * 1024);
+        let built = Built {
+            parts: vec![bytes::Bytes::from(vec![0u8; 200_000])],
+            content_type: "video/mp2t",
+            cacheability: crate::built::Cacheability::Segment,
+        };
+        assert_eq!(weight("k", &built) as usize, 1 + 160 + 256 * 1024 + 32);
     }
 }

@@ -115,6 +115,22 @@ run_fuzzer() {
     "$out" "$@" >"$log" 2>&1
 }
 
+# libFuzzer's timeout is wall-clock time: a process stopped for a while (SIGSTOP, a busy
+# machine) reports the input it was on as a hang. Such an input is run again alone; it counts
+# only when it takes too long again. Returns 0 when the artifact is a timeout that did not
+# reproduce (and removes it).
+spurious_timeout() {
+  local target=$1 artifact=$2
+  case $(basename "$artifact") in timeout-*) ;; *) return 1 ;; esac
+  if "$BIN_DIR/$target" -timeout="$TIMEOUT" -detect_leaks=1 "$artifact" >/dev/null 2>&1; then
+    echo "fuzz: $target: $(basename "$artifact") ran in time when tried again alone (the" \
+      "fuzzer was paused or starved, not hung); ignored"
+    rm -f "$artifact"
+    return 0
+  fi
+  return 1
+}
+
 newest_artifact() {
   local target=$1 since=$2
   find "$ARTIFACTS/$target" -maxdepth 1 -type f \
@@ -144,6 +160,9 @@ ci() {
     local artifact
     artifact=$(newest_artifact "$target" "$stamp")
     rm -rf "$new" "$stamp"
+    if [ -n "$artifact" ] && spurious_timeout "$target" "$artifact"; then
+      artifact="" rc=0
+    fi
     if [ "$rc" -eq 0 ] && [ -z "$artifact" ]; then
       printf '%-17s %12s %8s %16s  %s\n' "$target" "$execs" "$rate" "$corp" ok
     else
@@ -196,7 +215,10 @@ long() {
     local artifact
     artifact=$(newest_artifact "$target" "$stamp")
     rm -f "$stamp"
-    echo "fuzz: $target round $round: $execs executions, ${used} s CPU, ${secs:-?} s fuzzing, corpus $corp (log $log)"
+    echo "fuzz: $target round $round: $execs executions, ${used} s CPU, corpus $corp (log $log)"
+    if [ -n "$artifact" ] && spurious_timeout "$target" "$artifact"; then
+      continue
+    fi
     if [ "$rc" -ne 0 ] || [ -n "$artifact" ]; then
       if [ -n "$artifact" ]; then show_artifact "$target" "$artifact" "$log"; else tail -n 40 "$log"; fi
       echo "fuzz: $target FAILED after $total_execs executions ($cpu s CPU, $((SECONDS - start)) s wall)"

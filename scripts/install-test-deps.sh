@@ -8,6 +8,8 @@
 #   - aioquic from PyPI (the independent HTTP/3 client of the HTTP/3 test)
 #   - the player test harness' npm packages (tests/players, from its lockfile)
 #   - the rustfmt and clippy components, when the toolchain lacks them
+#   - cargo-fuzz (pinned) and a C++ compiler (libfuzzer-sys builds libFuzzer), for the fuzz
+#     stage (scripts/fuzz.sh --ci)
 # Idempotent: installs only what is missing. Never downloads a browser build
 # (no `npx playwright install`): the network only reaches package registries.
 set -euo pipefail
@@ -35,6 +37,8 @@ if ! python3 -m pip --version >/dev/null 2>&1; then missing+=(python3-pip); fi
 # node and npm: Debian 12's own are old (node 18) but do run the harness
 if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+# a C++ compiler: libfuzzer-sys compiles libFuzzer's sources when the fuzz targets build
+if ! command -v c++ >/dev/null 2>&1; then missing+=(g++); fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-test-deps: apt-get install ${missing[*]}"
@@ -81,3 +85,15 @@ for component in rustfmt clippy; do
     exit 1
   fi
 done
+
+# --- cargo-fuzz, which builds and runs the fuzz targets (scripts/fuzz.sh). The stable
+# toolchain is enough (scripts/fuzz.sh sets RUSTC_BOOTSTRAP=1 for its -Z flags), and the
+# AddressSanitizer and LeakSanitizer runtimes come with rust-std on x86_64 Linux: no other
+# component or toolchain is needed. Pinned, and built from its own lockfile.
+CARGO_FUZZ=0.13.2
+if [ "$(cargo fuzz --version 2>/dev/null)" = "cargo-fuzz $CARGO_FUZZ" ]; then
+  echo "install-test-deps: cargo-fuzz $CARGO_FUZZ already installed"
+else
+  echo "install-test-deps: cargo install cargo-fuzz --locked --version $CARGO_FUZZ"
+  cargo install cargo-fuzz --locked --version "$CARGO_FUZZ"
+fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test edgepack has, on a fresh Debian machine or a developer's: installs what the
-# tests need (ffmpeg, Chromium, the npm player packages), checks formatting and lints, runs the
-# Rust unit and behaviour tests, then plays the demo in hls.js, dash.js and Shaka Player.
+# tests need (ffmpeg, Chromium, the npm player packages, cargo-fuzz), checks formatting and
+# lints, runs the Rust unit and behaviour tests and each fuzz target for a short time, then
+# plays the demo in hls.js, dash.js and Shaka Player.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,11 @@ cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test (units beside the code, behaviour in tests/)"
 cargo build --locked -p edgepack
 cargo test --locked --workspace
+
+echo "== fuzz targets, 20 s each over the committed corpus"
+# Sanitizer builds of every target (fuzz/, its own lockfile and target directory), then each
+# runs over fuzz/corpus/TARGET: a crash, leak or hang fails here and prints the input.
+bash scripts/fuzz.sh --ci 20
 
 echo "== criterion benches build and run once (figures come from cargo bench, never from tests)"
 # In the test profile, so the run builds the dependency graph once, not again with optimisations.

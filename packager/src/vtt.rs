@@ -100,12 +100,16 @@ fn parse_timestamp(s: &str) -> Option<u64> {
         .split(':')
         .map(|f| f.parse().ok())
         .collect::<Option<_>>()?;
+    // Checked: a field of 20 digits parses as a u64 but overflows once scaled.
     let seconds = match fields.as_slice() {
-        [m, s] => m * 60 + s,
-        [h, m, s] => h * 3600 + m * 60 + s,
+        [m, s] => m.checked_mul(60)?.checked_add(*s)?,
+        [h, m, s] => h
+            .checked_mul(3600)?
+            .checked_add(m.checked_mul(60)?)?
+            .checked_add(*s)?,
         _ => return None,
     };
-    Some(seconds * 1000 + millis)
+    seconds.checked_mul(1000)?.checked_add(millis)
 }
 
 impl WebVtt {
@@ -150,5 +154,24 @@ mod tests {
     fn rejects_non_vtt_and_bad_timing() {
         assert!(parse_vtt("x", "hello").is_err());
         assert!(parse_vtt("x", "WEBVTT\n\n00:01 --> 00:02\nx").is_err());
+    }
+
+    #[test]
+    fn timestamps_too_large_for_milliseconds_are_bad_timing() {
+        // Found by the webvtt fuzz target (fuzz/corpus/webvtt/regression-timestamp-overflow):
+        // each field fits a u64, the time in milliseconds does not.
+        let text = "WEBVTT]\n03\n\n2\n001111111111111111:11.000 --> s";
+        let e = parse_vtt("x", text).unwrap_err();
+        assert!(e.to_string().contains("bad cue timing line"), "{e}");
+        for stamp in [
+            "18446744073709551615:00.000",
+            "5124095576030432:00:00.000",
+            "00:18446744073709552.000",
+            "18446744073709551:615.000",
+        ] {
+            let text = format!("WEBVTT\n\n00:00.000 --> {stamp}\nx");
+            assert!(parse_vtt("x", &text).is_err(), "{stamp}");
+        }
+        assert_eq!(parse_timestamp("100:00:00.001"), Some(360_000_001));
     }
 }

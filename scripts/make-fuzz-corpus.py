@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""Makes the seed corpus of the fuzz targets, fuzz/corpus/<target>/, from the repository's
+own test media and documents. Standard library only (python3 >= 3.7).
+
+    python3 scripts/make-fuzz-corpus.py            # rewrite the seeds
+    python3 scripts/make-fuzz-corpus.py --check    # exit 1 when the committed seeds differ
+
+Seeds are named after what they are made of (`h264_co64.moov`, `route-ts-segment`). Files
+named `regression-*` are crashers the fuzzers found; this script never touches them. Any
+other file in a corpus directory is removed, so the corpus stays what this script makes
+(libFuzzer's own finds go to a working copy, see scripts/fuzz.sh).
+
+What each target gets (see fuzz/README.md for the input format of each):
+  mp4_moov          the moov box of every testdata/media/*.mp4
+  mp4_top_level     the first 16 bytes at every top-level box of those files, plus a few
+                    hand-made headers (64-bit size, size 0, uuid, moof, short)
+  nal_subsamples    the avcC/hvcC parameter sets and the first samples (slice data cut
+                    short) of every H.264 and HEVC video track, in the target's format
+  webvtt            demo/media/demo/*.vtt and a few hand-written files
+  route             every path of the README's URL contract
+  asset_definition  the README's asset definition examples
+  clearkey_request  W3C ClearKey license requests
+  cpix_response     CPIX 2.3 answers like drm/src/cpix/tests.rs and the SPEKE test server
+                    make, for the key id the target asks for (0x11 x 16)
+"""
+
+import argparse
+import base64
+import glob
+import os
+import struct
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+
+import mp4lib  # noqa: E402
+
+MEDIA = sorted(glob.glob(os.path.join(REPO, "testdata", "media", "*.mp4")))
+CORPUS = os.path.join(REPO, "fuzz", "corpus")
+
+# Longest slice kept in a nal_subsamples seed: the slice header is what the parser reads,
+# the rest only has to be there (and more than one AES block, so something is protected).
+SLICE_KEEP = 96
+
+
+def stem(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+# --- MP4 -----------------------------------------------------------------------------------
+
+def mp4_moov(seeds):
+    for path in MEDIA:
+        data, top = mp4lib.read_file(path)
+        moov = next(b for b in top if b.type == b"moov")
+        seeds["%s.moov" % stem(path)] = data[moov.offset:moov.offset + moov.size]
+
+
+def mp4_top_level(seeds):
+    seen = set()
+    for path in MEDIA:
+        data, top = mp4lib.read_file(path)
+        for box in top:
+            header = data[box.offset:box.offset + 16]
+            if header in seen:
+                continue
+            seen.add(header)
+            seeds["%s.%s.header" % (stem(path), box.type.decode("latin-1"))] = header
+    seeds["largesize-mdat.header"] = struct.pack(">I4sQ", 1, b"mdat", 1 << 33)
+    seeds["largesize-moov.header"] = struct.pack(">I4sQ", 1, b"moov", 4096)
+    seeds["size0-mdat.header"] = struct.pack(">I4s", 0, b"mdat") + bytes(8)
+    seeds["uuid.header"] = struct.pack(">I4s", 24, b"uuid") + bytes(range(16))
+    seeds["moof.header"] = struct.pack(">I4s", 512, b"moof") + struct.pack(">I4s", 16, b"mfhd")
+    seeds["short.header"] = struct.pack(">I", 8) + b"fr"
+
+
+def track_boxes(top):
+    moov = next(b for b in top if b.type == b"moov")
+    for trak in moov.find_all(b"trak"):
+        yield trak, mp4lib.sample_table(trak)
+
+
+def samples(data, stbl, count):
+    """The first `count` samples of a track, as bytes."""
+    stsz = stbl.find(b"stsz").payload
+    fixed, n = struct.unpack_from(">II", stsz, 4)
+    sizes = [fixed] * n if fixed else list(struct.unpack_from(">%dI" % n, stsz, 12))
+    offsets_box = stbl.find(b"stco") or stbl.find(b"co64")
+    chunk_offsets = mp4lib.chunk_offsets(offsets_box)
+    stsc = stbl.find(b"stsc").payload
+    entries = [struct.unpack_from(">III", stsc, 8 + 12 * i)
+               for i in range(struct.unpack_from(">I", stsc, 4)[0])]
+    out = []
+    sample = 0
+    for chunk, offset in enumerate(chunk_offsets, start=1):
+        per_chunk = [e[1] for e in entries if e[0] <= chunk][-1]
+        for _ in range(per_chunk):
+            if sample >= min(n, count):
+                return out
+            out.append(data[offset:offset + sizes[sample]])
+            offset += sizes[sample]
+            sample += 1
+    return out
+
+
+def parameter_sets(entry):
+    """(format, NAL length size, [parameter set NAL units]) of an avc1/avc3/hvc1/hev1 entry."""
+    avcc = entry.find(b"avcC")
+    if avcc is not None:
+        p = avcc.payload
+        length_size = (p[4] & 3) + 1
+        sets, pos = [], 5
+        for mask in (0x1F, 0xFF):  # SPS count, then PPS count
+            count = p[pos] & mask
+            pos += 1
+            for _ in range(count):
+                (n,) = struct.unpack_from(">H", p, pos)
+                sets.append(p[pos + 2:pos + 2 + n])
+                pos += 2 + n
+        return "h264", length_size, sets
+    hvcc = entry.find(b"hvcC")
+    p = hvcc.payload
+    length_size = (p[21] & 3) + 1
+    sets, pos = [], 23
+    for _ in range(p[22]):
+        pos += 1  # array_completeness, NAL unit type
+        (count,) = struct.unpack_from(">H", p, pos)
+        pos += 2
+        for _ in range(count):
+            (n,) = struct.unpack_from(">H", p, pos)
+            sets.append(p[pos + 2:pos + 2 + n])
+            pos += 2 + n
+    return "hevc", length_size, sets
+
+
+def cut_sample(sample, length_size, keep):
+    """The sample with every NAL unit longer than `keep` cut to `keep` bytes (its length
+    prefix rewritten), so the seeds stay small and still parse."""
+    out, pos = b"", 0
+    while pos + length_size <= len(sample):
+        n = int.from_bytes(sample[pos:pos + length_size], "big")
+        unit = sample[pos + length_size:pos + length_size + n][:keep]
+        out += len(unit).to_bytes(length_size, "big") + unit
+        pos += length_size + n
+    return out
+
+
+def records(parts):
+    """The target's framing: each part as a 16-bit big-endian length and its bytes."""
+    return b"".join(struct.pack(">H", len(p)) + p for p in parts)
+
+
+def nal_subsamples(seeds):
+    seen = set()
+    for path in MEDIA:
+        data, top = mp4lib.read_file(path)
+        for trak, stbl in track_boxes(top):
+            if mp4lib.handler_type(trak) != b"vide":
+                continue
+            entry = stbl.find(b"stsd").children[0]
+            fmt, length_size, sets = parameter_sets(entry)
+            # The first byte: bit 0 the codec, (byte >> 1) % 3 the index of the length size
+            # in [1, 2, 4]; the second the number of parameter sets. Then the parameter sets
+            # and the samples, each with a 16-bit length (as avcC and hvcC store sets).
+            first = (0 if fmt == "h264" else 1) | ([1, 2, 4].index(length_size) << 1)
+            cut = [cut_sample(s, length_size, SLICE_KEEP) for s in samples(data, stbl, 3)]
+            seed = bytes([first, len(sets)]) + records(sets + cut)
+            if seed in seen:
+                continue
+            seen.add(seed)
+            name = "%s.%s" % (stem(path), entry.type.decode("latin-1"))
+            seeds[name] = seed
+            # The same samples with no parameter sets from the sample entry: they come
+            # in-band in the first sample (as avc3/hev1 carry them).
+            inband = b"".join(len(s).to_bytes(length_size, "big") + s for s in sets)
+            seeds[name + ".inband"] = bytes([first, 0]) + records([inband] + cut)
+
+
+# --- text formats --------------------------------------------------------------------------
+
+def webvtt(seeds):
+    for path in sorted(glob.glob(os.path.join(REPO, "demo", "media", "demo", "*.vtt"))):
+        with open(path, "rb") as f:
+            seeds[os.path.basename(path)] = f.read()
+    seeds["settings-and-blocks.vtt"] = (
+        b"\xef\xbb\xbfWEBVTT - with a header\r\n"
+        b"X-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:00.000\r\n\r\n"
+        b"STYLE\n::cue { color: yellow }\n\n"
+        b"REGION\nid:bill width:40% lines:3 regionanchor:0%,100%\n\n"
+        b"NOTE a comment\nover two lines\n\n"
+        b"1\n00:00.000 --> 00:02.500 align:start position:10% line:0 region:bill\n"
+        b"<v Bob>Hello <b>there</b></v>\n\n"
+        b"intro\n01:00:02.000 --> 01:00:04.000\nan hour in\n\n"
+        b"00:00:09.990 --> 00:00:10.010\nacross a segment edge\n"
+    )
+    seeds["overlapping.vtt"] = (
+        b"WEBVTT\n\n00:00:01.000 --> 00:00:30.000\nlong\n\n"
+        b"00:00:05.000 --> 00:00:06.000\nshort &amp; nested\n\n"
+        b"00:00:05.000 --> 00:00:04.000\nends before it starts\n"
+    )
+    seeds["empty.vtt"] = b"WEBVTT\n"
+
+
+# Every path of the README's URL contract, with the kinds of asset and rendition names it
+# describes (a single file, a title directory).
+ROUTES = [
+    "/healthz", "/readyz", "/metrics",
+    "/vod/demo/master.m3u8",
+    "/vod/movie.mp4/master.m3u8",
+    "/vod/movie.mp4/v1/media.m3u8",
+    "/vod/demo/video_180p-v1/media.m3u8",
+    "/vod/demo/video_180p-v1/iframes.m3u8",
+    "/vod/movie.mp4/a2/init.mp4",
+    "/vod/demo/audio_en-a1/12.m4s",
+    "/vod/demo/ts/master.m3u8",
+    "/vod/demo/ts/video_270p-v1/media.m3u8",
+    "/vod/movie.mp4/ts/v1/123456789.ts",
+    "/vod/demo/manifest.mpd",
+    "/vod/demo/sub/en/media.m3u8",
+    "/vod/demo/sub/fr/3.vtt",
+    "/vod/demo/ts/sub/en/media.m3u8",
+    "/vod/demo/ts/sub/en/1.vtt",
+    "/vod/demo/sub/en.vtt",
+    "/vod/demo/keys/0123456789abcdef0123456789abcdef.key",
+    "/vod/demo/keys/01234567-89ab-cdef-0123-456789abcdef.key",
+    "/vod/demo/license/clearkey",
+    "/vod/../etc/passwd",
+    "/vod/demo/v1/0.m4s",
+]
+
+
+def route(seeds):
+    for i, path in enumerate(ROUTES):
+        name = path.strip("/").replace("/", "_").replace(".", "-") or "root"
+        seeds["route-%02d-%s" % (i, name[:60])] = path.encode()
+
+
+def asset_definition(seeds):
+    seeds["encryption.toml"] = (
+        b'[encryption]\n'
+        b'method = "cbcs"                                   # none | aes-128 | sample-aes | cenc | cbcs\n'
+        b'drm = ["widevine", "playready", "fairplay", "clearkey"]\n'
+    )
+    seeds["sources.toml"] = (
+        b'sources = ["video_1080p.mp4", "video_720p.mp4", '
+        b'"https://audio.example.com/t1/audio_en.mp4"]\n'
+        b'[subtitles]\nen = "movie.en.vtt"\n'
+    )
+    seeds["everything.toml"] = (
+        b'sources = ["../shared/video.mp4", "/abs/audio.mp4", "http://o:8080/a/b.mp4?x=1#f"]\n'
+        b'[encryption]\nmethod = "aes-128"\ndrm = []\n'
+        b'[subtitles]\nen = "sub/en.vtt"\n"fr-CA" = "https://subs.example.com/fr.vtt"\n'
+    )
+    seeds["inline.toml"] = (
+        b'encryption = { method = "cenc", drm = ["clearkey"] }\n'
+        b"sources = ['''a.mp4''', \"b\\u00e9.mp4\"]\n"
+        b'subtitles = { de = "./de.vtt" }\n'
+    )
+
+
+def b64url(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def clearkey_request(seeds):
+    kid = bytes([0x11] * 16)
+    other = bytes(range(16))
+    seeds["temporary.json"] = ('{"kids":["%s"],"type":"temporary"}' % b64url(kid)).encode()
+    seeds["persistent.json"] = (
+        '{"kids":["%s","%s"],"type":"persistent-license"}' % (b64url(kid), b64url(other))
+    ).encode()
+    seeds["padded-no-type.json"] = (
+        '{ "kids" : [ "%s" ] }' % base64.urlsafe_b64encode(other).decode()
+    ).encode()
+
+
+KID_UUID = "11111111-1111-1111-1111-111111111111"
+OTHER_UUID = "10000000-1000-1000-1000-100000000001"
+KEY_B64 = "MDEyMzQ1Njc4OWFiY2RlZg=="
+WIDEVINE = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"
+PLAYREADY = "9a04f079-9840-4286-ab92-e65be0885f95"
+FAIRPLAY = "94ce86fb-07ff-4f43-adb8-93d2fa968ca2"
+PSSH_B64 = base64.b64encode(
+    struct.pack(">I4sI16sI", 32 + 4, b"pssh", 0, bytes.fromhex(WIDEVINE.replace("-", "")), 4)
+    + b"data").decode()
+
+
+def cpix_doc(content_keys, drm_systems, root='cpix:CPIX', ns=None):
+    ns = ns or ('xmlns:cpix="urn:dashif:org:cpix" '
+                'xmlns:pskc="urn:ietf:params:xml:ns:keyprov:pskc"')
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<%s contentId="demo" version="2.3" %s>\n'
+        '  <cpix:ContentKeyList>%s</cpix:ContentKeyList>\n'
+        '  <cpix:DRMSystemList>%s</cpix:DRMSystemList>\n'
+        '  <cpix:ContentKeyUsageRuleList><cpix:ContentKeyUsageRule kid="%s" '
+        'intendedTrackType="ALL"><cpix:AudioFilter/><cpix:VideoFilter/>'
+        '</cpix:ContentKeyUsageRule></cpix:ContentKeyUsageRuleList>\n'
+        '</%s>\n' % (root, ns, content_keys, drm_systems, KID_UUID, root)
+    ).encode()
+
+
+def content_key(kid, plain, iv=None):
+    iv = ' explicitIV="%s"' % iv if iv else ""
+    return ('<cpix:ContentKey kid="%s" commonEncryptionScheme="cbcs"%s><cpix:Data><pskc:Secret>'
+            '<pskc:PlainValue>%s</pskc:PlainValue></pskc:Secret></cpix:Data></cpix:ContentKey>'
+            % (kid, iv, plain))
+
+
+def drm_system(kid, system, pssh=True):
+    inner = "<cpix:PSSH>%s</cpix:PSSH>" % PSSH_B64 if pssh else ""
+    return ('<cpix:DRMSystem kid="%s" systemId="%s">%s'
+            '<cpix:ContentProtectionData>eA==</cpix:ContentProtectionData>'
+            '<cpix:HLSSignalingData playlist="media">eA==</cpix:HLSSignalingData>'
+            '<cpix:HLSSignalingData playlist="master">eA==</cpix:HLSSignalingData>'
+            '</cpix:DRMSystem>' % (kid, system, inner))
+
+
+def cpix_response(seeds):
+    seeds["key.xml"] = cpix_doc(content_key(KID_UUID, KEY_B64), "")
+    seeds["key-pssh-iv.xml"] = cpix_doc(
+        content_key(KID_UUID, "\n  MDEyMzQ1Njc4\n  OWFiY2RlZg\n", iv="AAECAwQFBgcICQoLDA0ODw=="),
+        drm_system(KID_UUID, WIDEVINE) + drm_system(KID_UUID, PLAYREADY)
+        + drm_system(KID_UUID, FAIRPLAY, pssh=False) + drm_system(OTHER_UUID, WIDEVINE))
+    seeds["other-kid-first.xml"] = cpix_doc(
+        content_key(OTHER_UUID, "AAAA") + content_key(KID_UUID.upper(), KEY_B64), "")
+    seeds["default-namespace.xml"] = (
+        '<CPIX xmlns="urn:dashif:org:cpix" xmlns:k="urn:ietf:params:xml:ns:keyprov:pskc" '
+        'version="2.3"><ContentKeyList><ContentKey kid="%s" explicitIV="AAECAwQFBgcICQoLDA0ODw==">'
+        '<Data><k:Secret><k:PlainValue><![CDATA[%s]]></k:PlainValue></k:Secret></Data>'
+        '</ContentKey></ContentKeyList></CPIX>' % (KID_UUID, KEY_B64)).encode()
+    seeds["encrypted-value.xml"] = cpix_doc(
+        '<cpix:ContentKey kid="%s"><cpix:Data><pskc:Secret><pskc:EncryptedValue>'
+        '<pskc:CipherData/></pskc:EncryptedValue></pskc:Secret></cpix:Data></cpix:ContentKey>'
+        % KID_UUID, "")
+    seeds["entities-comments.xml"] = cpix_doc(
+        "<!-- a key -->" + content_key(KID_UUID, "MDEy&#x4D;zQ1Njc4OWFiY2RlZg&#61;&#61;"),
+        "<?pi x?>")
+
+
+# --- writing -------------------------------------------------------------------------------
+
+TARGETS = {
+    "mp4_moov": mp4_moov,
+    "mp4_top_level": mp4_top_level,
+    "nal_subsamples": nal_subsamples,
+    "webvtt": webvtt,
+    "route": route,
+    "asset_definition": asset_definition,
+    "clearkey_request": clearkey_request,
+    "cpix_response": cpix_response,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="only compare with the committed seeds; exit 1 when they differ")
+    args = parser.parse_args()
+    differ = []
+    total = 0
+    for target, make in TARGETS.items():
+        seeds = {}
+        make(seeds)
+        directory = os.path.join(CORPUS, target)
+        os.makedirs(directory, exist_ok=True)
+        present = set(os.listdir(directory))
+        for name in sorted(present - set(seeds)):
+            if name.startswith("regression-"):
+                continue
+            differ.append(os.path.join(target, name))
+            if not args.check:
+                os.remove(os.path.join(directory, name))
+        for name, data in sorted(seeds.items()):
+            path = os.path.join(directory, name)
+            total += len(data)
+            if name in present:
+                with open(path, "rb") as f:
+                    if f.read() == data:
+                        continue
+            differ.append(os.path.join(target, name))
+            if not args.check:
+                with open(path, "wb") as f:
+                    f.write(data)
+        print("%-17s %3d seeds, %7d bytes" % (target, len(seeds), sum(map(len, seeds.values()))))
+    print("total %d bytes" % total)
+    if args.check and differ:
+        print("differs from the committed corpus: %s" % ", ".join(differ), file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::keys::derived::DerivedKeySource;
 use crate::keys::speke::{SpekeConfig, SpekeKeySource};
-use crate::keys::static_keys::{StaticKey, StaticKeySource};
+use crate::keys::static_keys::{self, StaticKey, StaticKeySource};
 use crate::keys::KeySource;
 
 /// Which key source serves content keys.
@@ -106,9 +106,7 @@ impl KeysConfig {
     /// The key id of an asset: fixed by a static entry, else derived from the asset id.
     pub fn key_id(&self, content_id: &str) -> drm::KeyId {
         match self.source {
-            KeySourceKind::Static => {
-                StaticKeySource::new(self.static_keys.clone()).key_id(content_id)
-            }
+            KeySourceKind::Static => static_keys::key_id_in(&self.static_keys, content_id),
             _ => drm::derive::key_id_for(content_id),
         }
     }

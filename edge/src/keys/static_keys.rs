@@ -42,18 +42,28 @@ impl StaticKeySource {
 
     /// The entry for `content_id`: its own, else the `*` entry.
     pub fn entry(&self, content_id: &str) -> Option<&StaticKey> {
-        self.keys
-            .iter()
-            .find(|k| k.content_id == content_id)
-            .or_else(|| self.keys.iter().find(|k| k.content_id == "*"))
+        entry_in(&self.keys, content_id)
     }
 
     /// The key id an asset's key has under this source.
     pub fn key_id(&self, content_id: &str) -> KeyId {
-        self.entry(content_id)
-            .and_then(|k| k.key_id)
-            .unwrap_or_else(|| drm::derive::key_id_for(content_id))
+        key_id_in(&self.keys, content_id)
     }
+}
+
+/// The entry of `keys` for `content_id`: its own, else the `*` entry.
+fn entry_in<'a>(keys: &'a [StaticKey], content_id: &str) -> Option<&'a StaticKey> {
+    keys.iter()
+        .find(|k| k.content_id == content_id)
+        .or_else(|| keys.iter().find(|k| k.content_id == "*"))
+}
+
+/// The key id an asset's key has under the static keys `keys` (asked on every request of an
+/// encrypted asset, for its ETag: a lookup in place, no copy of the list).
+pub fn key_id_in(keys: &[StaticKey], content_id: &str) -> KeyId {
+    entry_in(keys, content_id)
+        .and_then(|k| k.key_id)
+        .unwrap_or_else(|| drm::derive::key_id_for(content_id))
 }
 
 impl KeySource for StaticKeySource {

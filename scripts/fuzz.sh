@@ -229,9 +229,11 @@ long() {
   done
   local units
   units=$(find "$corpus" -type f | wc -l)
+  # Also kept in fuzz/work/runs.log, one line per finished run: the record of how long each
+  # target has been fuzzed, for the notes.
   echo "fuzz: $target: $total_execs executions in $cpu s CPU ($((SECONDS - start)) s wall)," \
     "$((total_execs / (cpu > 0 ? cpu : 1))) exec/s, working corpus $units files" \
-    "($(du -sh "$corpus" | cut -f1)), no crash"
+    "($(du -sh "$corpus" | cut -f1)), no crash" | tee -a "$WORK/runs.log"
 }
 
 mkdir -p "$LOGS" "$ARTIFACTS"

@@ -248,7 +248,7 @@ def asset_definition(seeds):
         b'[subtitles]\nen = "movie.en.vtt"\n'
     )
     seeds["everything.toml"] = (
-        b'sources = ["../shared/video.mp4", "/abs/audio.mp4", "http://o:8080/a/b.mp4?x=1#f"]\n'
+        b'sources = ["../common/video.mp4", "/abs/audio.mp4", "http://o:8080/a/b.mp4?x=1#f"]\n'
         b'[encryption]\nmethod = "aes-128"\ndrm = []\n'
         b'[subtitles]\nen = "sub/en.vtt"\n"fr-CA" = "https://subs.example.com/fr.vtt"\n'
     )

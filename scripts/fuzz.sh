@@ -219,6 +219,11 @@ long() {
     if [ -n "$artifact" ] && spurious_timeout "$target" "$artifact"; then
       continue
     fi
+    if [ -z "$artifact" ] && grep -q "libFuzzer: run interrupted" "$log"; then
+      echo "fuzz: $target interrupted (SIGINT or SIGTERM) after $total_execs executions" \
+        "($cpu s CPU, $((SECONDS - start)) s wall); no finding"
+      exit 130
+    fi
     if [ "$rc" -ne 0 ] || [ -n "$artifact" ]; then
       if [ -n "$artifact" ]; then show_artifact "$target" "$artifact" "$log"; else tail -n 40 "$log"; fi
       echo "fuzz: $target FAILED after $total_execs executions ($cpu s CPU, $((SECONDS - start)) s wall)"

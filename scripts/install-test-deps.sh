@@ -26,7 +26,7 @@ fi
 
 # --- Debian packages
 missing=()
-for pkg in ffmpeg chromium fonts-dejavu-core nginx prometheus wrk; do
+for pkg in ffmpeg chromium fonts-dejavu-core nginx prometheus wrk redis-server; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi

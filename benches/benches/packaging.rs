@@ -15,6 +15,7 @@ use packager::presentation::{PackagingOptions, Presentation, SourceFile};
 use packager::protection::{write_protected_segment, KeyUrls, Protection};
 use packager::segment::SourceRange;
 use packager::ts_package::{plan_ts_segment, write_ts, TsSegmentPlan};
+use packager::url_query::{append_query, ManifestSyntax};
 
 fn parse(c: &mut Criterion) {
     let mut g = c.benchmark_group("parse_moov");
@@ -129,6 +130,60 @@ fn manifests(c: &mut Criterion) {
     g.bench_function("dash_mpd", |b| {
         b.iter(|| packager::dash::write_mpd(black_box(&p), None))
     });
+    g.finish();
+}
+
+/// An access token added to every URL of a manifest, as each manifest response is written
+/// (`packager::url_query`): bytes per second of manifest read. The token is a CAT-sized
+/// one (a base64url CWT of 160 characters).
+fn splice(c: &mut Criterion) {
+    let token: String = (0..160)
+        .map(|i| {
+            char::from(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[i * 7 % 64],
+            )
+        })
+        .collect();
+    let pair = format!("cat={token}");
+    // A 40-minute rendition: 600 segments of 4 s.
+    let long = plan(Arc::new(
+        parse_movie(&bytes::Bytes::from(synthetic_moov(2400)), 0, u64::MAX / 4).expect("parses"),
+    ));
+    let (demo, _) = demo_title();
+    let rates = VariantRates {
+        video: &|r| r.bandwidth,
+        audio: &|r| r.bandwidth,
+    };
+    let manifests = [
+        (
+            "hls_media_playlist",
+            ManifestSyntax::Hls,
+            cmaf_media_playlist(&long.video[0], None),
+        ),
+        (
+            "hls_multivariant",
+            ManifestSyntax::Hls,
+            write_multivariant(&demo, HlsFlavor::Cmaf, &rates, None),
+        ),
+        (
+            "dash_mpd",
+            ManifestSyntax::Dash,
+            packager::dash::write_mpd(&demo, Some(&protection(Method::Cenc))),
+        ),
+    ];
+    let mut g = c.benchmark_group("splice");
+    for (name, syntax, manifest) in &manifests {
+        let out = append_query(manifest.as_bytes(), *syntax, &pair);
+        eprintln!(
+            "splice/{name}: {} bytes in, {} bytes out",
+            manifest.len(),
+            out.len()
+        );
+        g.throughput(Throughput::Bytes(manifest.len() as u64));
+        g.bench_function(*name, |b| {
+            b.iter(|| append_query(black_box(manifest.as_bytes()), *syntax, black_box(&pair)))
+        });
+    }
     g.finish();
 }
 
@@ -282,6 +337,7 @@ criterion_group!(
     parse,
     title,
     manifests,
+    splice,
     segments,
     encrypted_segments
 );

@@ -25,6 +25,7 @@ pub mod segment;
 pub mod ts;
 pub mod ts_package;
 pub mod ts_size;
+pub mod url_query;
 pub mod vtt;
 mod xml;
 

@@ -57,7 +57,7 @@ impl ClaimsBuilder {
     pub fn iss(self, v: &str) -> Self {
         self.int(claims::ISS, Value::Text(v.into()))
     }
-    pub fn sub(self, v: &str) -> Self {
+    pub fn subject(self, v: &str) -> Self {
         self.int(claims::SUB, Value::Text(v.into()))
     }
     pub fn aud(self, v: &str) -> Self {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::access::config::AccessConfig;
 use crate::keys::config::{DrmConfig, KeysConfig};
 use crate::keys::policy::EncryptionPolicy;
 pub use crate::media::root::MediaRoot;
@@ -38,6 +39,8 @@ pub struct Config {
     pub keys: KeysConfig,
     /// How DRM systems are signalled.
     pub drm: DrmConfig,
+    /// Playback access: tokens, sessions, revocation.
+    pub access: AccessConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -139,6 +142,7 @@ impl Default for Config {
             encryption: EncryptionPolicy::default(),
             keys: KeysConfig::default(),
             drm: DrmConfig::default(),
+            access: AccessConfig::default(),
         }
     }
 }
@@ -253,6 +257,7 @@ impl Config {
             ));
         }
         self.origin.validate().map_err(ConfigError::Invalid)?;
+        self.access.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }

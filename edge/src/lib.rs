@@ -15,6 +15,7 @@
 // sound).
 #![deny(unsafe_code)]
 
+pub mod access;
 pub mod built;
 pub mod config;
 pub mod daemon;

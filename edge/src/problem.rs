@@ -46,6 +46,32 @@ pub enum ProblemKind {
     LicenseRequestInvalid,
     /// An asset definition file (`name.toml`, `asset.toml`) cannot be used.
     AssetDefinitionInvalid,
+    /// Playback access (decision 0013): no token was presented (401).
+    TokenMissing,
+    /// The token cannot be read, or needs a claim this node does not understand (401).
+    TokenMalformed,
+    /// The token's MAC or signature does not verify, or its key is unknown (401).
+    TokenSignatureInvalid,
+    /// The token has expired or is not valid yet (401).
+    TokenExpired,
+    /// The token was issued by or for someone else (`iss`, `aud`) (403).
+    TokenWrongParty,
+    /// The token does not cover this URL (403).
+    TokenUriNotAllowed,
+    /// The token does not allow this method (403).
+    TokenMethodNotAllowed,
+    /// The token does not allow the client's address or country (403).
+    TokenLocationNotAllowed,
+    /// A single-use token was presented again (403).
+    TokenReplayed,
+    /// The session, account or token was revoked (403).
+    SessionRevoked,
+    /// The account already plays as many streams as it may (403).
+    StreamLimitReached,
+    /// A check that needs the shared access store cannot be made, and the policy denies (503).
+    AccessStoreUnavailable,
+    /// An admin or metrics endpoint was called without its bearer key (401).
+    AdminUnauthorized,
     Internal,
 }
 
@@ -131,6 +157,71 @@ impl ProblemKind {
                 "range-not-satisfiable",
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "The requested byte range is outside the resource",
+            ),
+            TokenMissing => (
+                "token-missing",
+                StatusCode::UNAUTHORIZED,
+                "This request needs an access token",
+            ),
+            TokenMalformed => (
+                "token-malformed",
+                StatusCode::UNAUTHORIZED,
+                "The access token cannot be read",
+            ),
+            TokenSignatureInvalid => (
+                "token-signature-invalid",
+                StatusCode::UNAUTHORIZED,
+                "The access token's signature does not verify",
+            ),
+            TokenExpired => (
+                "token-expired",
+                StatusCode::UNAUTHORIZED,
+                "The access token has expired or is not valid yet",
+            ),
+            TokenWrongParty => (
+                "token-wrong-party",
+                StatusCode::FORBIDDEN,
+                "The access token was issued by or for someone else",
+            ),
+            TokenUriNotAllowed => (
+                "token-uri-not-allowed",
+                StatusCode::FORBIDDEN,
+                "The access token does not cover this URL",
+            ),
+            TokenMethodNotAllowed => (
+                "token-method-not-allowed",
+                StatusCode::FORBIDDEN,
+                "The access token does not allow this method",
+            ),
+            TokenLocationNotAllowed => (
+                "token-location-not-allowed",
+                StatusCode::FORBIDDEN,
+                "The access token does not allow the client's address or country",
+            ),
+            TokenReplayed => (
+                "token-replayed",
+                StatusCode::FORBIDDEN,
+                "The access token may be used once, and it was",
+            ),
+            SessionRevoked => (
+                "session-revoked",
+                StatusCode::FORBIDDEN,
+                "The playback session was revoked",
+            ),
+            StreamLimitReached => (
+                "stream-limit-reached",
+                StatusCode::FORBIDDEN,
+                "The account plays as many streams as it may",
+            ),
+            AccessStoreUnavailable => (
+                "access-store-unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Access cannot be checked now",
+            ),
+            AdminUnauthorized => (
+                "admin-unauthorized",
+                StatusCode::UNAUTHORIZED,
+                "This endpoint needs its bearer key",
             ),
             Internal => (
                 "internal",

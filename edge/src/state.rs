@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use packager::presentation::PackagingOptions;
 
+use crate::access::Access;
 use crate::config::Config;
 use crate::http::response::CacheHeaders;
 use crate::keys::KeySource;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub keys: Arc<dyn KeySource>,
     /// The access log, when one is configured.
     pub access_log: Option<Arc<AccessLog>>,
+    /// Playback access control; `None` when no access key is configured (nothing to check).
+    pub access: Option<Arc<Access>>,
     /// The `Cache-Control` values of `config.cache`, made once.
     pub cache_headers: CacheHeaders,
 }
@@ -43,6 +46,8 @@ pub enum StateError {
     Config(#[from] crate::config::ConfigError),
     #[error("{0}")]
     NeedsRestart(String),
+    #[error("access: {0}")]
+    Access(String),
     #[error("access log {path}: {source}")]
     AccessLog {
         path: std::path::PathBuf,
@@ -137,6 +142,18 @@ impl AppState {
                 .with_label_values(&[cache])
                 .set(i64::try_from(bytes).unwrap_or(i64::MAX));
         };
+        let access = if config.access.keys.is_empty()
+            && config.access.akamai_keys.is_empty()
+            && config.access.admin_key.is_none()
+        {
+            None
+        } else {
+            let previous = previous.and_then(|p| p.access.as_deref());
+            Some(Arc::new(
+                Access::new(&config.access, metrics.access.clone(), previous)
+                    .map_err(StateError::Access)?,
+            ))
+        };
         budget("response", config.cache.response_bytes);
         budget("metadata", config.cache.metadata_bytes);
         Ok(Arc::new(AppState {
@@ -148,6 +165,7 @@ impl AppState {
             metrics,
             keys,
             access_log,
+            access,
         }))
     }
 }

@@ -22,6 +22,9 @@ pub const TITLE_DEFINITION_FILE: &str = "asset.toml";
 pub struct AssetDefinition {
     /// The encryption policy of the asset, instead of the configured default.
     pub encryption: Option<EncryptionPolicy>,
+    /// `"token"` to require playback tokens for this asset when the node's `access.mode` is
+    /// `"open"` (a definition can turn access control on, not off).
+    pub access: Option<crate::access::config::AccessMode>,
     /// The MP4 sources of the title, in rendition order: URLs, or paths relative to the
     /// definition file. When given, they replace the `.mp4` files found beside it.
     #[serde(default)]

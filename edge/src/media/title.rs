@@ -29,6 +29,8 @@ pub struct Title {
     pub fingerprint: u64,
     /// The encryption policy of the asset definition file, if there is one.
     pub policy: Option<EncryptionPolicy>,
+    /// Whether the asset definition asks for tokens, if it says.
+    pub access: Option<crate::access::config::AccessMode>,
 }
 
 /// The objects that make up an asset.
@@ -330,6 +332,7 @@ pub fn assemble(
             .definition
             .as_ref()
             .and_then(|d| d.encryption.clone()),
+        access: listing.definition.as_ref().and_then(|d| d.access),
     })
 }
 

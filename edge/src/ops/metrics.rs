@@ -45,6 +45,8 @@ pub struct Metrics {
     pub config_reloads: IntCounterVec,
     /// Resident memory by kind (anonymous, file, shmem), read at each scrape.
     pub process_memory: ProcessMemory,
+    /// Playback access: decisions, revocations, the shared store, sessions.
+    pub access: std::sync::Arc<crate::ops::access_metrics::AccessMetrics>,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -219,6 +221,7 @@ impl Metrics {
                 &["result"],
             )?,
             process_memory: ProcessMemory::register(&r)?,
+            access: std::sync::Arc::new(crate::ops::access_metrics::AccessMetrics::new(&r)?),
             registry: r,
         };
         for cache in cache_labels {

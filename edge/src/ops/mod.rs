@@ -2,6 +2,7 @@
 //! the process's resident memory by kind, and the access log.
 
 pub mod access_log;
+pub mod access_metrics;
 pub mod metrics;
 pub mod process_memory;
 pub mod request_metrics;

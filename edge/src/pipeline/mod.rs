@@ -2,9 +2,11 @@
 //! typed input and output, in this order (docs/architecture.md draws it):
 //!
 //! 1. [`route`]: the path parsed into a [`Route`], and the method checked against it;
-//! 2. [`authorize`]: who asks ([`Identity`]) and whether they may (anonymous today);
+//! 2. [`authorize`]: who asks ([`Identity`]) and whether their token lets them (playback
+//!    access; renewal of a token near its end);
 //! 3. [`resolve`]: the asset's title and encryption policy ([`Resolved`]);
-//! 4. [`personalize`]: what the viewer's session changes ([`Session`]; nothing today);
+//! 4. [`personalize`]: what the viewer's session changes ([`Session`]: the token in the URLs
+//!    of manifests);
 //! 5. [`lookup`]: the object's ETag, 304 and HEAD answered without a body, the response
 //!    cache and its single flight;
 //! 6. [`protect`]: the content key for the asset's protection (only when building);
@@ -37,8 +39,9 @@ use tracing::Instrument;
 use crate::daemon::Daemon;
 use crate::http::body::PartsBody;
 use crate::http::response::{object_response, preflight, problem_response};
-use crate::pipeline::authorize::{authorize, Identity};
-use crate::pipeline::personalize::{personalize, Session};
+use crate::access::renew::{self, Renewed};
+use crate::pipeline::authorize::{authorize, authorize_title, Identity};
+use crate::pipeline::personalize::{manifest_syntax, personalize, write_out};
 use crate::pipeline::protect::host;
 use crate::pipeline::record::Started;
 use crate::pipeline::resolve::{resolve, Resolved};
@@ -111,7 +114,17 @@ where
     match route {
         Route::Health => operational::health(method),
         Route::Ready => operational::ready(daemon, state, path, method).await,
-        Route::Metrics => operational::metrics(state, method).await,
+        Route::Metrics => operational::metrics(state, req, path, method).await,
+        Route::Revocations => {
+            match crate::access::admin::revoke(state.access.as_deref(), req, body).await {
+                Ok(json) => {
+                    let mut res = crate::http::response::no_store(json, "application/json", method);
+                    *res.status_mut() = http::StatusCode::CREATED;
+                    res
+                }
+                Err(p) => problem_response(&p, path, method),
+            }
+        }
         Route::Vod(vod) => serve_vod(state, req, body, &vod)
             .await
             .unwrap_or_else(|p| problem_response(&p, path, method)),
@@ -129,18 +142,20 @@ where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let identity = authorize(state, req, vod)?;
+    let identity = authorize(state, req).await?;
     match &vod.object {
         VodObject::Key(kid) => {
             let resolved = resolve(state, vod).await?;
+            authorize_title(state, req, &resolved.title, identity).await?;
             build::keys::key(state, req, &vod.asset, &resolved, *kid).await
         }
         VodObject::ClearKeyLicense => {
             let request = build::keys::read_license_request(body).await?;
             let resolved = resolve(state, vod).await?;
+            authorize_title(state, req, &resolved.title, identity).await?;
             build::keys::license(state, req, &vod.asset, &resolved, &request).await
         }
-        _ => serve_packaged(state, req, vod, &identity).await,
+        _ => serve_packaged(state, req, vod, identity).await,
     }
 }
 
@@ -150,9 +165,9 @@ async fn serve_packaged(
     state: &AppState,
     req: &Parts,
     vod: &VodRequest,
-    identity: &Identity,
+    identity: Identity,
 ) -> Result<Response<PartsBody>, Problem> {
-    match serve_packaged_once(state, req, vod, identity).await {
+    match serve_packaged_once(state, req, vod, identity.clone()).await {
         Err(p) if p.kind == ProblemKind::SourceChanged => {
             tracing::info!(asset = %vod.asset, "a source changed during a read; reloading the title");
             state.media.invalidate(&vod.asset).await;
@@ -166,10 +181,24 @@ async fn serve_packaged_once(
     state: &AppState,
     req: &Parts,
     vod: &VodRequest,
-    identity: &Identity,
+    identity: Identity,
 ) -> Result<Response<PartsBody>, Problem> {
     let resolved = resolve(state, vod).await?;
-    let Session::Shared = personalize(state, identity, &resolved, vod)?;
+    let identity = authorize_title(state, req, &resolved.title, identity).await?;
+    let renewal = match (identity.viewer(), state.access.as_deref()) {
+        (Some(viewer), Some(access)) => renew::due(
+            access,
+            viewer,
+            req,
+            manifest_syntax(&vod.object).is_some(),
+            state.config.tls.enabled(),
+        ),
+        _ => None,
+    };
+    if let Some(Renewed::Redirect(status, location)) = renewal {
+        return Ok(renew::redirect(status, location));
+    }
+    let session = personalize(state, &identity, &resolved, vod)?;
     let Resolved { title } = &resolved;
     let planned = protect::plan(state, &vod.asset, resolved.policy(state), host(req));
     let path = req.uri.path();
@@ -192,13 +221,18 @@ async fn serve_packaged_once(
     } else {
         building.await?
     };
-    Ok(object_response(
+    let built = write_out(state, &session, &resolved, vod, built);
+    let mut response = object_response(
         built,
         &req.headers,
         &req.method,
         &etag,
         &state.cache_headers,
-    ))
+    );
+    if let Some(Renewed::Header(name, value)) = renewal {
+        renew::decorate(&mut response, name, value);
+    }
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -31,7 +31,22 @@ pub async fn ready(
     }
 }
 
-pub async fn metrics(state: &AppState, method: &Method) -> Response<PartsBody> {
+/// The metrics exposition; with `access.metrics_key` set, only to its bearer.
+pub async fn metrics(
+    state: &AppState,
+    req: &http::request::Parts,
+    path: &str,
+    method: &Method,
+) -> Response<PartsBody> {
+    if let Some(key) = state.config.access.metrics_key.as_deref() {
+        if !crate::access::admin::bearer_ok(req, key) {
+            let p = Problem::new(
+                ProblemKind::AdminUnauthorized,
+                "/metrics needs Authorization: Bearer <access.metrics_key>",
+            );
+            return problem_response(&p, path, method);
+        }
+    }
     state.media.update_gauges().await;
     state.responses.update_gauges().await;
     state.metrics.process_memory.update();

@@ -1,28 +1,76 @@
-//! The personalize phase: what this viewer's session changes in what they are sent (ad
-//! breaks stitched into manifests, CDN pathways and the tokens in URLs). Today nothing:
-//! every viewer gets the shared object. Whatever a session adds is written on the way out
-//! and never enters a cache key, so segments and the shared manifests stay cached once.
+//! The personalize phase: what this viewer's session changes in what they are sent. Today
+//! that is the access token in the URLs of manifests, when the token came in the query (so
+//! players need no configuration); ad breaks and CDN pathways will join it. Whatever a
+//! session adds is written on the way out ([`write_out`]) and never enters a cache key or an
+//! ETag, so segments and manifests stay built and cached once.
 
+use packager::url_query::ManifestSyntax;
+
+use crate::access::extract::Carrier;
+use crate::access::gate::Viewer;
+use crate::access::manifest_tokens;
+use crate::built::Built;
 use crate::pipeline::authorize::Identity;
 use crate::pipeline::resolve::Resolved;
-use crate::pipeline::route::VodRequest;
+use crate::pipeline::route::{VodObject, VodRequest};
 use crate::problem::Problem;
 use crate::state::AppState;
 
 /// A viewer's playback session, as far as it shapes a response.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Session {
-    /// No session: the shared object as it is.
+#[derive(Debug, Clone, Default)]
+pub enum Session<'a> {
+    /// The shared object as it is.
     #[default]
     Shared,
+    /// A manifest whose URLs carry this viewer's token.
+    Tokens(&'a Viewer, ManifestSyntax),
+}
+
+/// The syntax of a manifest object; `None` for media and keys.
+pub fn manifest_syntax(object: &VodObject) -> Option<ManifestSyntax> {
+    match object {
+        VodObject::Mpd => Some(ManifestSyntax::Dash),
+        VodObject::Multivariant(_)
+        | VodObject::MediaPlaylist(..)
+        | VodObject::IframePlaylist(_)
+        | VodObject::SubtitlePlaylist(..) => Some(ManifestSyntax::Hls),
+        _ => None,
+    }
 }
 
 /// The session a request belongs to and what it asks of the response.
-pub fn personalize(
+pub fn personalize<'a>(
     _state: &AppState,
-    _identity: &Identity,
+    identity: &'a Identity,
     _resolved: &Resolved,
-    _vod: &VodRequest,
-) -> Result<Session, Problem> {
-    Ok(Session::Shared)
+    vod: &VodRequest,
+) -> Result<Session<'a>, Problem> {
+    let (Some(viewer), Some(syntax)) = (identity.viewer(), manifest_syntax(&vod.object)) else {
+        return Ok(Session::Shared);
+    };
+    Ok(match viewer.carrier {
+        Carrier::Query(_) => Session::Tokens(viewer, syntax),
+        _ => Session::Shared,
+    })
+}
+
+/// The object as this session gets it.
+pub fn write_out(
+    state: &AppState,
+    session: &Session<'_>,
+    resolved: &Resolved,
+    vod: &VodRequest,
+    built: Built,
+) -> Built {
+    match (session, state.access.as_deref()) {
+        (Session::Tokens(viewer, syntax), Some(access)) => manifest_tokens::splice(
+            access,
+            viewer,
+            &vod.asset,
+            resolved.title.presentation.duration_seconds(),
+            *syntax,
+            built,
+        ),
+        _ => built,
+    }
 }

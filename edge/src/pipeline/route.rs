@@ -17,6 +17,8 @@ pub enum Route {
     Health,
     Ready,
     Metrics,
+    /// `POST /admin/v1/revocations`: revoke a session, an account or a token id.
+    Revocations,
     Vod(VodRequest),
 }
 
@@ -53,6 +55,7 @@ impl Route {
         match self {
             Route::Health | Route::Ready => "health",
             Route::Metrics => "metrics",
+            Route::Revocations => "admin",
             Route::Vod(VodRequest { object, .. }) => match object {
                 VodObject::Multivariant(_) => "multivariant",
                 VodObject::Mpd => "mpd",
@@ -78,7 +81,8 @@ impl Route {
             Route::Vod(VodRequest {
                 object: VodObject::ClearKeyLicense,
                 ..
-            }) => "POST, OPTIONS",
+            })
+            | Route::Revocations => "POST, OPTIONS",
             _ => "GET, HEAD, OPTIONS",
         }
     }
@@ -89,7 +93,8 @@ impl Route {
             Route::Vod(VodRequest {
                 object: VodObject::ClearKeyLicense,
                 ..
-            }) => method == http::Method::POST,
+            })
+            | Route::Revocations => method == http::Method::POST,
             _ => method == http::Method::GET || method == http::Method::HEAD,
         }
     }
@@ -149,6 +154,7 @@ pub fn parse_route(path: &str) -> Result<Route, Problem> {
         "/healthz" => return Ok(Route::Health),
         "/readyz" => return Ok(Route::Ready),
         "/metrics" => return Ok(Route::Metrics),
+        "/admin/v1/revocations" => return Ok(Route::Revocations),
         _ => {}
     }
     let Some(rest) = path.strip_prefix("/vod/") else {

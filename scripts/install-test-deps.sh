@@ -5,7 +5,8 @@
 #   - nginx (the real HTTP origin of the origin tests, and the static-file reference
 #     of the load benchmark), prometheus (for promtool, which checks the metrics
 #     exposition and the alerting rules), wrk (the load benchmark's load generator)
-#   - aioquic from PyPI (the independent HTTP/3 client of the HTTP/3 test)
+#   - aioquic from PyPI (the independent HTTP/3 client of the HTTP/3 test) and cwt (the
+#     independent CWT implementation of the access known-answer tests)
 #   - the player test harness' npm packages (tests/players, from its lockfile)
 #   - the rustfmt and clippy components, when the toolchain lacks them
 #   - cargo-fuzz (pinned) and a C++ compiler (libfuzzer-sys builds libFuzzer), for the fuzz
@@ -60,6 +61,17 @@ else
   # A Debian-managed python3 refuses plain pip installs (PEP 668): retry with the flag.
   python3 -m pip install --quiet --disable-pip-version-check "aioquic==$AIOQUIC" ||
     python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "aioquic==$AIOQUIC"
+fi
+
+# --- Python: cwt, the independent CWT/COSE implementation the access known-answer tests
+# check against (scripts/cat_oracle.py; pinned). It brings cbor2 and cryptography.
+CWT=3.3.0
+if python3 -c "import cwt, cbor2, sys; sys.exit(cwt.__version__ != '$CWT')" 2>/dev/null; then
+  echo "install-test-deps: cwt $CWT already installed"
+else
+  echo "install-test-deps: pip install cwt==$CWT"
+  python3 -m pip install --quiet --disable-pip-version-check "cwt==$CWT" ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "cwt==$CWT"
 fi
 
 # --- npm packages of the player harness (exact versions from package-lock.json)

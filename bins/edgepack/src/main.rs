@@ -1,4 +1,7 @@
-//! `edgepack`: the daemon (`serve`, the default) and its tools (`inspect`).
+//! `edgepack`: the daemon (`serve`, the default) and its tools (`package`, `inspect`,
+//! `token`).
+
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +55,9 @@ enum Command {
         #[arg(long, default_value_t = 4000)]
         target_segment_ms: u32,
     },
+    /// Mint or inspect playback access tokens (Common Access Tokens).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 #[derive(clap::Args, Default)]
@@ -84,6 +90,7 @@ fn main() -> ExitCode {
             out,
             target_segment_ms,
         } => package(&source, &out, target_segment_ms),
+        Command::Token(command) => token::run(command),
     };
     match result {
         Ok(code) => code,

@@ -53,7 +53,8 @@ where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let Some((access, key)) = access.and_then(|a| a.config.admin_key.as_deref().map(|k| (a, k))) else {
+    let Some((access, key)) = access.and_then(|a| a.config.admin_key.as_deref().map(|k| (a, k)))
+    else {
         return Err(Problem::new(
             ProblemKind::NotFound,
             "the admin API is off (no access.admin_key)",
@@ -68,14 +69,20 @@ where
     let body = http_body_util::Limited::new(body, MAX_BODY)
         .collect()
         .await
-        .map_err(|e| bad(format!("cannot read the body (at most {MAX_BODY} bytes): {e}")))?
+        .map_err(|e| {
+            bad(format!(
+                "cannot read the body (at most {MAX_BODY} bytes): {e}"
+            ))
+        })?
         .to_bytes();
     let request: RevocationRequest = serde_json::from_slice(&body)
         .map_err(|e| bad(format!("the body is not a revocation: {e}")))?;
     let subjects: Vec<Subject> = [
         request.session.map(Subject::Session),
         request.account.map(Subject::Account),
-        request.token_id.map(|t| Subject::TokenId(t.to_ascii_lowercase())),
+        request
+            .token_id
+            .map(|t| Subject::TokenId(t.to_ascii_lowercase())),
     ]
     .into_iter()
     .flatten()
@@ -84,7 +91,9 @@ where
         .map_err(|_| bad("name exactly one of session, account and token_id"))?;
     let id = subject.id();
     if id.is_empty() || id.len() > MAX_ID || id.chars().any(char::is_control) {
-        return Err(bad(format!("the id must be 1 to {MAX_ID} printable characters")));
+        return Err(bad(format!(
+            "the id must be 1 to {MAX_ID} printable characters"
+        )));
     }
     let at_ms = clock::now_ms();
     let until = request
@@ -117,7 +126,12 @@ where
         .metrics
         .revocations_known
         .set(access.revocations.len() as i64);
-    tracing::info!(kind = revocation.subject.kind(), id = revocation.subject.id(), until, "revoked");
+    tracing::info!(
+        kind = revocation.subject.kind(),
+        id = revocation.subject.id(),
+        until,
+        "revoked"
+    );
     Ok(serde_json::json!({
         "kind": revocation.subject.kind(),
         "id": revocation.subject.id(),

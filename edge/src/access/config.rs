@@ -139,7 +139,11 @@ impl Default for AccessConfig {
         AccessConfig {
             mode: AccessMode::Open,
             query_names: names(&["cat", "CAT", "__token__", "hdnts"]),
-            header_names: names(&["CTA-Common-Access-Token", "Common-Access-Token", "__token__"]),
+            header_names: names(&[
+                "CTA-Common-Access-Token",
+                "Common-Access-Token",
+                "__token__",
+            ]),
             cookie_names: names(&[
                 "CTA-Common-Access-Token",
                 "cta-common-access-token",
@@ -175,7 +179,11 @@ impl Default for AccessConfig {
 
 impl StoreConfig {
     pub fn timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(if self.timeout_ms == 0 { 250 } else { self.timeout_ms })
+        std::time::Duration::from_millis(if self.timeout_ms == 0 {
+            250
+        } else {
+            self.timeout_ms
+        })
     }
 
     pub fn prefix(&self) -> &str {
@@ -196,7 +204,9 @@ impl AccessConfig {
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), String> {
         if self.mode == AccessMode::Token && self.keys.is_empty() && self.akamai_keys.is_empty() {
-            return Err("access.mode = \"token\" needs [[access.keys]] or [[access.akamai_keys]]".into());
+            return Err(
+                "access.mode = \"token\" needs [[access.keys]] or [[access.akamai_keys]]".into(),
+            );
         }
         if self.heartbeat_seconds == 0 || self.session_timeout_seconds <= self.heartbeat_seconds {
             return Err(
@@ -206,12 +216,16 @@ impl AccessConfig {
         }
         for key in [&self.admin_key, &self.metrics_key].into_iter().flatten() {
             if key.len() < 16 {
-                return Err("access.admin_key and access.metrics_key need at least 16 characters".into());
+                return Err(
+                    "access.admin_key and access.metrics_key need at least 16 characters".into(),
+                );
             }
         }
         if let Some(url) = &self.store.url {
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err(format!("access.store.url {url:?}: must be redis:// or rediss://"));
+                return Err(format!(
+                    "access.store.url {url:?}: must be redis:// or rediss://"
+                ));
             }
         }
         Ok(())

@@ -119,17 +119,35 @@ mod tests {
         let config = AccessConfig::default();
         let p = parts(
             "/vod/a/master.m3u8?x=1&cat=QQ&__token__=exp%3D1~hmac%3Dab",
-            &[("cta-common-access-token", "HH"), ("cookie", "a=b; Common-Access-Token=CC")],
+            &[
+                ("cta-common-access-token", "HH"),
+                ("cookie", "a=b; Common-Access-Token=CC"),
+            ],
         );
         let found = presented(&config, &p);
-        let got: Vec<_> = found.iter().map(|p| (p.carrier.clone(), p.akamai, p.text.to_string())).collect();
+        let got: Vec<_> = found
+            .iter()
+            .map(|p| (p.carrier.clone(), p.akamai, p.text.to_string()))
+            .collect();
         assert_eq!(
             got,
             vec![
-                (Carrier::Header("CTA-Common-Access-Token".into()), false, "HH".into()),
-                (Carrier::Cookie("Common-Access-Token".into()), false, "CC".into()),
+                (
+                    Carrier::Header("CTA-Common-Access-Token".into()),
+                    false,
+                    "HH".into()
+                ),
+                (
+                    Carrier::Cookie("Common-Access-Token".into()),
+                    false,
+                    "CC".into()
+                ),
                 (Carrier::Query("cat".into()), false, "QQ".into()),
-                (Carrier::Query("__token__".into()), true, "exp=1~hmac=ab".into()),
+                (
+                    Carrier::Query("__token__".into()),
+                    true,
+                    "exp=1~hmac=ab".into()
+                ),
             ]
         );
     }

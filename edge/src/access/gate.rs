@@ -65,7 +65,9 @@ pub fn refusal_problem(r: &Refusal) -> Problem {
         Refusal::WrongParty(_) => ProblemKind::TokenWrongParty,
         Refusal::WrongUri(_) => ProblemKind::TokenUriNotAllowed,
         Refusal::WrongMethod(_) => ProblemKind::TokenMethodNotAllowed,
-        Refusal::IpNotAllowed(_) | Refusal::GeoNotAllowed(_) => ProblemKind::TokenLocationNotAllowed,
+        Refusal::IpNotAllowed(_) | Refusal::GeoNotAllowed(_) => {
+            ProblemKind::TokenLocationNotAllowed
+        }
     };
     Problem::new(kind, r.to_string())
 }
@@ -157,8 +159,13 @@ fn check_one(
         now,
     };
     if p.akamai {
-        return akamai::verify(&p.text, &access.akamai_keys, &facts, access.config.leeway_seconds)
-            .map(Verified::Akamai);
+        return akamai::verify(
+            &p.text,
+            &access.akamai_keys,
+            &facts,
+            access.config.leeway_seconds,
+        )
+        .map(Verified::Akamai);
     }
     let verified = verify_cat(access, &p.text);
     match verified.as_ref() {
@@ -169,11 +176,7 @@ fn check_one(
 }
 
 /// Decides whether the request may be served, and who it is from.
-pub async fn admit(
-    access: &Access,
-    req: &Parts,
-    origin: &Origin<'_>,
-) -> Result<Viewer, Problem> {
+pub async fn admit(access: &Access, req: &Parts, origin: &Origin<'_>) -> Result<Viewer, Problem> {
     let result = decide(access, req, origin).await;
     let label = match &result {
         Ok(_) => "allowed",
@@ -256,7 +259,11 @@ fn check_revocations(access: &Access, v: &Viewer, now: u64) -> Result<(), (&'sta
             "revoked",
             Problem::new(
                 ProblemKind::SessionRevoked,
-                format!("{} {:?} was revoked", r.subject.kind().replace('_', " "), r.subject.id()),
+                format!(
+                    "{} {:?} was revoked",
+                    r.subject.kind().replace('_', " "),
+                    r.subject.id()
+                ),
             ),
         )),
     }
@@ -309,7 +316,11 @@ async fn check_replay(access: &Access, v: &Viewer) -> Result<(), (&'static str, 
         return Ok(());
     }
     if replay == Replay::Prohibited {
-        access.metrics.token_reuse.with_label_values(&["refused"]).inc();
+        access
+            .metrics
+            .token_reuse
+            .with_label_values(&["refused"])
+            .inc();
         return Err((
             "replayed",
             Problem::new(
@@ -319,13 +330,21 @@ async fn check_replay(access: &Access, v: &Viewer) -> Result<(), (&'static str, 
         ));
     }
     if !seen_here {
-        access.metrics.token_reuse.with_label_values(&["detected"]).inc();
+        access
+            .metrics
+            .token_reuse
+            .with_label_values(&["detected"])
+            .inc();
         tracing::warn!(token_id = %id, "a reuse-detected token (catreplay 2) is used again");
     }
     Ok(())
 }
 
-async fn check_sessions(access: &Access, v: &Viewer, now_ms: u64) -> Result<(), (&'static str, Problem)> {
+async fn check_sessions(
+    access: &Access,
+    v: &Viewer,
+    now_ms: u64,
+) -> Result<(), (&'static str, Problem)> {
     let limit = access.config.max_sessions_per_account;
     let (Some(session), Some(account)) = (&v.session, &v.account) else {
         return Ok(());
@@ -362,7 +381,9 @@ async fn check_sessions(access: &Access, v: &Viewer, now_ms: u64) -> Result<(), 
                 };
                 match store.admit(slot).await {
                     Ok(Admission::Admitted) => {}
-                    Ok(Admission::Refused) => entry.refused.store(true, std::sync::atomic::Ordering::Relaxed),
+                    Ok(Admission::Refused) => entry
+                        .refused
+                        .store(true, std::sync::atomic::Ordering::Relaxed),
                     Ok(Admission::Evicting(evicted)) => {
                         evict(&store, &revocations, &evicted, now_ms, ttl).await
                     }

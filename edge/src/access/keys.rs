@@ -31,7 +31,8 @@ fn cat_key(k: &CatKeyConfig, rng: &SystemRandom) -> Result<Key, String> {
             if let Some(path) = &k.private_pem {
                 let der = PrivatePkcs8KeyDer::from_pem_file(path)
                     .map_err(|e| named(format!("{}: {e}", path.display())))?;
-                Key::es256_private(kid, der.secret_pkcs8_der(), rng).map_err(|e| named(e.to_string()))
+                Key::es256_private(kid, der.secret_pkcs8_der(), rng)
+                    .map_err(|e| named(e.to_string()))
             } else if let Some(path) = &k.public_pem {
                 let der = SubjectPublicKeyInfoDer::from_pem_file(path)
                     .map_err(|e| named(format!("{}: {e}", path.display())))?;

@@ -33,7 +33,9 @@ fn token_for(access: &Access, viewer: &Viewer, asset: &str, duration_s: f64) -> 
     let token = viewer.cat()?;
     let c = &token.claims;
     let scope = format!("/vod/{asset}/");
-    let ours = c.iss.as_deref() == Some(access.config.issuer.as_str()) && c.sid.is_some() && c.catr.is_none();
+    let ours = c.iss.as_deref() == Some(access.config.issuer.as_str())
+        && c.sid.is_some()
+        && c.catr.is_none();
     if ours {
         return Some(Arc::from(viewer.text.as_str()));
     }

@@ -68,7 +68,8 @@ impl Access {
         let akamai_keys = keys::akamai_keys(config)?;
         let revocations = previous.map_or_else(Default::default, |p| p.revocations.clone());
         let same_store = previous.filter(|p| {
-            p.config.store == config.store && p.config.revocation_ttl_seconds == config.revocation_ttl_seconds
+            p.config.store == config.store
+                && p.config.revocation_ttl_seconds == config.revocation_ttl_seconds
         });
         let store = match same_store {
             Some(p) => p.store.clone(),
@@ -76,8 +77,12 @@ impl Access {
                 None => Arc::new(Store::Memory(MemoryStore::default())),
                 Some(_) => {
                     let redis = Arc::new(
-                        RedisStore::new(&config.store, config.revocation_ttl_seconds, metrics.clone())
-                            .map_err(|e| e.to_string())?,
+                        RedisStore::new(
+                            &config.store,
+                            config.revocation_ttl_seconds,
+                            metrics.clone(),
+                        )
+                        .map_err(|e| e.to_string())?,
                     );
                     let rt = tokio::runtime::Handle::try_current().map_err(|_| {
                         "the Redis access store needs a running tokio runtime".to_owned()
@@ -90,7 +95,9 @@ impl Access {
             },
         };
         let timeout = Duration::from_secs(config.session_timeout_seconds);
-        let sessions = match previous.filter(|p| p.config.session_timeout_seconds == config.session_timeout_seconds) {
+        let sessions = match previous
+            .filter(|p| p.config.session_timeout_seconds == config.session_timeout_seconds)
+        {
             Some(p) => p.sessions.clone(),
             None => Arc::new(SessionTable::new(timeout)),
         };

@@ -27,7 +27,13 @@ pub enum Renewed {
 
 /// The renewal due for `viewer`'s token, if any. `manifest` says whether the object is a
 /// manifest (whose URLs carry renewed tokens already).
-pub fn due(access: &Access, viewer: &Viewer, req: &Parts, manifest: bool, tls: bool) -> Option<Renewed> {
+pub fn due(
+    access: &Access,
+    viewer: &Viewer,
+    req: &Parts,
+    manifest: bool,
+    tls: bool,
+) -> Option<Renewed> {
     let token = viewer.cat()?;
     let now = clock::now_s();
     let catr = token.renewal_due(now)?;
@@ -91,12 +97,19 @@ pub fn due(access: &Access, viewer: &Viewer, req: &Parts, manifest: bool, tls: b
             let mut cookie = format!("{name}={text}; Path=/; Max-Age={}; HttpOnly", catr.expadd);
             // Browsers drop `SameSite=None` cookies that are not `Secure`, and `Secure` ones
             // set over plain HTTP.
-            cookie.push_str(if tls { "; Secure; SameSite=None" } else { "; SameSite=Lax" });
+            cookie.push_str(if tls {
+                "; Secure; SameSite=None"
+            } else {
+                "; SameSite=Lax"
+            });
             for p in &catr.cookie_params {
                 cookie.push_str("; ");
                 cookie.push_str(p);
             }
-            Some(Renewed::Header(header::SET_COOKIE, HeaderValue::from_str(&cookie).ok()?))
+            Some(Renewed::Header(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&cookie).ok()?,
+            ))
         }
         _ => {
             let name = match &viewer.carrier {
@@ -105,7 +118,13 @@ pub fn due(access: &Access, viewer: &Viewer, req: &Parts, manifest: bool, tls: b
             };
             let mut location = req.uri.path().to_owned();
             let mut sep = '?';
-            for pair in req.uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            for pair in req
+                .uri
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .filter(|p| !p.is_empty())
+            {
                 if pair.split_once('=').map_or(pair, |(n, _)| n) != name {
                     location.push(sep);
                     location.push_str(pair);
@@ -131,7 +150,10 @@ pub fn redirect(status: StatusCode, location: HeaderValue) -> Response<PartsBody
     let h = res.headers_mut();
     h.insert(header::LOCATION, location);
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
     res
 }
@@ -140,5 +162,8 @@ pub fn redirect(status: StatusCode, location: HeaderValue) -> Response<PartsBody
 pub fn decorate(res: &mut Response<PartsBody>, name: HeaderName, value: HeaderValue) {
     let h = res.headers_mut();
     h.append(name, value);
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
 }

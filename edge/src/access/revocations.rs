@@ -101,7 +101,9 @@ impl RevocationSet {
         let mut added = 0;
         for r in batch.iter().filter(|r| r.until > now) {
             let map = next.map(&r.subject);
-            let newer = map.get(r.subject.id()).is_none_or(|old| old.at_ms < r.at_ms || old.until < r.until);
+            let newer = map
+                .get(r.subject.id())
+                .is_none_or(|old| old.at_ms < r.at_ms || old.until < r.until);
             if newer {
                 map.insert(r.subject.id().to_owned(), r.clone());
                 added += 1;
@@ -115,13 +117,25 @@ impl RevocationSet {
     pub fn find(&self, holder: &Holder<'_>, now: u64) -> Option<Revocation> {
         let snap = self.current.load();
         let live = |r: &&Revocation| r.until > now;
-        if let Some(r) = holder.session.and_then(|s| snap.sessions.get(s)).filter(live) {
+        if let Some(r) = holder
+            .session
+            .and_then(|s| snap.sessions.get(s))
+            .filter(live)
+        {
             return Some(r.clone());
         }
-        if let Some(r) = holder.token_id.and_then(|s| snap.tokens.get(s)).filter(live) {
+        if let Some(r) = holder
+            .token_id
+            .and_then(|s| snap.tokens.get(s))
+            .filter(live)
+        {
             return Some(r.clone());
         }
-        if let Some(r) = holder.account.and_then(|s| snap.accounts.get(s)).filter(live) {
+        if let Some(r) = holder
+            .account
+            .and_then(|s| snap.accounts.get(s))
+            .filter(live)
+        {
             // Tokens issued after the revocation (a new login) are not affected.
             let issued_ms = holder.issued_at.map(|s| s.saturating_mul(1000));
             if issued_ms.is_none_or(|i| i < r.at_ms) {
@@ -146,7 +160,11 @@ mod tests {
     use super::*;
 
     fn rev(subject: Subject, at_ms: u64, until: u64) -> Revocation {
-        Revocation { subject, at_ms, until }
+        Revocation {
+            subject,
+            at_ms,
+            until,
+        }
     }
 
     fn holder<'a>(session: &'a str, account: &'a str, iat: Option<u64>) -> Holder<'a> {

@@ -24,7 +24,12 @@ const LAG_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
-fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
+fn counter(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
     let c = IntCounterVec::new(Opts::new(name, help), labels)?;
     r.register(Box::new(c.clone()))?;
     Ok(c)
@@ -115,7 +120,9 @@ impl AccessMetrics {
 
     /// A revocation that arrived through the store's stream, `lag_ms` after it was made.
     pub fn revocation_received(&self, lag_ms: u64) {
-        self.revocations_received.with_label_values(&["stream"]).inc();
+        self.revocations_received
+            .with_label_values(&["stream"])
+            .inc();
         self.revocation_lag
             .with_label_values(&["stream"])
             .observe(lag_ms as f64 / 1000.0);

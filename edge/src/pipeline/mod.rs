@@ -36,10 +36,10 @@ use http::request::Parts;
 use http::{header, HeaderValue, Method, Request, Response};
 use tracing::Instrument;
 
+use crate::access::renew::{self, Renewed};
 use crate::daemon::Daemon;
 use crate::http::body::PartsBody;
 use crate::http::response::{object_response, preflight, problem_response};
-use crate::access::renew::{self, Renewed};
 use crate::pipeline::authorize::{authorize, authorize_title, Identity};
 use crate::pipeline::personalize::{manifest_syntax, personalize, write_out};
 use crate::pipeline::protect::host;

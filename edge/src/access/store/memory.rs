@@ -85,7 +85,10 @@ mod tests {
         assert_eq!(m.admit(q("c", 20, OverLimit::Refuse)), Admission::Refused);
         assert_eq!(m.admit(q("a", 500, OverLimit::Refuse)), Admission::Admitted);
         // b last seen at 10: gone after 1,010 ms
-        assert_eq!(m.admit(q("c", 1_100, OverLimit::Refuse)), Admission::Admitted);
+        assert_eq!(
+            m.admit(q("c", 1_100, OverLimit::Refuse)),
+            Admission::Admitted
+        );
     }
 
     #[test]

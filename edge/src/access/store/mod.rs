@@ -13,7 +13,7 @@ pub mod redis;
 use std::sync::Arc;
 
 use crate::access::config::OverLimit;
-use crate::access::revocations::{RevocationSet, Revocation};
+use crate::access::revocations::{Revocation, RevocationSet};
 
 /// Why the store could not answer.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -155,7 +155,11 @@ impl RedisStore {
             .arg(q.now_ms)
             .arg(q.timeout_ms)
             .arg(q.limit)
-            .arg(if q.over_limit == OverLimit::EvictOldest { "1" } else { "0" });
+            .arg(if q.over_limit == OverLimit::EvictOldest {
+                "1"
+            } else {
+                "0"
+            });
         let reply: Vec<redis::Value> = self
             .call("admit", invocation.invoke_async(&mut conn))
             .await?;
@@ -216,7 +220,11 @@ impl RedisStore {
         }
     }
 
-    async fn follow_once(&self, set: &RevocationSet, last_id: &mut String) -> Result<(), StoreError> {
+    async fn follow_once(
+        &self,
+        set: &RevocationSet,
+        last_id: &mut String,
+    ) -> Result<(), StoreError> {
         let block = Duration::from_millis(1000);
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.timeout.max(Duration::from_millis(500))))
@@ -255,10 +263,13 @@ impl RedisStore {
                 })();
                 match parsed {
                     Some(r) => {
-                        self.metrics.revocation_received(now_ms.saturating_sub(r.at_ms));
+                        self.metrics
+                            .revocation_received(now_ms.saturating_sub(r.at_ms));
                         batch.push(r);
                     }
-                    None => tracing::warn!(id = %entry.id, "access store: unreadable revocation entry skipped"),
+                    None => {
+                        tracing::warn!(id = %entry.id, "access store: unreadable revocation entry skipped")
+                    }
                 }
             }
             if !batch.is_empty() {

@@ -87,9 +87,9 @@ impl Access {
                     let rt = tokio::runtime::Handle::try_current().map_err(|_| {
                         "the Redis access store needs a running tokio runtime".to_owned()
                     })?;
-                    rt.spawn(redis.clone().follow(revocations.clone()));
                     // Until the follower has connected, the store is not known to answer.
                     metrics.store_up.set(0);
+                    rt.spawn(redis.clone().follow(revocations.clone()));
                     Arc::new(Store::Redis(redis))
                 }
             },

@@ -113,9 +113,7 @@ impl AccessMetrics {
         self.store_operations
             .with_label_values(&[op, if ok { "ok" } else { "error" }])
             .inc();
-        if !ok {
-            self.store_up.set(0);
-        }
+        self.store_up.set(i64::from(ok));
     }
 
     /// A revocation that arrived through the store's stream, `lag_ms` after it was made.

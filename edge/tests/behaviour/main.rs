@@ -7,6 +7,7 @@
 
 mod common;
 
+mod access;
 mod bytes_and_sync;
 mod deploy_checks;
 mod encryption;

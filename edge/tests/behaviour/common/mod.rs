@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod nginx;
+pub mod redis;
 pub mod tls_client;
 
 use std::net::SocketAddr;

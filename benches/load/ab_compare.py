@@ -5,6 +5,8 @@
     python3 benches/load/ab_compare.py --a BIN --b BIN --cells ts:256,playlists:256 --repeats 9
     python3 benches/load/ab_compare.py --a BIN --b BIN --b-config extra.toml   # e.g. tokens on
                                                   # (extra.toml must not set [cache])
+    python3 benches/load/ab_compare.py --a BIN --b BIN --b-config tokens.toml --b-query "cat=$T"
+                                                  # every B request carries the token
 
 Both daemons serve the load bench's 10-minute ladder with the response cache off (every
 request packages), pinned to CPU 0 side by side; wrk runs on CPU 1 against A then B, then B
@@ -42,6 +44,7 @@ def main():
     ap.add_argument("--a", required=True, help="binary A (the baseline)")
     ap.add_argument("--b", required=True, help="binary B")
     ap.add_argument("--b-config", help="TOML appended to B's configuration")
+    ap.add_argument("--b-query", help="query appended to every path B is asked for (a token)")
     ap.add_argument("--cells", default="cmaf:32,cmaf:256,ts:32,ts:256,playlists:256")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--seconds", type=float, default=4)
@@ -58,29 +61,36 @@ def main():
         "playlists": sorted(f"/{p.relative_to(www)}" for p in ladder.rglob("*.m3u8"))
         + ["/vod/ladder/manifest.mpd"],
     }
+    query = f"?{args.b_query}" if args.b_query else ""
+    asked = {"A": paths, "B": {kind: [p + query for p in ps] for kind, ps in paths.items()}}
     servers = {"A": start("A", args.a, media, None), "B": start("B", args.b, media, args.b_config)}
     rows = []
     try:
         for kind in {c.split(":")[0] for c in args.cells.split(",")}:
-            for s in servers.values():
-                lb.wrk(s.port, paths[kind], 8, 2)  # warm: sources mapped, titles parsed
+            for k, s in servers.items():
+                lb.wrk(s.port, asked[k][kind], 8, 2)  # warm: sources mapped, titles parsed
         for cell in args.cells.split(","):
             kind, conns = cell.split(":")
             conns = int(conns)
             lb.log(f"{kind}, {conns} connections: A and B in turn, {args.repeats} times")
-            for s in servers.values():
-                lb.wrk(s.port, paths[kind], conns, 1)
+            for k, s in servers.items():
+                lb.wrk(s.port, asked[k][kind], conns, 1)
             runs = {"A": [], "B": []}
             for i in range(args.repeats):
                 # A B, then B A: whichever runs first in a pair measured about 3% faster.
                 for k in ("A", "B") if i % 2 == 0 else ("B", "A"):
-                    runs[k].append(lb.wrk(servers[k].port, paths[kind], conns, args.seconds))
+                    run = lb.wrk(servers[k].port, asked[k][kind], conns, args.seconds)
+                    if run["errors"]:
+                        raise SystemExit(f"{k} answered {run['errors']} requests with errors: "
+                                         "a comparison of failures means nothing")
+                    runs[k].append(run)
             a, b = lb.median_run(runs["A"]), lb.median_run(runs["B"])
             rows.append((kind, conns, a, b))
     finally:
         for s in servers.values():
             s.stop()
-    print(f"\nA = {args.a}\nB = {args.b}{' + ' + args.b_config if args.b_config else ''}\n"
+    print(f"\nA = {args.a}\nB = {args.b}{' + ' + args.b_config if args.b_config else ''}"
+          f"{' + ?' + args.b_query[:24] + '...' if args.b_query else ''}\n"
           f"response cache off; median of {args.repeats} runs of {args.seconds:g} s, A and B in turn (ABBA)\n")
     print("| cell | conns | A req/s | B req/s | B/A | A p99 ms | B p99 ms |")
     print("|---|---|---|---|---|---|---|")

@@ -177,13 +177,16 @@ fn check_one(
 
 /// Decides whether the request may be served, and who it is from.
 pub async fn admit(access: &Access, req: &Parts, origin: &Origin<'_>) -> Result<Viewer, Problem> {
-    let result = decide(access, req, origin).await;
-    let label = match &result {
-        Ok(_) => "allowed",
-        Err((label, _)) => label,
-    };
-    access.metrics.decisions.with_label_values(&[label]).inc();
-    result.map_err(|(_, p)| p)
+    match decide(access, req, origin).await {
+        Ok(viewer) => {
+            access.metrics.allowed.inc();
+            Ok(viewer)
+        }
+        Err((label, problem)) => {
+            access.metrics.decisions.with_label_values(&[label]).inc();
+            Err(problem)
+        }
+    }
 }
 
 async fn decide(

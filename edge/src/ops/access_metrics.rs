@@ -7,6 +7,8 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Reg
 pub struct AccessMetrics {
     /// Access decisions by result (`allowed`, or the refusal's label).
     pub decisions: IntCounterVec,
+    /// `decisions{result="allowed"}`, resolved once: it counts every allowed request.
+    pub allowed: prometheus::IntCounter,
     pub revocations_received: IntCounterVec,
     pub revocation_lag: HistogramVec,
     pub revocations_known: IntGauge,
@@ -52,13 +54,15 @@ impl AccessMetrics {
             &["source"],
         )?;
         r.register(Box::new(revocation_lag.clone()))?;
+        let decisions = counter(
+            r,
+            "edgepack_access_decisions_total",
+            "Access decisions on token-protected requests, by result (allowed or the reason refused).",
+            &["result"],
+        )?;
         let m = AccessMetrics {
-            decisions: counter(
-                r,
-                "edgepack_access_decisions_total",
-                "Access decisions on token-protected requests, by result (allowed or the reason refused).",
-                &["result"],
-            )?,
+            allowed: decisions.with_label_values(&["allowed"]),
+            decisions,
             revocations_received: counter(
                 r,
                 "edgepack_access_revocations_received_total",

@@ -53,19 +53,20 @@ pub async fn authorize(state: &AppState, req: &Parts) -> Result<Identity, Proble
 }
 
 /// After the asset is resolved: a title whose definition says `access = "token"` needs a
-/// token even on an open node.
+/// token even on an open node. Returns the identity found then, or `None` when `identity`
+/// stands.
 pub async fn authorize_title(
     state: &AppState,
     req: &Parts,
     title: &Title,
-    identity: Identity,
-) -> Result<Identity, Problem> {
+    identity: &Identity,
+) -> Result<Option<Identity>, Problem> {
     if identity.viewer().is_some() || title.access != Some(AccessMode::Token) {
-        return Ok(identity);
+        return Ok(None);
     }
     match state.access.as_deref() {
         Some(access) if !access.cat_keys.is_empty() || !access.akamai_keys.is_empty() => {
-            check(state, access, req).await
+            check(state, access, req).await.map(Some)
         }
         _ => Err(Problem::new(
             ProblemKind::Internal,

@@ -146,13 +146,13 @@ where
     match &vod.object {
         VodObject::Key(kid) => {
             let resolved = resolve(state, vod).await?;
-            authorize_title(state, req, &resolved.title, identity).await?;
+            authorize_title(state, req, &resolved.title, &identity).await?;
             build::keys::key(state, req, &vod.asset, &resolved, *kid).await
         }
         VodObject::ClearKeyLicense => {
             let request = build::keys::read_license_request(body).await?;
             let resolved = resolve(state, vod).await?;
-            authorize_title(state, req, &resolved.title, identity).await?;
+            authorize_title(state, req, &resolved.title, &identity).await?;
             build::keys::license(state, req, &vod.asset, &resolved, &request).await
         }
         _ => serve_packaged(state, req, vod, identity).await,
@@ -167,11 +167,11 @@ async fn serve_packaged(
     vod: &VodRequest,
     identity: Identity,
 ) -> Result<Response<PartsBody>, Problem> {
-    match serve_packaged_once(state, req, vod, identity.clone()).await {
+    match serve_packaged_once(state, req, vod, &identity).await {
         Err(p) if p.kind == ProblemKind::SourceChanged => {
             tracing::info!(asset = %vod.asset, "a source changed during a read; reloading the title");
             state.media.invalidate(&vod.asset).await;
-            serve_packaged_once(state, req, vod, identity).await
+            serve_packaged_once(state, req, vod, &identity).await
         }
         result => result,
     }
@@ -181,10 +181,11 @@ async fn serve_packaged_once(
     state: &AppState,
     req: &Parts,
     vod: &VodRequest,
-    identity: Identity,
+    identity: &Identity,
 ) -> Result<Response<PartsBody>, Problem> {
     let resolved = resolve(state, vod).await?;
-    let identity = authorize_title(state, req, &resolved.title, identity).await?;
+    let checked = authorize_title(state, req, &resolved.title, identity).await?;
+    let identity = checked.as_ref().unwrap_or(identity);
     let renewal = match (identity.viewer(), state.access.as_deref()) {
         (Some(viewer), Some(access)) => renew::due(
             access,
@@ -198,7 +199,7 @@ async fn serve_packaged_once(
     if let Some(Renewed::Redirect(status, location)) = renewal {
         return Ok(renew::redirect(status, location));
     }
-    let session = personalize(state, &identity, &resolved, vod)?;
+    let session = personalize(state, identity, &resolved, vod)?;
     let Resolved { title } = &resolved;
     let planned = protect::plan(state, &vod.asset, resolved.policy(state), host(req));
     let path = req.uri.path();

@@ -506,3 +506,113 @@ async fn a_store_outage_follows_the_policy_and_a_cut_off_node_catches_up() {
     assert_eq!(revoke(a.addr, r#"{"session": "n1"}"#).await.status, 201);
     assert_eq!(status(a.addr, &newcomer).await, 403);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_asset_definition_turns_tokens_on_for_one_asset_of_an_open_node() {
+    let root = tempfile::tempdir().unwrap();
+    for (name, definition) in [("free", None), ("paid", Some("access = \"token\"\n"))] {
+        let dir = root.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::copy(
+            demo_media().join("demo/video_180p.mp4"),
+            dir.join("video.mp4"),
+        )
+        .unwrap();
+        if let Some(text) = definition {
+            std::fs::write(dir.join("asset.toml"), text).unwrap();
+        }
+    }
+    let mut access = access_config(None);
+    access.mode = AccessMode::Open;
+    let node = start_with(Config {
+        media_root: root.path().to_owned().into(),
+        access,
+        ..Config::default()
+    })
+    .await;
+    assert_eq!(get(node.addr, "/vod/free/master.m3u8").await.status, 200);
+    let paid = get(node.addr, "/vod/paid/master.m3u8").await;
+    assert_eq!(
+        (paid.status, problem_type(&paid).as_str()),
+        (401, "token-missing")
+    );
+    let t = token("paid", "a", 600, |b| b);
+    let ok = get(node.addr, &format!("/vod/paid/master.m3u8?cat={t}")).await;
+    assert_eq!(ok.status, 200);
+    assert!(ok.text().contains("?cat="), "{}", ok.text());
+    // A segment of the paid asset needs it too; the free one's does not.
+    assert_eq!(get(node.addr, "/vod/paid/video-v1/1.m4s").await.status, 401);
+    assert_eq!(get(node.addr, "/vod/free/video-v1/1.m4s").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn akamai_tokens_are_accepted_from_query_cookie_and_header() {
+    let key_hex = "52a152a152a152a152a152a152a1";
+    let mut access = access_config(None);
+    access.akamai_keys = vec![edge::access::config::AkamaiKeyConfig {
+        key_hex: key_hex.into(),
+        salt: None,
+    }];
+    let node = start_with(config(access)).await;
+    let key = access::akamai::EdgeAuthKey::from_hex(key_hex, None).unwrap();
+    let fields = access::akamai::EdgeAuthToken {
+        start: Some(now() - 10),
+        exp: now() + 600,
+        acl: Some("/vod/demo/*".into()),
+        id: Some("akamai-session".into()),
+        ..Default::default()
+    };
+    let t = access::akamai::mint(&key, &fields, None);
+    let encoded = t.replace('=', "%3D").replace('~', "%7E");
+    let master = get(
+        node.addr,
+        &format!("/vod/demo/master.m3u8?__token__={encoded}"),
+    )
+    .await;
+    assert_eq!(master.status, 200, "{}", master.text());
+    assert!(master.text().contains("?__token__="), "{}", master.text());
+    let cookie = format!("__token__={t}");
+    let path = "/vod/demo/video_180p-v1/1.m4s";
+    assert_eq!(
+        request(node.addr, "GET", path, &[("cookie", &cookie)], false)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        request(node.addr, "GET", path, &[("__token__", &t)], false)
+            .await
+            .status,
+        200
+    );
+    let outside = request(
+        node.addr,
+        "GET",
+        "/vod/other/master.m3u8",
+        &[("__token__", &t)],
+        false,
+    )
+    .await;
+    assert_eq!(
+        (outside.status, problem_type(&outside).as_str()),
+        (403, "token-uri-not-allowed")
+    );
+    let tampered = t.replace("exp=", "exp=9");
+    let r = request(node.addr, "GET", path, &[("__token__", &tampered)], false).await;
+    assert_eq!(
+        (r.status, problem_type(&r).as_str()),
+        (401, "token-signature-invalid")
+    );
+    // Its session id (`id`) can be revoked like a CAT's (in-process store: one node).
+    assert_eq!(
+        revoke(node.addr, r#"{"session": "akamai-session"}"#)
+            .await
+            .status,
+        201
+    );
+    let r = request(node.addr, "GET", path, &[("__token__", &t)], false).await;
+    assert_eq!(
+        (r.status, problem_type(&r).as_str()),
+        (403, "session-revoked")
+    );
+}

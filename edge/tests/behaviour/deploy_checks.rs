@@ -3,18 +3,29 @@
 //! the Grafana dashboard and the alerts use is one the daemon really exposes (and every
 //! `edgepack_` family it exposes has a panel).
 //!
-//! Needs `promtool` on PATH (Debian package `prometheus`, installed by
-//! scripts/install-test-deps.sh); without it these tests fail, they never skip.
+//! Needs `promtool` on PATH (Debian package `prometheus`) and `redis-server` (Debian package
+//! `redis-server`, for the access store's metrics), both installed by
+//! scripts/install-test-deps.sh; without them these tests fail, they never skip.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::common::{demo_media, get, playlist_uris, repo_root, start_with, TestServer};
+use access::cat::mint::ClaimsBuilder;
+use access::cat::{Key, Replay};
+use bytes::Bytes;
+use edge::access::config::{AccessConfig, AccessMode, CatKeyConfig, StoreConfig};
 use edge::config::{MediaRoot, OriginConfig};
 use edge::Config;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::common::redis::Redis;
+use crate::common::{demo_media, get, playlist_uris, repo_root, request, start_with, TestServer};
 
 fn deploy(path: &str) -> PathBuf {
     repo_root().join("deploy").join(path)
@@ -92,8 +103,9 @@ async fn fetch(server: &TestServer, path: &str, status: u16) -> String {
 
 /// The `/metrics` exposition of a daemon on the demo media after a multivariant playlist,
 /// an MPD, a media playlist, an init segment and a media segment (twice, so the response
-/// cache hits), a 404 and a scrape; and of a daemon whose HTTP origin fails, after reads
-/// that fail, are retried and open the circuit breaker.
+/// cache hits), a 404 and a scrape; of a daemon whose HTTP origin fails, after reads that
+/// fail, are retried and open the circuit breaker; and of a daemon with playback access on
+/// a real Redis ([`access_exposition`]).
 async fn live_expositions() -> Vec<String> {
     let local = start_with(Config {
         media_root: MediaRoot::Local(demo_media()),
@@ -149,7 +161,134 @@ async fn live_expositions() -> Vec<String> {
         );
     }
     let remote_text = fetch(&remote, "/metrics", 200).await;
-    vec![local_text, remote_text]
+    let access_text = access_exposition().await;
+    vec![local_text, remote_text, access_text]
+}
+
+const ACCESS_SECRET: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+const ACCESS_ADMIN: &str = "deploy-checks-admin-key";
+
+/// A CAT for the demo, valid for 10 minutes, changed by `more`.
+fn access_token(more: impl FnOnce(ClaimsBuilder) -> ClaimsBuilder) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let rng = ring::rand::SystemRandom::new();
+    let mut cti = [0u8; 16];
+    ring::rand::SecureRandom::fill(&rng, &mut cti).unwrap();
+    let key = Key::hmac(b"k1", &hex::decode(ACCESS_SECRET).unwrap()).unwrap();
+    more(
+        ClaimsBuilder::new()
+            .cti(&cti)
+            .iat(now)
+            .exp(now + 600)
+            .path_prefix("/vod/demo/"),
+    )
+    .mint(&key, &rng)
+    .unwrap()
+}
+
+/// Polls `/metrics` until it contains `sample` (at most 10 s) and returns it.
+async fn metrics_with(server: &TestServer, sample: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let text = fetch(server, "/metrics", 200).await;
+        if text.contains(sample) {
+            return text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no {sample} in /metrics after 10 s:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `/metrics` exposition of a daemon with playback access on a real Redis, after a
+/// request without a token, one with a token (a session under a stream limit, renewed as a
+/// header), a single-use token used twice, a revocation through the admin API (which comes
+/// back through the store's stream) and a request of the revoked session.
+async fn access_exposition() -> String {
+    let redis = Redis::start();
+    let server = start_with(Config {
+        media_root: MediaRoot::Local(demo_media()),
+        access: AccessConfig {
+            mode: AccessMode::Token,
+            keys: vec![CatKeyConfig {
+                kid: "k1".into(),
+                alg: "HS256".into(),
+                secret_hex: Some(ACCESS_SECRET.into()),
+                public_pem: None,
+                private_pem: None,
+            }],
+            admin_key: Some(ACCESS_ADMIN.into()),
+            max_sessions_per_account: 2,
+            store: StoreConfig {
+                url: Some(redis.url()),
+                ..StoreConfig::default()
+            },
+            ..AccessConfig::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    // The revocation follower has connected to the store.
+    metrics_with(&server, "edgepack_access_store_up 1").await;
+    fetch(&server, "/vod/demo/master.m3u8", 401).await;
+    // catr header renewal (type 2) whose window (600 s before exp) is open now.
+    let session = access_token(|b| b.subject("alice").sid("s1").catr(2, 600, 600));
+    let f = request(
+        server.addr,
+        "GET",
+        "/vod/demo/master.m3u8",
+        &[("CTA-Common-Access-Token", session.as_str())],
+        false,
+    )
+    .await;
+    assert_eq!(f.status, 200, "a valid token: {}", f.text());
+    assert!(
+        f.header("cta-common-access-token").is_some(),
+        "no renewed token in the answer"
+    );
+    let once = access_token(|b| b.catreplay(Replay::Prohibited));
+    let path = format!("/vod/demo/master.m3u8?cat={once}");
+    fetch(&server, &path, 200).await;
+    fetch(&server, &path, 403).await;
+
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let revocation = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://{}/admin/v1/revocations", server.addr))
+        .header("authorization", format!("Bearer {ACCESS_ADMIN}"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(br#"{"session": "s1"}"#)))
+        .unwrap();
+    let res = client.request(revocation).await.unwrap();
+    let status = res.status();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        status,
+        201,
+        "revocation: {}",
+        String::from_utf8_lossy(&body)
+    );
+    // The revocation comes back to this node through the store's stream.
+    metrics_with(
+        &server,
+        "edgepack_access_revocation_lag_seconds_count{source=\"stream\"}",
+    )
+    .await;
+    let f = request(
+        server.addr,
+        "GET",
+        "/vod/demo/master.m3u8",
+        &[("CTA-Common-Access-Token", session.as_str())],
+        false,
+    )
+    .await;
+    assert_eq!(f.status, 403, "a revoked session: {}", f.text());
+    fetch(&server, "/metrics", 200).await
 }
 
 /// Metric families (`# TYPE name type`) of expositions: name to type.
@@ -266,6 +405,23 @@ async fn metrics_exposition_passes_promtool() {
     ] {
         assert!(local.contains(sample), "no {sample} in:\n{local}");
     }
+    let access = &expositions[2];
+    for sample in [
+        "edgepack_access_decisions_total{result=\"allowed\"}",
+        "edgepack_access_decisions_total{result=\"missing\"}",
+        "edgepack_access_decisions_total{result=\"replayed\"}",
+        "edgepack_access_decisions_total{result=\"revoked\"}",
+        "edgepack_access_revocations_received_total{source=\"api\"}",
+        "edgepack_access_revocations_received_total{source=\"stream\"}",
+        "edgepack_access_store_operations_total{op=\"admit\",result=\"ok\"}",
+        "edgepack_access_store_operations_total{op=\"first_use\",result=\"ok\"}",
+        "edgepack_access_store_operations_total{op=\"revoke\",result=\"ok\"}",
+        "edgepack_access_token_renewals_total{delivery=\"header\"}",
+        "edgepack_access_token_reuse_total{outcome=\"refused\"}",
+        "edgepack_access_sessions_active 1",
+    ] {
+        assert!(access.contains(sample), "no {sample} in:\n{access}");
+    }
     let remote = &expositions[1];
     for sample in [
         "edgepack_origin_retries_total{",
@@ -292,6 +448,9 @@ fn alert_rules_and_scrape_config_pass_promtool() {
         "EdgepackOriginCircuitOpen",
         "EdgepackConfigReloadFailed",
         "EdgepackMemoryOverBudget",
+        "EdgepackAccessStoreDown",
+        "EdgepackRevocationLagHigh",
+        "EdgepackAccessRefusalsSpike",
     ] {
         assert!(
             text.contains(&format!("alert: {name}\n")),

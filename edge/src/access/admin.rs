@@ -2,7 +2,7 @@
 //! key revokes one session, every session of an account, or one token id, on every node
 //! (through the shared store) within a second. The body is JSON:
 //! `{"session": "..."}`, `{"account": "..."}` or `{"token_id": "<cti hex>"}`, with an optional
-//! `"until"` (Unix seconds; default now + `access.revocation_ttl_seconds`). The answer is
+//! `"until"` (Unix seconds; at most, and by default, now + `access.revocation_ttl_seconds`). The answer is
 //! `201 Created` with the revocation.
 
 use bytes::Bytes;
@@ -96,9 +96,10 @@ where
         )));
     }
     let at_ms = clock::now_ms();
-    let until = request
-        .until
-        .unwrap_or(at_ms / 1000 + access.config.revocation_ttl_seconds);
+    // At most `revocation_ttl_seconds`: the store keeps revocations that long, so a node that
+    // starts later still learns of every revocation in force.
+    let longest = at_ms / 1000 + access.config.revocation_ttl_seconds;
+    let until = request.until.unwrap_or(longest).min(longest);
     if until <= at_ms / 1000 {
         return Err(bad("until is in the past"));
     }

@@ -204,10 +204,14 @@ async fn serve_packaged_once(
     let planned = protect::plan(state, &vod.asset, resolved.policy(state), host(req));
     let path = req.uri.path();
     let etag = lookup::etag(state, path, title, planned.as_ref());
-    if let Some(res) =
-        lookup::answer_without_body(state, req, title, &vod.object, &etag, planned.is_some())
-    {
-        return Ok(res);
+    // A HEAD of a manifest that gets a token spliced in must count the token's bytes too.
+    let spliced_head = session.is_personal() && req.method == Method::HEAD;
+    if !spliced_head {
+        if let Some(res) =
+            lookup::answer_without_body(state, req, title, &vod.object, &etag, planned.is_some())
+        {
+            return Ok(res);
+        }
     }
     let building = async {
         let protection = match planned {
@@ -230,6 +234,9 @@ async fn serve_packaged_once(
         &etag,
         &state.cache_headers,
     );
+    if session.is_personal() {
+        personalize::keep_private(&mut response);
+    }
     if let Some(Renewed::Header(name, value)) = renewal {
         renew::decorate(&mut response, name, value);
     }

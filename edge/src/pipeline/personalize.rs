@@ -26,6 +26,29 @@ pub enum Session<'a> {
     Tokens(&'a Viewer, ManifestSyntax),
 }
 
+impl Session<'_> {
+    /// Whether the response is this viewer's own (and no shared cache may keep it).
+    pub fn is_personal(&self) -> bool {
+        !matches!(self, Session::Shared)
+    }
+}
+
+/// Marks a personal response so that only the viewer's own cache keeps it: a CDN that left
+/// the token out of its cache key must not hand one viewer's token to another. The ETag
+/// stays the shared one (the token never enters it).
+pub fn keep_private(response: &mut http::Response<crate::http::body::PartsBody>) {
+    let headers = response.headers_mut();
+    let value = headers
+        .get(http::header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.replace("public", "private"))
+        .filter(|v| v.contains("private"))
+        .unwrap_or_else(|| "private, no-cache".to_owned());
+    if let Ok(v) = http::HeaderValue::from_str(&value) {
+        headers.insert(http::header::CACHE_CONTROL, v);
+    }
+}
+
 /// The syntax of a manifest object; `None` for media and keys.
 pub fn manifest_syntax(object: &VodObject) -> Option<ManifestSyntax> {
     match object {

@@ -148,6 +148,21 @@ async fn a_token_is_needed_and_is_written_into_every_manifest_url() {
         "{text}"
     );
     assert!(text.contains(".m3u8?cat="), "{text}");
+    // A manifest with a viewer's token is theirs: no shared cache may keep it.
+    let cc = master.header("cache-control").unwrap_or("");
+    assert!(cc.contains("private") && !cc.contains("public"), "{cc}");
+    let head = request(
+        node.addr,
+        "HEAD",
+        &format!("/vod/demo/master.m3u8?cat={t}"),
+        &[],
+        false,
+    )
+    .await;
+    assert_eq!(
+        head.header("content-length"),
+        Some(master.body.len().to_string().as_str())
+    );
     // The media playlist and a segment, with the token the master wrote.
     let media_uri = first_uri(&text);
     let media = get(node.addr, &format!("/vod/demo/{media_uri}")).await;

@@ -53,6 +53,9 @@ for _, s in ipairs(oldest) do table.insert(reply, s) end
 return reply
 "#;
 
+/// Most stream entries read at once.
+const READ_COUNT: usize = 1000;
+
 fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
@@ -202,9 +205,10 @@ impl RedisStore {
     /// the store down, waits, reconnects and goes on from the last id it saw.
     pub async fn follow(self: Arc<Self>, set: Arc<RevocationSet>) {
         let mut last_id = "0".to_owned();
+        let since_ms = crate::access::clock::now_ms();
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.follow_once(&set, &mut last_id).await {
+            match self.follow_once(&set, &mut last_id, since_ms).await {
                 Ok(()) => {}
                 Err(e) => {
                     if self.metrics.store_up.get() != 0 {
@@ -224,6 +228,7 @@ impl RedisStore {
         &self,
         set: &RevocationSet,
         last_id: &mut String,
+        since_ms: u64,
     ) -> Result<(), StoreError> {
         let block = Duration::from_millis(1000);
         let config = AsyncConnectionConfig::new()
@@ -241,7 +246,7 @@ impl RedisStore {
         let key = self.stream_key();
         let options = StreamReadOptions::default()
             .block(block.as_millis() as usize)
-            .count(1000);
+            .count(READ_COUNT);
         loop {
             let reply: Option<StreamReadReply> = conn
                 .xread_options(&[&key], &[last_id.as_str()], &options)
@@ -263,8 +268,12 @@ impl RedisStore {
                 })();
                 match parsed {
                     Some(r) => {
-                        self.metrics
-                            .revocation_received(now_ms.saturating_sub(r.at_ms));
+                        // Revocations made before this node followed the stream are not late
+                        // to it: their age is not recorded as a lag.
+                        if r.at_ms >= since_ms {
+                            self.metrics
+                                .revocation_received(now_ms.saturating_sub(r.at_ms));
+                        }
                         batch.push(r);
                     }
                     None => {

@@ -22,11 +22,16 @@ What each target gets (see fuzz/README.md for the input format of each):
   clearkey_request  W3C ClearKey license requests
   cpix_response     CPIX 2.3 answers like drm/src/cpix/tests.rs and the SPEKE test server
                     make, for the key id the target asks for (0x11 x 16)
+  access_token      Common Access Tokens (bytes and base64url text) MACed with the target's
+                    HMAC key, so they reach the claims, with every claim the edge reads; an
+                    ES256 one; Akamai Token Auth 2.0 tokens valid for the target's request
 """
 
 import argparse
 import base64
 import glob
+import hashlib
+import hmac
 import os
 import struct
 import sys
@@ -339,6 +344,123 @@ def cpix_response(seeds):
         "<?pi x?>")
 
 
+# --- playback tokens -----------------------------------------------------------------------
+
+# The keys, request and time of fuzz/fuzz_targets/access_token.rs.
+CAT_KID = b"fuzz"
+CAT_KEY = b"edgepack fuzz key: 32 bytes long"
+AKAMAI_KEY = bytes.fromhex("52a152a152a152a152a152a152a1")
+TOKEN_NOW = 1700000100
+TOKEN_PATH = "/vod/demo/master.m3u8"
+
+
+class Tag:
+    def __init__(self, tag, value):
+        self.tag, self.value = tag, value
+
+
+def cbor_head(major, n):
+    if n < 24:
+        return bytes([major << 5 | n])
+    for info, fmt in ((24, ">B"), (25, ">H"), (26, ">I"), (27, ">Q")):
+        if n < 1 << (8 * struct.calcsize(fmt)):
+            return bytes([major << 5 | info]) + struct.pack(fmt, n)
+    raise ValueError(n)
+
+
+def cbor(v):
+    """A small deterministic CBOR encoder: what the seeds need (RFC 8949)."""
+    if v is None:
+        return b"\xf6"
+    if isinstance(v, bool):
+        return b"\xf5" if v else b"\xf4"
+    if isinstance(v, int):
+        return cbor_head(0, v) if v >= 0 else cbor_head(1, -1 - v)
+    if isinstance(v, float):
+        return b"\xfb" + struct.pack(">d", v)
+    if isinstance(v, bytes):
+        return cbor_head(2, len(v)) + v
+    if isinstance(v, str):
+        raw = v.encode()
+        return cbor_head(3, len(raw)) + raw
+    if isinstance(v, list):
+        return cbor_head(4, len(v)) + b"".join(cbor(x) for x in v)
+    if isinstance(v, dict):
+        return cbor_head(5, len(v)) + b"".join(cbor(k) + cbor(x) for k, x in v.items())
+    if isinstance(v, Tag):
+        return cbor_head(6, v.tag) + cbor(v.value)
+    raise TypeError(v)
+
+
+def cose_mac0(claims, protected_extra=None, unprotected=None, tags=(61, 17)):
+    """A COSE_Mac0 (HMAC 256/256) over `claims` with the target's key."""
+    protected = cbor({1: 5, **(protected_extra or {})})
+    payload = cbor(claims)
+    mac_structure = cbor(["MAC0", protected, b"", payload])
+    tag = hmac.new(CAT_KEY, mac_structure, hashlib.sha256).digest()
+    message = [protected, {4: CAT_KID} if unprotected is None else unprotected, payload, tag]
+    for t in reversed(tags):
+        message = Tag(t, message)
+    return cbor(message)
+
+
+def full_claims():
+    return {
+        1: "issuer.example",
+        3: ["edge", "other"],
+        4: TOKEN_NOW + 200,
+        5: TOKEN_NOW - 100,
+        6: TOKEN_NOW - 100,
+        7: bytes(range(16)),
+        310: 1,
+        312: {
+            3: {1: "/vod/demo/"},
+            8: {0: ".m3u8"},
+            5: {-1: hashlib.sha256(b"/vod/demo").digest()},
+            1: {4: ["^cdn\\.", None]},
+            4: {3: "lang="},
+            2: {0: "443"},
+            6: {-2: hashlib.sha512(b"master.m3u8").digest()},
+        },
+        313: ["GET", "HEAD"],
+        311: [Tag(52, [24, b"\x0a\x00\x00"]), Tag(54, [32, b"\x20\x01\x0d\xb8"]),
+              Tag(52, b"\xc0\x00\x02\x01"), 64512, "192.0.2.0/24"],
+        308: 2,
+        323: {0: 2, 1: 120, 2: 60, 4: "X-Token", 6: ["Max-Age=120"]},
+        316: ["US", "CA-QC"],
+        314: [b"h2", "h3"],
+        45: [4, 312],
+        "sid": "s-1",
+    }
+
+
+def akamai_token(fields, url=None, salt=None):
+    body = "~".join(fields)
+    signed = body + ("~url=" + url if url is not None else "") + ("~salt=" + salt if salt else "")
+    mac = hmac.new(AKAMAI_KEY, signed.encode(), hashlib.sha256).hexdigest()
+    return ("%s~hmac=%s" % (body, mac)).encode()
+
+
+def access_token(seeds):
+    full = cose_mac0(full_claims())
+    seeds["cat-hs256-full.cbor"] = full
+    seeds["cat-hs256-full.txt"] = b64url(full).encode()
+    seeds["cat-hs256-minimal-untagged.cbor"] = cose_mac0(
+        {4: TOKEN_NOW + 60}, protected_extra={4: CAT_KID}, unprotected={}, tags=())
+    seeds["cat-hs256-renewal.txt"] = b64url(cose_mac0({
+        1: "issuer.example", 4: TOKEN_NOW + 30, 323: {0: 3, 1: 300, 7: 307},
+        308: 1, 45: [323], "sid": "s-2"})).encode()
+    seeds["cat-hs256-float-exp.cbor"] = cose_mac0({4: TOKEN_NOW + 60.5, 313: "GET"})
+    seeds["cat-es256.cbor"] = cbor(Tag(61, Tag(18, [
+        cbor({1: -7}), {4: b"es"}, cbor({4: TOKEN_NOW + 60}), bytes(64)])))
+    fields = ["st=1700000000", "exp=1700000300"]
+    seeds["akamai-acl.txt"] = akamai_token(fields + ["acl=/vod/*"])
+    seeds["akamai-acl-list.txt"] = akamai_token(fields + ["acl=/live/*!/vod/demo/*.m3u8"])
+    seeds["akamai-url.txt"] = akamai_token(fields, url=TOKEN_PATH)
+    seeds["akamai-ip-id-data-salt.txt"] = akamai_token(
+        ["ip=10.0.0.7"] + fields + ["id=abc", "data=x+y%2fz"], url=TOKEN_PATH, salt="s")
+
+
 # --- writing -------------------------------------------------------------------------------
 
 TARGETS = {
@@ -350,6 +472,7 @@ TARGETS = {
     "asset_definition": asset_definition,
     "clearkey_request": clearkey_request,
     "cpix_response": cpix_response,
+    "access_token": access_token,
 }
 
 

@@ -45,8 +45,20 @@ impl ClaimsBuilder {
         self
     }
 
+    /// Removes a claim, and its mention in `crit` (a critical claim that is absent would
+    /// make the token unacceptable).
     pub fn remove(mut self, key: i64) -> Self {
         self.entries.retain(|(k, _)| cbor::int_key(k) != Some(key));
+        for (k, v) in &mut self.entries {
+            if cbor::int_key(k) == Some(claims::CRIT) {
+                if let Value::Array(listed) = v {
+                    listed.retain(|c| cbor::int_key(c) != Some(key));
+                }
+            }
+        }
+        self.entries.retain(|(k, v)| {
+            cbor::int_key(k) != Some(claims::CRIT) || v.as_array().is_none_or(|a| !a.is_empty())
+        });
         self
     }
 
@@ -222,6 +234,32 @@ mod tests {
             verify(&text::encode(&bytes), &keys),
             Err(crate::Refusal::BadSignature(_))
         ));
+    }
+
+    #[test]
+    fn a_renewal_of_a_token_with_critical_catreplay_still_verifies() {
+        let rng = SystemRandom::new();
+        let key = Key::hmac(b"k1", &[7u8; 32]).unwrap();
+        let original = ClaimsBuilder::new()
+            .exp(100)
+            .catreplay(Replay::Prohibited)
+            .set(
+                cbor::int_value(claims::CRIT),
+                Value::Array(vec![
+                    cbor::int_value(claims::CATREPLAY),
+                    cbor::int_value(claims::EXP),
+                ]),
+            )
+            .mint(&key, &rng)
+            .unwrap();
+        let keys = KeySet::new(vec![Key::hmac(b"k1", &[7u8; 32]).unwrap()]).unwrap();
+        let token = verify(&original, &keys).unwrap();
+        let renewed = renewal(&token.claims, 60, 90, &[1; 16], None, Some("s"))
+            .mint(&key, &rng)
+            .unwrap();
+        let claims = verify(&renewed, &keys).unwrap().claims;
+        assert_eq!(claims.catreplay, Replay::Permitted);
+        assert_eq!(claims.exp, Some(150));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! The flow: [`mp4::parse_movie`] turns a source's `moov` into tracks with compact sample
 //! tables; [`presentation::Presentation::build`] plans a title's renditions and segments;
 //! [`hls`] and [`dash`] write manifests from that plan; [`cmaf`] and [`ts`] build segments
-//! from the plan and the source bytes of one segment.
+//! from the plan and the source bytes of one segment. On the way out, [`url_query`] adds a
+//! viewer's access token to every URL of a manifest.
 #![forbid(unsafe_code)]
 
 mod ascii;

@@ -16,7 +16,7 @@ use edge::Config;
 #[derive(clap::Subcommand)]
 pub enum TokenCommand {
     /// Mint a Common Access Token with a key of the config's [[access.keys]].
-    Mint(MintArgs),
+    Mint(Box<MintArgs>),
     /// Decode a token; with --config, verify it and check it against --url.
     Inspect(InspectArgs),
 }
@@ -101,13 +101,13 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn access_config(path: &PathBuf) -> anyhow::Result<AccessConfig> {
+fn access_config(path: &std::path::Path) -> anyhow::Result<AccessConfig> {
     Ok(Config::from_file(path)?.access)
 }
 
 pub fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
     match command {
-        TokenCommand::Mint(args) => mint(args),
+        TokenCommand::Mint(args) => mint(*args),
         TokenCommand::Inspect(args) => inspect(args),
     }
 }

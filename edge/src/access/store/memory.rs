@@ -27,9 +27,9 @@ impl MemoryStore {
 
     pub fn admit(&self, q: SlotRequest<'_>) -> Admission {
         let mut all = lock(&self.sessions);
-        let horizon = q.now_ms.saturating_sub(q.timeout_ms);
+        // As the Redis script: a session last seen `timeout` ago or more is gone.
         all.retain(|_, s| {
-            s.retain(|(_, seen)| *seen > horizon);
+            s.retain(|(_, seen)| seen.saturating_add(q.timeout_ms) > q.now_ms);
             !s.is_empty()
         });
         let sessions = all.entry(q.account.to_owned()).or_default();

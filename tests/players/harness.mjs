@@ -218,27 +218,37 @@ export async function startEdgepack({ bin, mediaRoot, port, extraArgs = [], heal
 
 // ------------------------------------------------------------------ browser
 
-let shared = null; // { browser, page server }
+// The browser and page server, shared by every checkPlayback() of the
+// process. A promise, so that concurrent tests (describe/test concurrency)
+// wait for the one launch instead of each launching a browser that
+// closeHarness() would not know about.
+let shared = null; // Promise<{ browser, pageServer }>
 
-async function getShared() {
-  if (shared) return shared;
-  const pageServer = await startPageServer();
-  // playwright-core gives every launch() a fresh, temporary --user-data-dir
-  // (and refuses one in args), so the profile is new for each run.
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: 30000,
-  });
-  shared = { browser, pageServer };
+function getShared() {
+  if (!shared) {
+    shared = (async () => {
+      const pageServer = await startPageServer();
+      // playwright-core gives every launch() a fresh, temporary --user-data-dir
+      // (and refuses one in args), so the profile is new for each run.
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM_PATH,
+        headless: true,
+        args: CHROMIUM_ARGS,
+        timeout: 30000,
+      }).catch(async (e) => { await pageServer.close().catch(() => {}); throw e; });
+      return { browser, pageServer };
+    })();
+    shared.catch(() => { shared = null; });
+  }
   return shared;
 }
 
 export async function closeHarness() {
   if (!shared) return;
-  const s = shared;
+  const p = shared;
   shared = null;
+  const s = await p.catch(() => null);
+  if (!s) return;
   await s.browser.close().catch(() => {});
   await s.pageServer.close().catch(() => {});
 }
@@ -337,11 +347,18 @@ const CHECKS = ['plays', 'switchesQuality', 'selectsSecondAudio', 'showsSubtitle
  * @param {{url, handler}[]} [o.routes] extra Playwright page.route(url,
  *   handler) interceptions, installed before the page loads (e.g. a license
  *   server answering a wrong key).
+ * @param {function} [o.onPage] called as onPage(page, result) once the page
+ *   exists and the harness' own listeners are on, before anything loads: for
+ *   tests that watch responses themselves or act while the checks run (e.g.
+ *   revoke a session mid-play). It may return an async function, which is
+ *   awaited (at most 30 s) after the checks and before the page closes: to
+ *   keep watching the video element after a check has ended (a fatal player
+ *   error ends "plays" at once, while buffered media may still play on).
  * @returns {Promise<{player,url,ok,checks:{name,ok,reason,details}[],events,requests,requestLog,eme,ms}>}
  *   requestLog: {method, url} of every request the page made; eme: the key
  *   systems the player requested/was granted, license messages, key statuses.
  */
-export async function checkPlayback({ player, url, expect = {}, breakSegments = null, hardTimeoutMs = 150000, playerConfig = null, routes = [] }) {
+export async function checkPlayback({ player, url, expect = {}, breakSegments = null, hardTimeoutMs = 150000, playerConfig = null, routes = [], onPage = null }) {
   const t0 = Date.now();
   const result = { player, url, ok: false, checks: [], events: [], consoleErrors: [], httpErrors: [], ms: 0 };
   const wanted = expect.checks || CHECKS;
@@ -369,6 +386,7 @@ export async function checkPlayback({ player, url, expect = {}, breakSegments = 
     result.requests = requests;
     result.requestLog = requestLog;
     for (const r of routes) await page.route(r.url, r.handler);
+    const beforeClose = onPage ? await onPage(page, result) : null;
 
     if (breakSegments) {
       const after = breakSegments.after ?? 3;
@@ -388,6 +406,11 @@ export async function checkPlayback({ player, url, expect = {}, breakSegments = 
     await Promise.race([runChecks(page, pageServer.origin, player, url, expect, wanted, requests, result, playerConfig), hard]).catch((e) => {
       result.checks.push({ name: 'harness', ok: false, reason: `harness error: ${e.message}` });
     });
+    if (typeof beforeClose === 'function') {
+      await withTimeout(Promise.resolve().then(beforeClose), 30000, 'onPage hook before close').catch((e) => {
+        result.consoleErrors.push(`onPage hook: ${e.message}`);
+      });
+    }
     try {
       result.events = await ev(page, () => window.H && window.H.events.slice(-40), undefined, 3000);
       result.eme = await ev(page, () => window.H && window.H.eme, undefined, 3000);

@@ -1,9 +1,13 @@
 //! Where a token is read from: the configured headers, cookies and query parameters, in that
 //! order (a renewed token arrives as a header or cookie while the URL still carries the old
 //! one). Names decide the scheme: `__token__` and `hdnts` hold Akamai tokens, the others CATs.
+//! This runs on every protected request, so the names are parsed once ([`Names`]) and a
+//! token is borrowed from the request, not copied, unless it was percent-encoded.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
+use http::header::HeaderName;
 use http::request::Parts;
 use percent_encoding::percent_decode_str;
 
@@ -12,9 +16,9 @@ use crate::access::config::{is_akamai_name, AccessConfig};
 /// How a token reached us, and so how a renewal or a manifest passes it on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Carrier {
-    Header(String),
-    Cookie(String),
-    Query(String),
+    Header(Arc<str>),
+    Cookie(Arc<str>),
+    Query(Arc<str>),
 }
 
 impl Carrier {
@@ -22,6 +26,34 @@ impl Carrier {
         match self {
             Carrier::Header(n) | Carrier::Cookie(n) | Carrier::Query(n) => n,
         }
+    }
+}
+
+/// The configured carrier names, parsed once.
+#[derive(Debug, Clone)]
+pub struct Names {
+    headers: Vec<(HeaderName, Arc<str>)>,
+    cookies: Vec<Arc<str>>,
+    queries: Vec<Arc<str>>,
+}
+
+impl Names {
+    pub fn new(config: &AccessConfig) -> Result<Names, String> {
+        let headers = config
+            .header_names
+            .iter()
+            .map(|n| {
+                HeaderName::from_bytes(n.as_bytes())
+                    .map(|h| (h, Arc::from(n.as_str())))
+                    .map_err(|_| format!("access.header_names: {n:?} is not a header name"))
+            })
+            .collect::<Result<_, _>>()?;
+        let arcs = |v: &[String]| v.iter().map(|n| Arc::from(n.as_str())).collect();
+        Ok(Names {
+            headers,
+            cookies: arcs(&config.cookie_names),
+            queries: arcs(&config.query_names),
+        })
     }
 }
 
@@ -36,11 +68,20 @@ pub struct Presented<'a> {
 /// Most tokens looked at per request (a request with dozens of token cookies is hostile).
 const MAX_CANDIDATES: usize = 4;
 
+/// A query value, decoded only when it holds percent-escapes.
+fn query_value(value: &str) -> Cow<'_, str> {
+    if value.contains('%') {
+        percent_decode_str(value).decode_utf8_lossy()
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
 /// The tokens a request carries, in the order they are tried.
-pub fn presented<'a>(config: &AccessConfig, req: &'a Parts) -> Vec<Presented<'a>> {
-    let mut out = Vec::new();
-    for name in &config.header_names {
-        for value in req.headers.get_all(name.as_str()) {
+pub fn presented<'a>(names: &Names, req: &'a Parts) -> Vec<Presented<'a>> {
+    let mut out = Vec::with_capacity(1);
+    for (header, name) in &names.headers {
+        for value in req.headers.get_all(header) {
             if let Ok(text) = value.to_str() {
                 out.push(Presented {
                     carrier: Carrier::Header(name.clone()),
@@ -56,7 +97,7 @@ pub fn presented<'a>(config: &AccessConfig, req: &'a Parts) -> Vec<Presented<'a>
             let Some((name, value)) = pair.trim().split_once('=') else {
                 continue;
             };
-            if let Some(n) = config.cookie_names.iter().find(|n| n.as_str() == name) {
+            if let Some(n) = names.cookies.iter().find(|n| n.as_ref() == name) {
                 out.push(Presented {
                     carrier: Carrier::Cookie(n.clone()),
                     akamai: is_akamai_name(n),
@@ -68,11 +109,11 @@ pub fn presented<'a>(config: &AccessConfig, req: &'a Parts) -> Vec<Presented<'a>
     if let Some(query) = req.uri.query() {
         for pair in query.split('&') {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if let Some(n) = config.query_names.iter().find(|n| n.as_str() == name) {
+            if let Some(n) = names.queries.iter().find(|n| n.as_ref() == name) {
                 out.push(Presented {
                     carrier: Carrier::Query(n.clone()),
                     akamai: is_akamai_name(n),
-                    text: percent_decode_str(value).decode_utf8_lossy(),
+                    text: query_value(value),
                 });
             }
         }
@@ -89,8 +130,15 @@ pub fn query_without<'a>(query: Option<&'a str>, name: Option<&str>) -> Cow<'a, 
     let Some(name) = name else {
         return Cow::Borrowed(query);
     };
-    let is_token = |pair: &&str| pair.split_once('=').map_or(*pair, |(n, _)| n) == name;
-    if !query.split('&').any(|p| is_token(&p)) {
+    let is_token = |pair: &str| pair.split_once('=').map_or(pair, |(n, _)| n) == name;
+    let mut pairs = query.split('&').filter(|p| !p.is_empty());
+    // The common cases, without copying: only the token, or no token at all.
+    match (pairs.next(), pairs.next()) {
+        (Some(only), None) if is_token(only) => return Cow::Borrowed(""),
+        (None, _) => return Cow::Borrowed(""),
+        _ => {}
+    }
+    if !query.split('&').any(is_token) {
         return Cow::Borrowed(query);
     }
     Cow::Owned(
@@ -116,7 +164,7 @@ mod tests {
 
     #[test]
     fn header_then_cookie_then_query() {
-        let config = AccessConfig::default();
+        let names = Names::new(&AccessConfig::default()).unwrap();
         let p = parts(
             "/vod/a/master.m3u8?x=1&cat=QQ&__token__=exp%3D1~hmac%3Dab",
             &[
@@ -124,7 +172,7 @@ mod tests {
                 ("cookie", "a=b; Common-Access-Token=CC"),
             ],
         );
-        let found = presented(&config, &p);
+        let found = presented(&names, &p);
         let got: Vec<_> = found
             .iter()
             .map(|p| (p.carrier.clone(), p.akamai, p.text.to_string()))
@@ -150,6 +198,10 @@ mod tests {
                 ),
             ]
         );
+        assert!(
+            matches!(found[2].text, Cow::Borrowed(_)),
+            "an unescaped token is not copied"
+        );
     }
 
     #[test]
@@ -157,6 +209,8 @@ mod tests {
         assert_eq!(query_without(Some("a=1&cat=x&b=2"), Some("cat")), "a=1&b=2");
         assert_eq!(query_without(Some("cat=x"), Some("cat")), "");
         assert_eq!(query_without(Some("a=1"), Some("cat")), "a=1");
+        assert_eq!(query_without(Some("a=1&b=2"), Some("cat")), "a=1&b=2");
         assert_eq!(query_without(None, Some("cat")), "");
+        assert_eq!(query_without(Some(""), Some("cat")), "");
     }
 }

@@ -18,7 +18,7 @@ use crate::access::extract::{presented, query_without, Carrier, Presented};
 use crate::access::revocations::{Holder, Revocation, Subject};
 use crate::access::sessions::Beat;
 use crate::access::store::{Admission, SlotRequest, StoreError};
-use crate::access::{Access, VerifiedCat};
+use crate::access::{Access, CatEntry, VerifiedCat};
 use crate::problem::{Problem, ProblemKind};
 
 /// A verified token.
@@ -33,17 +33,19 @@ pub enum Verified {
 pub struct Viewer {
     pub token: Verified,
     /// The token as presented.
-    pub text: String,
+    pub text: Arc<str>,
     pub carrier: Carrier,
-    pub session: Option<String>,
-    pub account: Option<String>,
+    pub session: Option<Arc<str>>,
+    pub account: Option<Arc<str>>,
+    /// The CAT's id (`cti`, hex).
+    pub token_id: Option<Arc<str>>,
 }
 
 impl Viewer {
     /// The CAT, when the token is one.
     pub fn cat(&self) -> Option<&access::cat::Token> {
         match &self.token {
-            Verified::Cat(v) => v.as_ref().as_ref().ok(),
+            Verified::Cat(v) => v.as_ref().as_ref().ok().map(|e| &e.token),
             Verified::Akamai(_) => None,
         }
     }
@@ -106,10 +108,10 @@ fn host_port<'a>(req: &'a Parts, scheme: &str) -> (Cow<'a, str>, u16) {
 
 /// The client address: the configured header's first entry, else the connection's peer.
 pub fn client_ip(access: &Access, req: &Parts, peer: Option<IpAddr>) -> Option<IpAddr> {
-    match &access.config.client_ip_header {
+    match &access.client_ip_header {
         Some(name) => req
             .headers
-            .get(name.as_str())
+            .get(name)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
             .and_then(|v| v.trim().parse().ok()),
@@ -121,7 +123,18 @@ fn verify_cat(access: &Access, text: &str) -> VerifiedCat {
     if let Some(hit) = access.verified.get(text) {
         return hit;
     }
-    let verified = Arc::new(access::cat::verify(text, &access.cat_keys));
+    let config = &access.config;
+    let verified = Arc::new(access::cat::verify(text, &access.cat_keys).map(|token| {
+        let c = &token.claims;
+        let arc = |s: Option<String>| s.map(Arc::from);
+        CatEntry {
+            text: Arc::from(text),
+            session: arc(c.sid.clone().or_else(|| c.text_of(&config.session_claim))),
+            account: arc(c.text_of(&config.account_claim)),
+            token_id: arc(c.text_of("cti")),
+            token,
+        }
+    }));
     // Only tokens of a plausible size are kept, so junk cannot flush the cache of good ones.
     if text.len() <= access::text::MAX_TOKEN_TEXT {
         access.verified.insert(text.to_owned(), verified.clone());
@@ -139,7 +152,7 @@ fn check_one(
 ) -> Result<Verified, Refusal> {
     let (host, port) = host_port(req, origin.scheme);
     let token_param = match &p.carrier {
-        Carrier::Query(name) => Some(name.as_str()),
+        Carrier::Query(name) => Some(name.as_ref()),
         _ => None,
     };
     let query = query_without(req.uri.query(), token_param);
@@ -153,7 +166,7 @@ fn check_one(
         client_ip: origin.client_ip,
         country: req
             .headers
-            .get(access.config.country_header.as_str())
+            .get(&access.country_header)
             .and_then(|v| v.to_str().ok()),
         alpn: alpn(req),
         now,
@@ -169,7 +182,7 @@ fn check_one(
     }
     let verified = verify_cat(access, &p.text);
     match verified.as_ref() {
-        Ok(token) => token.check(&facts, &access.policy)?,
+        Ok(entry) => entry.token.check(&facts, &access.policy)?,
         Err(refusal) => return Err(refusal.clone()),
     }
     Ok(Verified::Cat(verified))
@@ -196,7 +209,7 @@ async fn decide(
 ) -> Result<Viewer, (&'static str, Problem)> {
     let now_ms = clock::now_ms();
     let now = now_ms / 1000;
-    let candidates = presented(&access.config, req);
+    let candidates = presented(&access.names, req);
     let mut first_refusal = None;
     let mut passed = None;
     for p in &candidates {
@@ -214,33 +227,38 @@ async fn decide(
         let r = first_refusal.unwrap_or(Refusal::Missing);
         return Err((r.label(), refusal_problem(&r)));
     };
-    let viewer = identify(access, p, token);
+    let viewer = identify(p, token);
     check_revocations(access, &viewer, now)?;
     check_replay(access, &viewer).await?;
     check_sessions(access, &viewer, now_ms).await?;
     Ok(viewer)
 }
 
-fn identify(access: &Access, p: &Presented<'_>, token: Verified) -> Viewer {
-    let (session, account) = match &token {
+fn identify(p: &Presented<'_>, token: Verified) -> Viewer {
+    let (text, session, account, token_id) = match &token {
         Verified::Cat(v) => match v.as_ref() {
-            Ok(t) => (
-                t.claims
-                    .sid
-                    .clone()
-                    .or_else(|| t.claims.text_of(&access.config.session_claim)),
-                t.claims.text_of(&access.config.account_claim),
+            Ok(e) => (
+                e.text.clone(),
+                e.session.clone(),
+                e.account.clone(),
+                e.token_id.clone(),
             ),
-            Err(_) => (None, None),
+            Err(_) => (Arc::from(p.text.as_ref()), None, None, None),
         },
-        Verified::Akamai(t) => (t.id.clone(), None),
+        Verified::Akamai(t) => (
+            Arc::from(p.text.as_ref()),
+            t.id.as_deref().map(Arc::from),
+            None,
+            None,
+        ),
     };
     Viewer {
         token,
-        text: p.text.to_string(),
+        text,
         carrier: p.carrier.clone(),
         session,
         account,
+        token_id,
     }
 }
 
@@ -248,13 +266,11 @@ fn check_revocations(access: &Access, v: &Viewer, now: u64) -> Result<(), (&'sta
     if access.revocations.is_empty() {
         return Ok(());
     }
-    let cat = v.cat();
-    let token_id = cat.and_then(|t| t.claims.text_of("cti"));
     let holder = Holder {
         session: v.session.as_deref(),
         account: v.account.as_deref(),
-        token_id: token_id.as_deref(),
-        issued_at: cat.and_then(|t| t.claims.iat),
+        token_id: v.token_id.as_deref(),
+        issued_at: v.cat().and_then(|t| t.claims.iat),
     };
     match access.revocations.find(&holder, now) {
         None => Ok(()),
@@ -295,7 +311,7 @@ async fn check_replay(access: &Access, v: &Viewer) -> Result<(), (&'static str, 
     if replay == Replay::Permitted {
         return Ok(());
     }
-    let Some(id) = token.claims.text_of("cti") else {
+    let Some(id) = v.token_id.as_deref() else {
         return Err((
             "malformed",
             Problem::new(
@@ -304,17 +320,17 @@ async fn check_replay(access: &Access, v: &Viewer) -> Result<(), (&'static str, 
             ),
         ));
     };
-    let seen_here = access.seen_token_ids.contains_key(&id);
+    let seen_here = access.seen_token_ids.contains_key(id);
     let first = if seen_here {
         false
     } else {
         let until = token.claims.exp.unwrap_or(0).max(clock::now_s() + 60);
-        match access.store.first_use(&id, until).await {
+        match access.store.first_use(id, until).await {
             Ok(first) => first,
             Err(e) => return unavailable(access, "single use of the token", &e),
         }
     };
-    access.seen_token_ids.insert(id.clone(), ());
+    access.seen_token_ids.insert(id.to_owned(), ());
     if first {
         return Ok(());
     }

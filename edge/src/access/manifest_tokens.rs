@@ -26,7 +26,7 @@ use crate::built::Built;
 /// The token to write into `asset`'s manifests for `viewer`, if any.
 fn token_for(access: &Access, viewer: &Viewer, asset: &str, duration_s: f64) -> Option<Arc<str>> {
     match &viewer.token {
-        Verified::Akamai(t) if t.acl.is_some() => return Some(Arc::from(viewer.text.as_str())),
+        Verified::Akamai(t) if t.acl.is_some() => return Some(viewer.text.clone()),
         Verified::Akamai(_) => return None,
         Verified::Cat(_) => {}
     }
@@ -37,7 +37,7 @@ fn token_for(access: &Access, viewer: &Viewer, asset: &str, duration_s: f64) -> 
         && c.sid.is_some()
         && c.catr.is_none();
     if ours {
-        return Some(Arc::from(viewer.text.as_str()));
+        return Some(viewer.text.clone());
     }
     let key = (viewer.text.clone(), asset.to_owned());
     if let Some(hit) = access.manifest_tokens.get(&key) {
@@ -45,7 +45,7 @@ fn token_for(access: &Access, viewer: &Viewer, asset: &str, duration_s: f64) -> 
     }
     let Some(signer) = access.signer() else {
         // No key to mint with: pass the token on as it came.
-        return Some(Arc::from(viewer.text.as_str()));
+        return Some(viewer.text.clone());
     };
     let now = clock::now_s();
     let exp = c.exp.unwrap_or(now);

@@ -30,8 +30,22 @@ use crate::access::sessions::SessionTable;
 use crate::access::store::{memory::MemoryStore, redis::RedisStore, Store};
 use crate::ops::access_metrics::AccessMetrics;
 
-/// What a verified CAT is cached as: the token, or why it failed verification.
-pub type VerifiedCat = Arc<Result<access::cat::Token, access::Refusal>>;
+/// A CAT that verified, with what every request asks of it worked out once.
+#[derive(Debug)]
+pub struct CatEntry {
+    pub token: access::cat::Token,
+    /// The token as presented.
+    pub text: Arc<str>,
+    /// The session: `sid`, else the configured session claim.
+    pub session: Option<Arc<str>>,
+    /// The account: the configured account claim.
+    pub account: Option<Arc<str>>,
+    /// The token id (`cti`, hex).
+    pub token_id: Option<Arc<str>>,
+}
+
+/// What a CAT is cached as: the verified token, or why it failed verification.
+pub type VerifiedCat = Arc<Result<CatEntry, access::Refusal>>;
 
 /// Access control of a running node.
 pub struct Access {
@@ -39,6 +53,10 @@ pub struct Access {
     pub cat_keys: KeySet,
     pub akamai_keys: Vec<EdgeAuthKey>,
     pub policy: Policy,
+    /// Where tokens are read from, parsed once.
+    pub names: extract::Names,
+    pub country_header: http::HeaderName,
+    pub client_ip_header: Option<http::HeaderName>,
     /// CATs verified on this node, by token text.
     pub verified: moka::sync::Cache<String, VerifiedCat>,
     /// Revocations in force (kept across reloads).
@@ -49,7 +67,7 @@ pub struct Access {
     /// store call.
     pub seen_token_ids: moka::sync::Cache<String, ()>,
     /// Tokens minted for manifests, by (presented token, asset).
-    pub manifest_tokens: moka::sync::Cache<(String, String), Arc<str>>,
+    pub manifest_tokens: moka::sync::Cache<(Arc<str>, String), Arc<str>>,
     pub metrics: Arc<AccessMetrics>,
     pub rng: SystemRandom,
 }
@@ -101,7 +119,18 @@ impl Access {
             Some(p) => p.sessions.clone(),
             None => Arc::new(SessionTable::new(timeout)),
         };
+        let header = |name: &str, what: &str| {
+            http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("{what} {name:?} is not a header name"))
+        };
         Ok(Access {
+            names: extract::Names::new(config)?,
+            country_header: header(&config.country_header, "access.country_header")?,
+            client_ip_header: config
+                .client_ip_header
+                .as_deref()
+                .map(|h| header(h, "access.client_ip_header"))
+                .transpose()?,
             policy: Policy {
                 issuers: config.issuers.clone(),
                 audiences: config.audiences.clone(),

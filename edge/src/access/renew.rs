@@ -71,7 +71,7 @@ pub fn due(
                 .header_name
                 .clone()
                 .or_else(|| match &viewer.carrier {
-                    Carrier::Header(n) => Some(n.clone()),
+                    Carrier::Header(n) => Some(n.to_string()),
                     _ => None,
                 })
                 .unwrap_or_else(|| access::cat::renewal::DEFAULT_NAME.to_owned());
@@ -90,7 +90,7 @@ pub fn due(
                 .cookie_name
                 .clone()
                 .or_else(|| match &viewer.carrier {
-                    Carrier::Cookie(n) => Some(n.clone()),
+                    Carrier::Cookie(n) => Some(n.to_string()),
                     _ => None,
                 })
                 .unwrap_or_else(|| access::cat::renewal::DEFAULT_NAME.to_owned());
@@ -113,7 +113,7 @@ pub fn due(
         }
         _ => {
             let name = match &viewer.carrier {
-                Carrier::Query(n) => n.as_str(),
+                Carrier::Query(n) => n.as_ref(),
                 _ => "cat",
             };
             let mut location = req.uri.path().to_owned();

@@ -202,6 +202,19 @@ impl Claims {
         Ok(c)
     }
 
+    /// A claim as a non-negative integer, named by its integer key (`"400"`) or its text key
+    /// (`"streams"`): for limits an issuer puts in its tokens.
+    pub fn uint_of(&self, name: &str) -> Option<u64> {
+        let wanted = match name.parse::<i64>() {
+            Ok(k) => cbor::int_value(k),
+            Err(_) => Value::Text(name.to_owned()),
+        };
+        self.raw
+            .iter()
+            .find(|(k, _)| *k == wanted)
+            .and_then(|(_, v)| cbor::time(v, name).ok())
+    }
+
     /// A claim as text, for session and account identities: `sub`, `iss`, `sid`, `aud` (the
     /// first), or `cti` (hex).
     pub fn text_of(&self, name: &str) -> Option<String> {
@@ -252,6 +265,9 @@ mod tests {
         assert_eq!(c.catm.as_deref(), Some(&["GET".to_owned()][..]));
         assert_eq!(c.catreplay, Replay::Prohibited);
         assert_eq!(c.sid.as_deref(), Some("s1"));
+        assert_eq!(c.uint_of("310"), Some(1));
+        assert_eq!(c.uint_of("9999"), None, "a text value is not a number");
+        assert_eq!(c.uint_of("streams"), None);
     }
 
     #[test]

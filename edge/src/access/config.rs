@@ -112,6 +112,10 @@ pub struct AccessConfig {
     pub account_claim: String,
     /// Most concurrent sessions per account across all nodes; 0 for no limit.
     pub max_sessions_per_account: u32,
+    /// A claim whose integer value is the account's limit instead (its text key, or its
+    /// integer key as digits), so an entitlement service can sell 1, 2 or 4 streams; tokens
+    /// without it get `max_sessions_per_account`.
+    pub max_sessions_claim: Option<String>,
     pub over_limit: OverLimit,
     /// Seconds between two store writes for one session (heartbeats ride on requests).
     pub heartbeat_seconds: u64,
@@ -162,6 +166,7 @@ impl Default for AccessConfig {
             session_claim: "cti".into(),
             account_claim: "sub".into(),
             max_sessions_per_account: 0,
+            max_sessions_claim: None,
             over_limit: OverLimit::Refuse,
             heartbeat_seconds: 10,
             session_timeout_seconds: 30,

@@ -132,6 +132,11 @@ fn verify_cat(access: &Access, text: &str) -> VerifiedCat {
             session: arc(c.sid.clone().or_else(|| c.text_of(&config.session_claim))),
             account: arc(c.text_of(&config.account_claim)),
             token_id: arc(c.text_of("cti")),
+            max_sessions: config
+                .max_sessions_claim
+                .as_deref()
+                .and_then(|name| c.uint_of(name))
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             token,
         }
     }));
@@ -364,7 +369,11 @@ async fn check_sessions(
     v: &Viewer,
     now_ms: u64,
 ) -> Result<(), (&'static str, Problem)> {
-    let limit = access.config.max_sessions_per_account;
+    let stated = match &v.token {
+        Verified::Cat(entry) => entry.as_ref().as_ref().ok().and_then(|e| e.max_sessions),
+        Verified::Akamai(_) => None,
+    };
+    let limit = stated.unwrap_or(access.config.max_sessions_per_account);
     let (Some(session), Some(account)) = (&v.session, &v.account) else {
         return Ok(());
     };

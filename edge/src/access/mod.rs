@@ -42,6 +42,8 @@ pub struct CatEntry {
     pub account: Option<Arc<str>>,
     /// The token id (`cti`, hex).
     pub token_id: Option<Arc<str>>,
+    /// The account's stream limit the token states (`access.max_sessions_claim`).
+    pub max_sessions: Option<u32>,
 }
 
 /// What a CAT is cached as: the verified token, or why it failed verification.

@@ -447,6 +447,31 @@ async fn the_stream_limit_holds_across_nodes() {
         a.max_sessions_per_account = 1;
         a.over_limit = OverLimit::EvictOldest;
     };
+    // A limit stated in the token (an entitlement's) wins over the configured one.
+    let stated = |a: &mut AccessConfig| {
+        a.max_sessions_per_account = 1;
+        a.max_sessions_claim = Some("streams".into());
+    };
+    let d = start_with(shared(&redis.url(), stated)).await;
+    let family = |sid: &str| {
+        token("demo", "grace", 600, |b| {
+            b.sid(sid).set(
+                ciborium::value::Value::Text("streams".into()),
+                ciborium::value::Value::Integer(2.into()),
+            )
+        })
+    };
+    assert_eq!(status(d.addr, &family("a")).await, 200);
+    assert_eq!(status(d.addr, &family("b")).await, 200);
+    let third = get(
+        d.addr,
+        &format!("/vod/demo/master.m3u8?cat={}", family("c")),
+    )
+    .await;
+    assert_eq!(
+        (third.status, problem_type(&third).as_str()),
+        (403, "stream-limit-reached")
+    );
     let c = start_with(shared(&redis.url(), evict)).await;
     store_up(c.addr).await;
     store_up(a.addr).await;

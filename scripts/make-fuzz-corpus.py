@@ -25,6 +25,9 @@ What each target gets (see fuzz/README.md for the input format of each):
   access_token      Common Access Tokens (bytes and base64url text) MACed with the target's
                     HMAC key, so they reach the claims, with every claim the edge reads; an
                     ES256 one; Akamai Token Auth 2.0 tokens valid for the target's request
+  access_request    request URIs, Cookie headers and token headers (NUL-separated) carrying
+                    tokens the ways the edge reads them: query (plain, escaped, among other
+                    parameters, twice), cookies (several, quoted) and the header
 """
 
 import argparse
@@ -461,6 +464,24 @@ def access_token(seeds):
         ["ip=10.0.0.7"] + fields + ["id=abc", "data=x+y%2fz"], url=TOKEN_PATH, salt="s")
 
 
+def access_request(seeds):
+    token = b64url(cose_mac0({4: TOKEN_NOW + 60})).encode()
+    akamai = akamai_token(["st=1700000000", "exp=1700000300", "acl=/vod/*"])
+    cases = {
+        "query-only": (b"/vod/demo/master.m3u8?cat=" + token, b"", b""),
+        "query-among-others": (b"/vod/demo/1.m4s?a=1&cat=" + token + b"&b=&&c", b"", b""),
+        "query-twice": (b"/vod/demo/1.m4s?CAT=x&cat=" + token, b"", b""),
+        "query-akamai-escaped": (b"/vod/demo/1.m4s?__token__=" +
+                                 akamai.replace(b"=", b"%3D").replace(b"~", b"%7E"), b"", b""),
+        "cookies": (b"/vod/demo/1.m4s", b"a=b; CTA-Common-Access-Token=\"" + token +
+                    b"\"; __token__=" + akamai + b"; hdnts=", b""),
+        "header": (b"/vod/demo/1.m4s", b"", token),
+        "everything": (b"/vod/demo/1.m4s?cat=" + token, b"Common-Access-Token=" + token, token),
+    }
+    for name, (uri, cookie, header) in cases.items():
+        seeds["request-" + name] = uri + b"\0" + cookie + b"\0" + header
+
+
 # --- writing -------------------------------------------------------------------------------
 
 TARGETS = {
@@ -473,6 +494,7 @@ TARGETS = {
     "clearkey_request": clearkey_request,
     "cpix_response": cpix_response,
     "access_token": access_token,
+    "access_request": access_request,
 }
 
 

@@ -7,71 +7,23 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use access::akamai::{self, EdgeAuthToken};
-use access::cat::Replay;
+use access::akamai;
 use access::{Refusal, RequestFacts};
 use http::request::Parts;
 
 use crate::access::clock;
-use crate::access::config::StoreUnavailable;
+use crate::access::denied::{refusal_problem, Denied};
 use crate::access::extract::{presented, query_without, Carrier, Presented};
-use crate::access::revocations::{Holder, Revocation, Subject};
-use crate::access::sessions::Beat;
-use crate::access::store::{Admission, SlotRequest, StoreError};
+use crate::access::revocations::Holder;
+pub use crate::access::viewer::{Verified, Viewer};
+use crate::access::{replay, stream_limit};
 use crate::access::{Access, CatEntry, VerifiedCat};
 use crate::problem::{Problem, ProblemKind};
-
-/// A verified token.
-#[derive(Debug, Clone)]
-pub enum Verified {
-    Cat(VerifiedCat),
-    Akamai(EdgeAuthToken),
-}
-
-/// Who a request is from, once its token passed.
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    pub token: Verified,
-    /// The token as presented.
-    pub text: Arc<str>,
-    pub carrier: Carrier,
-    pub session: Option<Arc<str>>,
-    pub account: Option<Arc<str>>,
-    /// The CAT's id (`cti`, hex).
-    pub token_id: Option<Arc<str>>,
-}
-
-impl Viewer {
-    /// The CAT, when the token is one.
-    pub fn cat(&self) -> Option<&access::cat::Token> {
-        match &self.token {
-            Verified::Cat(v) => v.as_ref().as_ref().ok().map(|e| &e.token),
-            Verified::Akamai(_) => None,
-        }
-    }
-}
 
 /// The request as the claims see it, apart from the query and the time.
 pub struct Origin<'a> {
     pub scheme: &'a str,
     pub client_ip: Option<IpAddr>,
-}
-
-/// Why a request is refused: the problem to answer with.
-pub fn refusal_problem(r: &Refusal) -> Problem {
-    let kind = match r {
-        Refusal::Missing => ProblemKind::TokenMissing,
-        Refusal::Malformed(_) | Refusal::Unsupported(_) => ProblemKind::TokenMalformed,
-        Refusal::BadSignature(_) => ProblemKind::TokenSignatureInvalid,
-        Refusal::Expired { .. } | Refusal::NotYetValid { .. } => ProblemKind::TokenExpired,
-        Refusal::WrongParty(_) => ProblemKind::TokenWrongParty,
-        Refusal::WrongUri(_) => ProblemKind::TokenUriNotAllowed,
-        Refusal::WrongMethod(_) => ProblemKind::TokenMethodNotAllowed,
-        Refusal::IpNotAllowed(_) | Refusal::GeoNotAllowed(_) => {
-            ProblemKind::TokenLocationNotAllowed
-        }
-    };
-    Problem::new(kind, r.to_string())
 }
 
 fn alpn(req: &Parts) -> &'static str {
@@ -207,11 +159,7 @@ pub async fn admit(access: &Access, req: &Parts, origin: &Origin<'_>) -> Result<
     }
 }
 
-async fn decide(
-    access: &Access,
-    req: &Parts,
-    origin: &Origin<'_>,
-) -> Result<Viewer, (&'static str, Problem)> {
+async fn decide(access: &Access, req: &Parts, origin: &Origin<'_>) -> Result<Viewer, Denied> {
     let now_ms = clock::now_ms();
     let now = now_ms / 1000;
     let candidates = presented(&access.names, req);
@@ -234,8 +182,8 @@ async fn decide(
     };
     let viewer = identify(p, token);
     check_revocations(access, &viewer, now)?;
-    check_replay(access, &viewer).await?;
-    check_sessions(access, &viewer, now_ms).await?;
+    replay::check(access, &viewer).await?;
+    stream_limit::check(access, &viewer, now_ms).await?;
     Ok(viewer)
 }
 
@@ -267,7 +215,7 @@ fn identify(p: &Presented<'_>, token: Verified) -> Viewer {
     }
 }
 
-fn check_revocations(access: &Access, v: &Viewer, now: u64) -> Result<(), (&'static str, Problem)> {
+fn check_revocations(access: &Access, v: &Viewer, now: u64) -> Result<(), Denied> {
     if access.revocations.is_empty() {
         return Ok(());
     }
@@ -291,203 +239,4 @@ fn check_revocations(access: &Access, v: &Viewer, now: u64) -> Result<(), (&'sta
             ),
         )),
     }
-}
-
-/// Applies `access.store_unavailable` to a store failure.
-fn unavailable(access: &Access, what: &str, e: &StoreError) -> Result<(), (&'static str, Problem)> {
-    match access.config.store_unavailable {
-        StoreUnavailable::Allow => {
-            tracing::warn!(error = %e, "{what} not checked: the access store is unavailable (store_unavailable = allow)");
-            Ok(())
-        }
-        StoreUnavailable::Deny => Err((
-            "store_unavailable",
-            Problem::new(
-                ProblemKind::AccessStoreUnavailable,
-                format!("{what} cannot be checked now: {e}"),
-            ),
-        )),
-    }
-}
-
-async fn check_replay(access: &Access, v: &Viewer) -> Result<(), (&'static str, Problem)> {
-    let Some(token) = v.cat() else { return Ok(()) };
-    let replay = token.claims.catreplay;
-    if replay == Replay::Permitted {
-        return Ok(());
-    }
-    let Some(id) = v.token_id.as_deref() else {
-        return Err((
-            "malformed",
-            Problem::new(
-                ProblemKind::TokenMalformed,
-                "catreplay needs a token id (cti)".to_owned(),
-            ),
-        ));
-    };
-    let seen_here = access.seen_token_ids.contains_key(id);
-    let first = if seen_here {
-        false
-    } else {
-        let until = token.claims.exp.unwrap_or(0).max(clock::now_s() + 60);
-        match access.store.first_use(id, until).await {
-            Ok(first) => first,
-            Err(e) => return unavailable(access, "single use of the token", &e),
-        }
-    };
-    access.seen_token_ids.insert(id.to_owned(), ());
-    if first {
-        return Ok(());
-    }
-    if replay == Replay::Prohibited {
-        access
-            .metrics
-            .token_reuse
-            .with_label_values(&["refused"])
-            .inc();
-        return Err((
-            "replayed",
-            Problem::new(
-                ProblemKind::TokenReplayed,
-                "this token may be used once, and it was".to_owned(),
-            ),
-        ));
-    }
-    if !seen_here {
-        access
-            .metrics
-            .token_reuse
-            .with_label_values(&["detected"])
-            .inc();
-        tracing::warn!(token_id = %id, "a reuse-detected token (catreplay 2) is used again");
-    }
-    Ok(())
-}
-
-async fn check_sessions(
-    access: &Access,
-    v: &Viewer,
-    now_ms: u64,
-) -> Result<(), (&'static str, Problem)> {
-    let stated = match &v.token {
-        Verified::Cat(entry) => entry.as_ref().as_ref().ok().and_then(|e| e.max_sessions),
-        Verified::Akamai(_) => None,
-    };
-    let limit = stated.unwrap_or(access.config.max_sessions_per_account);
-    let (Some(session), Some(account)) = (&v.session, &v.account) else {
-        return Ok(());
-    };
-    if limit == 0 {
-        return Ok(());
-    }
-    let heartbeat_ms = access.config.heartbeat_seconds * 1000;
-    let slot = SlotRequest {
-        account,
-        session,
-        limit,
-        over_limit: access.config.over_limit,
-        now_ms,
-        timeout_ms: access.config.session_timeout_seconds * 1000,
-    };
-    match access.sessions.beat(session, now_ms, heartbeat_ms) {
-        Beat::Fresh => Ok(()),
-        Beat::Refused => Err(limit_reached(account, limit)),
-        Beat::Refresh(entry) => {
-            let store = access.store.clone();
-            let revocations = access.revocations.clone();
-            let (account, session) = (account.clone(), session.clone());
-            let ttl = access.config.revocation_ttl_seconds;
-            let (over_limit, timeout_ms) = (slot.over_limit, slot.timeout_ms);
-            tokio::spawn(async move {
-                let slot = SlotRequest {
-                    account: &account,
-                    session: &session,
-                    limit,
-                    over_limit,
-                    now_ms,
-                    timeout_ms,
-                };
-                match store.admit(slot).await {
-                    Ok(Admission::Admitted) => {}
-                    Ok(Admission::Refused) => entry
-                        .refused
-                        .store(true, std::sync::atomic::Ordering::Relaxed),
-                    Ok(Admission::Evicting(evicted)) => {
-                        evict(&store, &revocations, &evicted, now_ms, ttl).await
-                    }
-                    Err(e) => tracing::debug!(error = %e, "heartbeat not written"),
-                }
-            });
-            Ok(())
-        }
-        Beat::Admit => match access.store.admit(slot).await {
-            Ok(Admission::Admitted) => {
-                access.sessions.admitted(session, account, now_ms);
-                publish_counts(access);
-                Ok(())
-            }
-            Ok(Admission::Refused) => Err(limit_reached(account, limit)),
-            Ok(Admission::Evicting(evicted)) => {
-                access.sessions.admitted(session, account, now_ms);
-                evict(
-                    &access.store,
-                    &access.revocations,
-                    &evicted,
-                    now_ms,
-                    access.config.revocation_ttl_seconds,
-                )
-                .await;
-                publish_counts(access);
-                Ok(())
-            }
-            Err(e) => {
-                unavailable(access, "the stream limit", &e)?;
-                // Allowed without the store: remember the session so the next request does
-                // not wait on the store again before its heartbeat is due.
-                access.sessions.admitted(session, account, now_ms);
-                Ok(())
-            }
-        },
-    }
-}
-
-fn publish_counts(access: &Access) {
-    let (sessions, accounts) = access.sessions.counts();
-    access.metrics.sessions_active.set(sessions as i64);
-    access.metrics.accounts_active.set(accounts as i64);
-}
-
-/// Cuts evicted sessions off on every node.
-async fn evict(
-    store: &crate::access::store::Store,
-    revocations: &Arc<crate::access::revocations::RevocationSet>,
-    evicted: &[String],
-    now_ms: u64,
-    ttl: u64,
-) {
-    for s in evicted {
-        let r = Revocation {
-            subject: Subject::Session(s.clone()),
-            at_ms: now_ms,
-            until: now_ms / 1000 + ttl,
-        };
-        if let Err(e) = store.revoke(&r, revocations).await {
-            tracing::warn!(error = %e, session = %s, "an evicted session could not be revoked everywhere");
-            revocations.apply(std::slice::from_ref(&r), now_ms / 1000);
-        }
-    }
-}
-
-fn limit_reached(account: &str, limit: u32) -> (&'static str, Problem) {
-    (
-        "stream_limit",
-        Problem::new(
-            ProblemKind::StreamLimitReached,
-            format!(
-                "account {:?} already plays {limit} stream{} at once",
-                account.chars().take(64).collect::<String>(),
-                if limit == 1 { "" } else { "s" }
-            ),
-        ),
-    )
 }

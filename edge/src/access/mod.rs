@@ -8,14 +8,18 @@
 pub mod admin;
 pub mod clock;
 pub mod config;
+pub mod denied;
 pub mod extract;
 pub mod gate;
 pub mod keys;
 pub mod manifest_tokens;
 pub mod renew;
+pub mod replay;
 pub mod revocations;
 pub mod sessions;
 pub mod store;
+pub mod stream_limit;
+pub mod viewer;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,6 +8,7 @@
 mod common;
 
 mod access;
+mod access_shared;
 mod bytes_and_sync;
 mod deploy_checks;
 mod encryption;

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod access;
 pub mod nginx;
 pub mod redis;
 pub mod tls_client;

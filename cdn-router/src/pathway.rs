@@ -51,17 +51,19 @@ pub struct Pathway {
 impl Pathway {
     /// The host of the base URL (what an HLS pathway clone's `HOST` replacement is).
     pub fn host(&self) -> &str {
-        let rest = self
-            .base_url
-            .split_once("://")
-            .map_or(self.base_url.as_str(), |(_, r)| r);
-        let authority = rest.split('/').next().unwrap_or(rest);
-        let authority = authority.rsplit('@').next().unwrap_or(authority);
-        if let Some(v6) = authority.strip_prefix('[') {
-            return v6.split(']').next().unwrap_or(v6);
-        }
-        authority.split(':').next().unwrap_or(authority)
+        host_of(&self.base_url)
     }
+}
+
+/// The host of an absolute URL: no scheme, user, port or path; an IPv6 address unbracketed.
+pub fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
+    authority.split(':').next().unwrap_or(authority)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::access::config::AccessConfig;
+use crate::delivery::config::DeliveryConfig;
 use crate::keys::config::{DrmConfig, KeysConfig};
 use crate::keys::policy::EncryptionPolicy;
 pub use crate::media::root::MediaRoot;
@@ -41,6 +42,8 @@ pub struct Config {
     pub drm: DrmConfig,
     /// Playback access: tokens, sessions, revocation.
     pub access: AccessConfig,
+    /// Multi-CDN delivery: the CDNs, their health probes, content steering.
+    pub delivery: DeliveryConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -143,6 +146,7 @@ impl Default for Config {
             keys: KeysConfig::default(),
             drm: DrmConfig::default(),
             access: AccessConfig::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 }
@@ -258,6 +262,7 @@ impl Config {
         }
         self.origin.validate().map_err(ConfigError::Invalid)?;
         self.access.validate().map_err(ConfigError::Invalid)?;
+        self.delivery.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }

@@ -19,6 +19,7 @@ pub mod access;
 pub mod built;
 pub mod config;
 pub mod daemon;
+pub mod delivery;
 pub mod hash;
 pub mod http;
 pub mod keys;

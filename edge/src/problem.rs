@@ -72,6 +72,10 @@ pub enum ProblemKind {
     AccessStoreUnavailable,
     /// An admin or metrics endpoint was called without its bearer key (401).
     AdminUnauthorized,
+    /// A steering request for an asset that is not delivered through CDNs (404).
+    SteeringNotConfigured,
+    /// A steering request whose query cannot be read (400).
+    SteeringQueryInvalid,
     Internal,
 }
 
@@ -222,6 +226,16 @@ impl ProblemKind {
                 "admin-unauthorized",
                 StatusCode::UNAUTHORIZED,
                 "This endpoint needs its bearer key",
+            ),
+            SteeringNotConfigured => (
+                "steering-not-configured",
+                StatusCode::NOT_FOUND,
+                "This asset is not delivered through several CDNs",
+            ),
+            SteeringQueryInvalid => (
+                "steering-query-invalid",
+                StatusCode::BAD_REQUEST,
+                "The steering request's query cannot be read",
             ),
             Internal => (
                 "internal",

@@ -8,6 +8,7 @@ use packager::presentation::PackagingOptions;
 
 use crate::access::Access;
 use crate::config::Config;
+use crate::delivery::Delivery;
 use crate::http::response::CacheHeaders;
 use crate::keys::KeySource;
 use crate::media::cache::MediaCache;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub access_log: Option<Arc<AccessLog>>,
     /// Playback access control; `None` when no access key is configured (nothing to check).
     pub access: Option<Arc<Access>>,
+    /// Multi-CDN delivery; `None` when no CDN is configured.
+    pub delivery: Option<Arc<Delivery>>,
     /// The `Cache-Control` values of `config.cache`, made once.
     pub cache_headers: CacheHeaders,
 }
@@ -46,6 +49,8 @@ pub enum StateError {
     Config(#[from] crate::config::ConfigError),
     #[error("{0}")]
     NeedsRestart(String),
+    #[error("delivery: {0}")]
+    Delivery(String),
     #[error("access: {0}")]
     Access(String),
     #[error("access log {path}: {source}")]
@@ -154,6 +159,12 @@ impl AppState {
                     .map_err(StateError::Access)?,
             ))
         };
+        let delivery = Delivery::new(
+            &config.delivery,
+            metrics.delivery.clone(),
+            previous.and_then(|p| p.delivery.as_deref()),
+        )
+        .map_err(StateError::Delivery)?;
         budget("response", config.cache.response_bytes);
         budget("metadata", config.cache.metadata_bytes);
         Ok(Arc::new(AppState {
@@ -166,6 +177,7 @@ impl AppState {
             keys,
             access_log,
             access,
+            delivery,
         }))
     }
 }

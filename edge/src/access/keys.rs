@@ -15,7 +15,7 @@ const P256_SPKI_PREFIX: [u8; 26] = [
     0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
-fn cat_key(k: &CatKeyConfig, rng: &SystemRandom) -> Result<Key, String> {
+pub fn cat_key(k: &CatKeyConfig, rng: &SystemRandom) -> Result<Key, String> {
     let kid = k.kid.as_bytes();
     let named = |e: String| format!("access key {:?}: {e}", k.kid);
     match k.alg.to_ascii_uppercase().as_str() {

@@ -24,7 +24,12 @@ use crate::access::Access;
 use crate::built::Built;
 
 /// The token to write into `asset`'s manifests for `viewer`, if any.
-fn token_for(access: &Access, viewer: &Viewer, asset: &str, duration_s: f64) -> Option<Arc<str>> {
+pub(crate) fn token_for(
+    access: &Access,
+    viewer: &Viewer,
+    asset: &str,
+    duration_s: f64,
+) -> Option<Arc<str>> {
     match &viewer.token {
         Verified::Akamai(t) if t.acl.is_some() => return Some(viewer.text.clone()),
         Verified::Akamai(_) => return None,
@@ -48,11 +53,7 @@ fn token_for(access: &Access, viewer: &Viewer, asset: &str, duration_s: f64) -> 
         return Some(viewer.text.clone());
     };
     let now = clock::now_s();
-    let exp = c.exp.unwrap_or(now);
-    let exp = match &c.catr {
-        Some(r) => exp.max(now + duration_s.ceil() as u64 + r.expadd),
-        None => exp,
-    };
+    let exp = scope_exp(c, now, duration_s);
     let mut b = ClaimsBuilder::from_claims(c)
         .remove(access::cat::claims::CATREPLAY)
         .remove(access::cat::claims::CATR)
@@ -67,6 +68,16 @@ fn token_for(access: &Access, viewer: &Viewer, asset: &str, duration_s: f64) -> 
     let minted: Arc<str> = Arc::from(b.mint(signer, &access.rng).ok()?);
     access.manifest_tokens.insert(key, minted.clone());
     Some(minted)
+}
+
+/// The `exp` of a token minted from claims `c` for an asset's scope: `c`'s own, except that
+/// a renewable token gets one that outlasts the title (`duration_s`) by `expadd`.
+pub fn scope_exp(c: &access::cat::claims::Claims, now: u64, duration_s: f64) -> u64 {
+    let exp = c.exp.unwrap_or(now);
+    match &c.catr {
+        Some(r) => exp.max(now + duration_s.ceil() as u64 + r.expadd),
+        None => exp,
+    }
 }
 
 /// `built` with the viewer's token in every URL, when the token came in the query.

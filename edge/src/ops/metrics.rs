@@ -47,6 +47,8 @@ pub struct Metrics {
     pub process_memory: ProcessMemory,
     /// Playback access: decisions, revocations, the shared store, sessions.
     pub access: std::sync::Arc<crate::ops::access_metrics::AccessMetrics>,
+    /// Multi-CDN delivery: CDN health and probes, steering answers, failovers.
+    pub delivery: std::sync::Arc<crate::ops::delivery_metrics::DeliveryMetrics>,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -222,6 +224,7 @@ impl Metrics {
             )?,
             process_memory: ProcessMemory::register(&r)?,
             access: std::sync::Arc::new(crate::ops::access_metrics::AccessMetrics::new(&r)?),
+            delivery: std::sync::Arc::new(crate::ops::delivery_metrics::DeliveryMetrics::new(&r)?),
             registry: r,
         };
         for cache in cache_labels {

@@ -1,8 +1,10 @@
 //! What operators watch: the Prometheus metrics, the request metrics every request updates,
-//! the process's resident memory by kind, and the access log.
+//! the process's resident memory by kind, the access log, and the metrics of playback access
+//! and multi-CDN delivery.
 
 pub mod access_log;
 pub mod access_metrics;
+pub mod delivery_metrics;
 pub mod metrics;
 pub mod process_memory;
 pub mod request_metrics;

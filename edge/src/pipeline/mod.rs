@@ -155,6 +155,13 @@ where
             authorize_title(state, req, &resolved.title, &identity).await?;
             build::keys::license(state, req, &vod.asset, &resolved, &request).await
         }
+        VodObject::Steering(syntax) => {
+            let resolved = resolve(state, vod).await?;
+            let checked = authorize_title(state, req, &resolved.title, &identity).await?;
+            let identity = checked.as_ref().unwrap_or(&identity);
+            let ctx = personalize::session_context(state, identity, &resolved, vod);
+            crate::delivery::steer::answer(state.delivery.as_deref(), req, &ctx, *syntax)
+        }
         _ => serve_packaged(state, req, vod, identity).await,
     }
 }
@@ -226,7 +233,7 @@ async fn serve_packaged_once(
     } else {
         building.await?
     };
-    let built = write_out(state, &session, &resolved, vod, built);
+    let built = write_out(state, req, &session, &resolved, vod, built);
     let mut response = object_response(
         built,
         &req.headers,

@@ -1,15 +1,18 @@
-//! The personalize phase: what this viewer's session changes in what they are sent. Today
-//! that is the access token in the URLs of manifests, when the token came in the query (so
-//! players need no configuration); ad breaks and CDN pathways will join it. Whatever a
-//! session adds is written on the way out ([`write_out`]) and never enters a cache key or an
-//! ETag, so segments and manifests stay built and cached once.
+//! The personalize phase: what this viewer's session changes in what they are sent: the
+//! access token in the URLs of manifests, when the token came in the query (so players need
+//! no configuration), and, for an asset delivered through several CDNs, a multivariant
+//! playlist or MPD that names every CDN and the session's steering URL; ad breaks will join
+//! them. Whatever a session adds is written on the way out ([`write_out`]) and never enters a
+//! cache key or an ETag, so segments and manifests stay built and cached once.
 
+use http::request::Parts;
 use packager::url_query::ManifestSyntax;
 
 use crate::access::extract::Carrier;
 use crate::access::gate::Viewer;
 use crate::access::manifest_tokens;
 use crate::built::Built;
+use crate::delivery::{self, manifests::SessionContext};
 use crate::pipeline::authorize::Identity;
 use crate::pipeline::resolve::Resolved;
 use crate::pipeline::route::{VodObject, VodRequest};
@@ -24,6 +27,9 @@ pub enum Session<'a> {
     Shared,
     /// A manifest whose URLs carry this viewer's token.
     Tokens(&'a Viewer, ManifestSyntax),
+    /// A multivariant playlist or MPD that starts a steered session across the CDNs (with
+    /// the viewer's token, if any, in its URLs).
+    Steered(Option<&'a Viewer>, ManifestSyntax),
 }
 
 impl Session<'_> {
@@ -63,11 +69,19 @@ pub fn manifest_syntax(object: &VodObject) -> Option<ManifestSyntax> {
 
 /// The session a request belongs to and what it asks of the response.
 pub fn personalize<'a>(
-    _state: &AppState,
+    state: &AppState,
     identity: &'a Identity,
     _resolved: &Resolved,
     vod: &VodRequest,
 ) -> Result<Session<'a>, Problem> {
+    let starts_a_session = matches!(vod.object, VodObject::Multivariant(_) | VodObject::Mpd);
+    let steered = state
+        .delivery
+        .as_ref()
+        .is_some_and(|d| d.config.covers(&vod.asset));
+    if let (true, true, Some(syntax)) = (starts_a_session, steered, manifest_syntax(&vod.object)) {
+        return Ok(Session::Steered(identity.viewer(), syntax));
+    }
     let (Some(viewer), Some(syntax)) = (identity.viewer(), manifest_syntax(&vod.object)) else {
         return Ok(Session::Shared);
     };
@@ -77,23 +91,55 @@ pub fn personalize<'a>(
     })
 }
 
+/// Who asks for `vod`, as multi-CDN delivery needs to know.
+pub fn session_context<'a>(
+    state: &'a AppState,
+    identity: &'a Identity,
+    resolved: &Resolved,
+    vod: &'a VodRequest,
+) -> SessionContext<'a> {
+    SessionContext {
+        asset: &vod.asset,
+        duration_s: resolved.title.presentation.duration_seconds(),
+        viewer: identity.viewer(),
+        access: state.access.as_deref(),
+        scheme: state.scheme(),
+    }
+}
+
 /// The object as this session gets it.
 pub fn write_out(
     state: &AppState,
+    req: &Parts,
     session: &Session<'_>,
     resolved: &Resolved,
     vod: &VodRequest,
     built: Built,
 ) -> Built {
-    match (session, state.access.as_deref()) {
-        (Session::Tokens(viewer, syntax), Some(access)) => manifest_tokens::splice(
-            access,
-            viewer,
-            &vod.asset,
-            resolved.title.presentation.duration_seconds(),
-            *syntax,
-            built,
-        ),
+    let duration_s = resolved.title.presentation.duration_seconds();
+    match (session, state.access.as_deref(), state.delivery.as_deref()) {
+        (Session::Tokens(viewer, syntax), Some(access), _) => {
+            manifest_tokens::splice(access, viewer, &vod.asset, duration_s, *syntax, built)
+        }
+        (Session::Steered(viewer, syntax), access, Some(delivery)) => {
+            // An MPD's segment templates carry the viewer's token on every CDN (a BaseURL's
+            // query is lost when players resolve against it); a multivariant playlist gets
+            // each CDN's own in its URIs.
+            let built = match (viewer, access, syntax) {
+                (Some(v), Some(a), ManifestSyntax::Dash) => {
+                    manifest_tokens::splice(a, v, &vod.asset, duration_s, *syntax, built)
+                }
+                _ => built,
+            };
+            let ctx = SessionContext {
+                asset: &vod.asset,
+                duration_s,
+                viewer: *viewer,
+                access,
+                scheme: state.scheme(),
+            };
+            delivery::manifests::steer(delivery, req, &ctx, *syntax, built)
+        }
         _ => built,
     }
 }

@@ -2,6 +2,8 @@
 //! asset) and the methods it answers to. This is the URL contract of the daemon; the README
 //! documents it.
 
+use packager::url_query::ManifestSyntax;
+
 use crate::problem::{Problem, ProblemKind};
 
 /// HLS segment flavor of a path.
@@ -47,6 +49,8 @@ pub enum VodObject {
     Key(drm::KeyId),
     /// The W3C ClearKey license endpoint (POST).
     ClearKeyLicense,
+    /// The content steering answer for HLS (`steering/hls.json`) or DASH (`steering/dash.json`).
+    Steering(ManifestSyntax),
 }
 
 impl Route {
@@ -67,6 +71,7 @@ impl Route {
                 VodObject::SubtitleSegment(..) | VodObject::SubtitleFile(_) => "subtitle",
                 VodObject::Key(_) => "key",
                 VodObject::ClearKeyLicense => "license",
+                VodObject::Steering(_) => "steering",
             },
         }
     }
@@ -119,6 +124,8 @@ impl VodObject {
             SubtitleFile(l) => format!("sub/{l}.vtt"),
             Key(kid) => format!("keys/{}.key", kid.hex()),
             ClearKeyLicense => "license/clearkey".into(),
+            Steering(ManifestSyntax::Hls) => "steering/hls.json".into(),
+            Steering(ManifestSyntax::Dash) => "steering/dash.json".into(),
         }
     }
 }
@@ -197,6 +204,8 @@ pub fn parse_route(path: &str) -> Result<Route, Problem> {
             _ => return Err(not_found(path)),
         },
         ["license", "clearkey"] => ClearKeyLicense,
+        ["steering", "hls.json"] => Steering(ManifestSyntax::Hls),
+        ["steering", "dash.json"] => Steering(ManifestSyntax::Dash),
         ["ts", rendition, "media.m3u8"] => MediaPlaylist(Ts, rendition.to_owned()),
         ["ts", rendition, file] => match numbered(file, ".ts") {
             Some(n) => TsSegment(rendition.to_owned(), n),
@@ -280,6 +289,8 @@ mod tests {
             SubtitlePlaylist(Flavor::Ts, "en".into()),
             SubtitleSegment(Flavor::Cmaf, "fr".into(), 2),
             SubtitleFile("en".into()),
+            Steering(ManifestSyntax::Hls),
+            Steering(ManifestSyntax::Dash),
         ] {
             let path = format!("/vod/x.mp4/{}", object.relative_path());
             assert_eq!(vod(&path), object, "{path}");

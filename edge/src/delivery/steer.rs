@@ -1,0 +1,153 @@
+//! The steering endpoint: `GET /vod/{asset}/steering/hls.json` and `.../dash.json`, polled by
+//! players every `TTL`. It reads the session state the edge put in the URL and what the
+//! player reports (the pathway it is on, its throughput), decides the session's pathway order
+//! from the CDNs' health now, and answers with `Cache-Control: no-store`. A player that is not
+//! on the pathway it was last told to use first has left it: that is counted as a failover
+//! and, past `player_reports`, takes the CDN out.
+//!
+//! It never answers 410 or 429 (hls.js stops polling for good on those, dash.js on 404 too):
+//! an unknown session gets a fresh order, and only a query that cannot be read is refused.
+
+use cdn_router::query::{self, SteeringQuery};
+use cdn_router::steering::{decide, document, Dialect, PathwayClone};
+use http::request::Parts;
+use http::Response;
+use packager::url_query::ManifestSyntax;
+
+use crate::delivery::config::HlsLayout;
+use crate::delivery::manifests::{steering_base, steering_url, SessionContext};
+use crate::delivery::Delivery;
+use crate::http::body::PartsBody;
+use crate::http::response::no_store;
+use crate::problem::{Problem, ProblemKind};
+
+/// The steering answer for one request.
+pub fn answer(
+    delivery: Option<&Delivery>,
+    req: &Parts,
+    ctx: &SessionContext<'_>,
+    syntax: ManifestSyntax,
+) -> Result<Response<PartsBody>, Problem> {
+    let Some(delivery) = delivery.filter(|d| d.config.covers(ctx.asset)) else {
+        return Err(Problem::new(
+            ProblemKind::SteeringNotConfigured,
+            format!("asset {:?} is not delivered through CDNs here", ctx.asset),
+        ));
+    };
+    let (format, dialect) = match syntax {
+        ManifestSyntax::Hls => ("hls", Dialect::Hls),
+        ManifestSyntax::Dash => ("dash", Dialect::Dash),
+    };
+    let q = query::parse(req.uri.query().unwrap_or("")).map_err(|e| {
+        delivery
+            .metrics
+            .steering_refused
+            .with_label_values(&[refusal_label(&e)])
+            .inc();
+        Problem::new(ProblemKind::SteeringQueryInvalid, e.to_string())
+    })?;
+    let session = q.session.clone().unwrap_or_else(|| ctx.session(delivery));
+    let country = req
+        .headers
+        .get(&delivery.country_header)
+        .and_then(|v| v.to_str().ok());
+    let pathways = delivery.pathways_for(country);
+    let decision = decide(&session, &q, &pathways, &delivery.statuses(), &delivery.ttl);
+    observe(delivery, &q);
+    let first = decision
+        .priority
+        .first()
+        .cloned()
+        .unwrap_or_else(|| pathways[0].id.clone());
+    delivery
+        .metrics
+        .steering_answers
+        .with_label_values(&[format, first.as_str()])
+        .inc();
+    let viewer_query = ctx.viewer_query();
+    let clones = match (syntax, delivery.config.hls_layout) {
+        (ManifestSyntax::Hls, HlsLayout::Clone) => {
+            clones(delivery, ctx, &pathways, &session, viewer_query.as_ref())
+        }
+        _ => Vec::new(),
+    };
+    let reload = steering_url(
+        &steering_base(delivery, req, ctx.scheme),
+        ctx.asset,
+        syntax,
+        &session,
+        &first,
+        viewer_query.as_ref(),
+    );
+    let body = document(&decision, &reload, &clones, dialect);
+    Ok(no_store(body.into_bytes(), "application/json", &req.method))
+}
+
+/// What the player reported: a pathway it left, its throughput.
+fn observe(delivery: &Delivery, q: &SteeringQuery) {
+    let on = q.pathway.as_ref().filter(|p| delivery.cdn(p).is_some());
+    if let (Some(left), Some(on)) = (q.left(), on) {
+        if delivery.cdn(left).is_some() {
+            delivery
+                .metrics
+                .failovers
+                .with_label_values(&[left.as_str(), on.as_str()])
+                .inc();
+            delivery.player_left(left);
+        }
+    }
+    if let (Some(bps), Some(on)) = (q.throughput_bps, on) {
+        delivery
+            .metrics
+            .reported_throughput
+            .with_label_values(&[on.as_str()])
+            .observe(bps as f64);
+    }
+}
+
+/// HLS clone layout: every CDN but the first as a clone of it, with the host replaced and the
+/// CDN's token (fresh on every answer) as a parameter.
+fn clones(
+    delivery: &Delivery,
+    ctx: &SessionContext<'_>,
+    pathways: &[cdn_router::Pathway],
+    session: &str,
+    viewer_query: Option<&String>,
+) -> Vec<PathwayClone> {
+    let Some(base) = pathways.first() else {
+        return Vec::new();
+    };
+    pathways[1..]
+        .iter()
+        .map(|p| PathwayClone {
+            base_id: base.id.clone(),
+            id: p.id.clone(),
+            host: Some(p.host().to_owned()),
+            params: ctx
+                .pathway_query(delivery, &p.id, session, viewer_query)
+                .map(|q| pairs(&q))
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// `a=1&b=2` as pairs.
+fn pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+fn refusal_label(e: &cdn_router::QueryError) -> &'static str {
+    use cdn_router::QueryError::*;
+    match e {
+        TooLong { .. } => "too_long",
+        TooManyParameters { .. } => "too_many_parameters",
+        BadEncoding { .. } => "bad_encoding",
+        BadPathway { .. } => "bad_pathway",
+        BadThroughput { .. } => "bad_throughput",
+        BadSession { .. } => "bad_session",
+    }
+}

@@ -86,6 +86,8 @@ enum State {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PathwayHealth {
     state: State,
+    /// How many times it came back after an outage.
+    returns: u32,
     /// When players reported leaving it, within the report window (at most
     /// `player_reports` entries).
     left_at: VecDeque<u64>,
@@ -95,6 +97,7 @@ impl Default for PathwayHealth {
     fn default() -> Self {
         PathwayHealth {
             state: State::Up { fails: 0 },
+            returns: 0,
             left_at: VecDeque::new(),
         }
     }
@@ -127,6 +130,7 @@ impl PathwayHealth {
                 let held = now_ms.saturating_sub(*last_failure_ms) >= policy.hold_ms;
                 if *goods >= policy.recover_after.max(1) && held {
                     self.state = State::Ramping { since_ms: now_ms };
+                    self.returns = self.returns.saturating_add(1);
                     self.settle(now_ms, policy);
                     Some(Change::CameBack)
                 } else {
@@ -185,6 +189,11 @@ impl PathwayHealth {
                 }
             }
         }
+    }
+
+    /// How many times the pathway came back after an outage.
+    pub fn returns(&self) -> u32 {
+        self.returns
     }
 
     fn go_down(&mut self, now_ms: u64) -> Change {
@@ -250,6 +259,14 @@ impl Board {
         self.entry(id)?.player_left(now_ms, policy)
     }
 
+    /// How many times each pathway came back after an outage.
+    pub fn returns(&self) -> Vec<(PathwayId, u32)> {
+        self.entries
+            .iter()
+            .map(|(id, h)| (id.clone(), h.returns()))
+            .collect()
+    }
+
     /// Every pathway's status at `now_ms`.
     pub fn statuses(&self, now_ms: u64, policy: &HealthPolicy) -> Vec<(PathwayId, Status)> {
         self.entries
@@ -313,6 +330,22 @@ mod tests {
         // The ramp lasts 10 s from t=7.
         assert!(s[8..17].iter().all(|x| *x == "ramping"), "{s:?}");
         assert_eq!(s[17], "up");
+    }
+
+    #[test]
+    fn each_return_is_counted() {
+        let p = policy();
+        let mut h = PathwayHealth::default();
+        assert_eq!(h.returns(), 0);
+        for round in 1..=2u64 {
+            let t0 = round * 100_000;
+            h.probe(false, t0, &p);
+            h.probe(false, t0 + 1, &p);
+            for i in 0..3 {
+                h.probe(true, t0 + 5_000 + i, &p);
+            }
+            assert_eq!(h.returns(), round as u32);
+        }
     }
 
     #[test]

@@ -63,6 +63,27 @@ pub fn decide(
     }
 }
 
+/// The id under which HLS players are offered a pathway that came back from an outage for
+/// the `returns`-th time: `{id}.r{returns}`, a clone of the pathway itself. hls.js keeps a
+/// pathway it saw fail out for five minutes, by id, whatever the steering server says; under
+/// a fresh id the CDN that recovered is taken back as soon as the steering answer says so.
+/// `None` for a pathway that never failed (or whose id would grow past 64 characters).
+pub fn readmission_id(id: &PathwayId, returns: u32) -> Option<PathwayId> {
+    if returns == 0 {
+        return None;
+    }
+    PathwayId::new(&format!("{id}.r{returns}"))
+}
+
+/// The pathway a readmission id stands for (`cdn-a.r2` → `cdn-a`), or the id itself.
+pub fn readmitted_base(id: &PathwayId) -> PathwayId {
+    id.as_str()
+        .rsplit_once(".r")
+        .filter(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|(base, _)| PathwayId::new(base))
+        .unwrap_or_else(|| id.clone())
+}
+
 /// Which steering manifest to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -207,6 +228,18 @@ mod tests {
         assert_eq!(c["ID"], "b");
         assert_eq!(c["URI-REPLACEMENT"]["HOST"], "cdn-b.test");
         assert_eq!(c["URI-REPLACEMENT"]["PARAMS"]["cat"], "tok\"en");
+    }
+
+    #[test]
+    fn a_pathway_that_came_back_gets_a_fresh_id_that_maps_back() {
+        assert_eq!(readmission_id(&id("cdn-a"), 0), None);
+        let r2 = readmission_id(&id("cdn-a"), 2).unwrap();
+        assert_eq!(r2.as_str(), "cdn-a.r2");
+        assert_eq!(readmitted_base(&r2), id("cdn-a"));
+        assert_eq!(readmitted_base(&id("cdn-a")), id("cdn-a"));
+        assert_eq!(readmitted_base(&id("x.r")), id("x.r"));
+        assert_eq!(readmitted_base(&id("x.rb")), id("x.rb"));
+        assert_eq!(readmission_id(&id(&"x".repeat(63)), 1), None);
     }
 
     #[test]

@@ -23,6 +23,17 @@ export const ASSETS = { clear: 'demo', long: 'demo_long', cbcs: 'demo_cbcs' };
 export const LOOPS = 3;
 
 /**
+ * The MP4s of the title directory `src` looped `loops` times into `dest`
+ * (ffmpeg -stream_loop, stream copy): a longer title with the same ladder.
+ */
+export function loopTitle(src, dest, loops) {
+  fs.mkdirSync(dest, { recursive: true });
+  for (const f of fs.readdirSync(src).filter((x) => x.endsWith('.mp4'))) {
+    execFileSync('ffmpeg', ['-v', 'error', '-nostdin', '-stream_loop', String(loops - 1), '-i', path.join(src, f), '-map', '0', '-c', 'copy', '-movflags', '+faststart', path.join(dest, f)], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60000 });
+  }
+}
+
+/**
  * Make the media root and the config. The config sets no `listen` (the
  * harness passes --listen); `media_root` is there so that `token mint`
  * reads a whole, valid file (the command line wins for serve).
@@ -46,11 +57,7 @@ export function makeAccessEnv(sourceTitle) {
     const cbcs = link(ASSETS.cbcs);
     const p = POLICIES.demo_cbcs;
     fs.writeFileSync(path.join(cbcs, 'asset.toml'), `[encryption]\nmethod = ${JSON.stringify(p.method)}\ndrm = [${p.drm.map((x) => JSON.stringify(x)).join(', ')}]\n`);
-    const long = path.join(mediaRoot, ASSETS.long);
-    fs.mkdirSync(long, { recursive: true });
-    for (const f of mp4s) {
-      execFileSync('ffmpeg', ['-v', 'error', '-nostdin', '-stream_loop', String(LOOPS - 1), '-i', path.join(src, f), '-map', '0', '-c', 'copy', '-movflags', '+faststart', path.join(long, f)], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60000 });
-    }
+    loopTitle(src, path.join(mediaRoot, ASSETS.long), LOOPS);
     const secretHex = crypto.randomBytes(32).toString('hex');
     const adminKey = `admin-${crypto.randomBytes(12).toString('hex')}`;
     const configPath = path.join(dir, 'edgepack.toml');

@@ -38,6 +38,9 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
   '--disable-quic',
   '--mute-audio',
+  // The three "CDNs" of the steering tests (steering.test.mjs): nginx on 127.0.0.2-4, one
+  // port, told apart by host name as real CDNs are. Other tests never use these names.
+  '--host-resolver-rules=MAP cdn-a.test 127.0.0.2,MAP cdn-b.test 127.0.0.3,MAP cdn-c.test 127.0.0.4',
 ];
 
 // ------------------------------------------------------------------ servers

@@ -188,9 +188,13 @@
       });
       const E = dashjs.MediaPlayer.events;
       // dash.js raises ERROR only once it gives up (retries exhausted,
-      // unsupported content, ...): treat it as fatal.
+      // unsupported content, ...): treat it as fatal. Except, when the page
+      // says the MPD names several BaseURLs (H_SEVERAL_LOCATIONS, set by the
+      // steering tests), a failed download (code 27): dash.js then takes the
+      // next BaseURL and plays on, and the stall watch catches a real stop.
       const dashErr = (e) => (e && e.error ? `code ${e.error.code}: ${e.error.message}` : short(e));
-      p.on(E.ERROR, (e) => error(true, 'dash.js ERROR ' + dashErr(e)));
+      const recoverable = (e) => window.H_SEVERAL_LOCATIONS && e && e.error && e.error.code === 27;
+      p.on(E.ERROR, (e) => error(!recoverable(e), 'dash.js ERROR ' + dashErr(e)));
       p.on(E.PLAYBACK_ERROR, (e) => error(true, 'dash.js PLAYBACK_ERROR ' + dashErr(e)));
       p.on(E.FRAGMENT_LOADING_COMPLETED, (e) => {
         const r = e.request;

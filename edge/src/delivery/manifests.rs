@@ -29,6 +29,8 @@ pub struct SessionContext<'a> {
     pub access: Option<&'a Access>,
     /// `http` or `https`: how this node was reached.
     pub scheme: &'a str,
+    /// The `Host` the request came to.
+    pub host: Option<&'a str>,
 }
 
 impl SessionContext<'_> {
@@ -83,13 +85,10 @@ impl SessionContext<'_> {
 /// Where players reach this node's steering answers: `delivery.steering_base_url`, else the
 /// scheme and host the request came to. Always absolute: dash.js takes the `ContentSteering`
 /// URL as it is, and Shaka cannot resolve a relative `RELOAD-URI`.
-pub fn steering_base(delivery: &Delivery, req: &Parts, scheme: &str) -> String {
+pub fn steering_base(delivery: &Delivery, ctx: &SessionContext<'_>) -> String {
     match &delivery.config.steering_base_url {
         Some(b) => b.clone(),
-        None => {
-            let host = crate::pipeline::protect::host(req).unwrap_or("localhost");
-            format!("{scheme}://{host}")
-        }
+        None => format!("{}://{}", ctx.scheme, ctx.host.unwrap_or("localhost")),
     }
 }
 
@@ -179,7 +178,7 @@ pub fn steer(
                 })
                 .collect();
             let server = steering_url(
-                &steering_base(delivery, req, ctx.scheme),
+                &steering_base(delivery, ctx),
                 ctx.asset,
                 syntax,
                 &session,
@@ -206,7 +205,7 @@ pub fn steer(
                 })
                 .collect();
             let server = steering_url(
-                &steering_base(delivery, req, ctx.scheme),
+                &steering_base(delivery, ctx),
                 ctx.asset,
                 syntax,
                 &session,

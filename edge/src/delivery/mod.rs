@@ -153,6 +153,11 @@ impl Delivery {
         self.board().statuses(now, &self.policy)
     }
 
+    /// How many times each CDN came back after an outage.
+    pub fn returns(&self) -> Vec<(PathwayId, u32)> {
+        self.board().returns()
+    }
+
     /// Takes in a probe result for the CDN at `index`.
     pub fn probed(&self, index: usize, ok: bool) {
         let Some(p) = self.pathways.get(index) else {

@@ -9,25 +9,25 @@
 //! an unknown session gets a fresh order, and only a query that cannot be read is refused.
 
 use cdn_router::query::{self, SteeringQuery};
-use cdn_router::steering::{decide, document, Dialect, PathwayClone};
+use cdn_router::steering::{
+    decide, document, readmission_id, readmitted_base, Decision, Dialect, PathwayClone,
+};
+use cdn_router::PathwayId;
 use http::request::Parts;
-use http::Response;
 use packager::url_query::ManifestSyntax;
 
 use crate::delivery::config::HlsLayout;
 use crate::delivery::manifests::{steering_base, steering_url, SessionContext};
 use crate::delivery::Delivery;
-use crate::http::body::PartsBody;
-use crate::http::response::no_store;
 use crate::problem::{Problem, ProblemKind};
 
-/// The steering answer for one request.
+/// The steering answer for one request: the JSON document (served `no-store`).
 pub fn answer(
     delivery: Option<&Delivery>,
     req: &Parts,
     ctx: &SessionContext<'_>,
     syntax: ManifestSyntax,
-) -> Result<Response<PartsBody>, Problem> {
+) -> Result<String, Problem> {
     let Some(delivery) = delivery.filter(|d| d.config.covers(ctx.asset)) else {
         return Err(Problem::new(
             ProblemKind::SteeringNotConfigured,
@@ -52,48 +52,84 @@ pub fn answer(
         .get(&delivery.country_header)
         .and_then(|v| v.to_str().ok());
     let pathways = delivery.pathways_for(country);
-    let decision = decide(&session, &q, &pathways, &delivery.statuses(), &delivery.ttl);
+    let mut decision = decide(&session, &q, &pathways, &delivery.statuses(), &delivery.ttl);
     observe(delivery, &q);
-    let first = decision
-        .priority
-        .first()
-        .cloned()
-        .unwrap_or_else(|| pathways[0].id.clone());
-    delivery
-        .metrics
-        .steering_answers
-        .with_label_values(&[format, first.as_str()])
-        .inc();
     let viewer_query = ctx.viewer_query();
-    let clones = match (syntax, delivery.config.hls_layout) {
+    let mut clones = match (syntax, delivery.config.hls_layout) {
         (ManifestSyntax::Hls, HlsLayout::Clone) => {
             clones(delivery, ctx, &pathways, &session, viewer_query.as_ref())
         }
         _ => Vec::new(),
     };
+    if syntax == ManifestSyntax::Hls {
+        readmit(delivery, &mut decision, &mut clones);
+    }
+    let Some(first) = decision.priority.first().cloned() else {
+        return Err(Problem::new(
+            ProblemKind::Internal,
+            "no pathway to steer to",
+        ));
+    };
+    delivery
+        .metrics
+        .steering_answers
+        .with_label_values(&[format, readmitted_base(&first).as_str()])
+        .inc();
     let reload = steering_url(
-        &steering_base(delivery, req, ctx.scheme),
+        &steering_base(delivery, ctx),
         ctx.asset,
         syntax,
         &session,
         &first,
         viewer_query.as_ref(),
     );
-    let body = document(&decision, &reload, &clones, dialect);
-    Ok(no_store(body.into_bytes(), "application/json", &req.method))
+    Ok(document(&decision, &reload, &clones, dialect))
+}
+
+/// HLS: every CDN that came back from an outage is offered under a fresh id, a clone of
+/// itself (`cdn-a.r1`), which hls.js takes back at once (see
+/// [`cdn_router::steering::readmission_id`]).
+fn readmit(delivery: &Delivery, decision: &mut Decision, clones: &mut Vec<PathwayClone>) {
+    let returns = delivery.returns();
+    for id in decision.priority.iter_mut() {
+        let n = returns.iter().find(|(r, _)| r == id).map_or(0, |(_, n)| *n);
+        let Some(fresh) = readmission_id(id, n) else {
+            continue;
+        };
+        // In the clone layout the CDN is itself a clone; its readmission copies that.
+        let clone = match clones.iter().find(|c| &c.id == id) {
+            Some(c) => PathwayClone {
+                id: fresh.clone(),
+                ..c.clone()
+            },
+            None => PathwayClone {
+                base_id: id.clone(),
+                id: fresh.clone(),
+                host: None,
+                params: Vec::new(),
+            },
+        };
+        clones.push(clone);
+        *id = fresh;
+    }
 }
 
 /// What the player reported: a pathway it left, its throughput.
 fn observe(delivery: &Delivery, q: &SteeringQuery) {
-    let on = q.pathway.as_ref().filter(|p| delivery.cdn(p).is_some());
-    if let (Some(left), Some(on)) = (q.left(), on) {
-        if delivery.cdn(left).is_some() {
+    let known = |p: &PathwayId| {
+        let base = readmitted_base(p);
+        delivery.cdn(&base).is_some().then_some(base)
+    };
+    let on = q.pathway.as_ref().and_then(known);
+    let left = q.left().and_then(known);
+    if let (Some(left), Some(on)) = (left, on.as_ref()) {
+        if left != *on {
             delivery
                 .metrics
                 .failovers
                 .with_label_values(&[left.as_str(), on.as_str()])
                 .inc();
-            delivery.player_left(left);
+            delivery.player_left(&left);
         }
     }
     if let (Some(bps), Some(on)) = (q.throughput_bps, on) {

@@ -159,8 +159,14 @@ where
             let resolved = resolve(state, vod).await?;
             let checked = authorize_title(state, req, &resolved.title, &identity).await?;
             let identity = checked.as_ref().unwrap_or(&identity);
-            let ctx = personalize::session_context(state, identity, &resolved, vod);
-            crate::delivery::steer::answer(state.delivery.as_deref(), req, &ctx, *syntax)
+            let ctx = personalize::session_context(state, req, identity, &resolved, vod);
+            let json =
+                crate::delivery::steer::answer(state.delivery.as_deref(), req, &ctx, *syntax)?;
+            Ok(crate::http::response::no_store(
+                json.into_bytes(),
+                "application/json",
+                &req.method,
+            ))
         }
         _ => serve_packaged(state, req, vod, identity).await,
     }

@@ -14,6 +14,7 @@ use crate::access::manifest_tokens;
 use crate::built::Built;
 use crate::delivery::{self, manifests::SessionContext};
 use crate::pipeline::authorize::Identity;
+use crate::pipeline::protect::host;
 use crate::pipeline::resolve::Resolved;
 use crate::pipeline::route::{VodObject, VodRequest};
 use crate::problem::Problem;
@@ -94,6 +95,7 @@ pub fn personalize<'a>(
 /// Who asks for `vod`, as multi-CDN delivery needs to know.
 pub fn session_context<'a>(
     state: &'a AppState,
+    req: &'a Parts,
     identity: &'a Identity,
     resolved: &Resolved,
     vod: &'a VodRequest,
@@ -104,6 +106,7 @@ pub fn session_context<'a>(
         viewer: identity.viewer(),
         access: state.access.as_deref(),
         scheme: state.scheme(),
+        host: host(req),
     }
 }
 
@@ -137,6 +140,7 @@ pub fn write_out(
                 viewer: *viewer,
                 access,
                 scheme: state.scheme(),
+                host: host(req),
             };
             delivery::manifests::steer(delivery, req, &ctx, *syntax, built)
         }

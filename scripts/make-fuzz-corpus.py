@@ -28,6 +28,11 @@ What each target gets (see fuzz/README.md for the input format of each):
   access_request    request URIs, Cookie headers and token headers (NUL-separated) carrying
                     tokens the ways the edge reads them: query (plain, escaped, among other
                     parameters, twice), cookies (several, quoted) and the header
+  steering_query    content steering request queries as the edge writes them (session,
+                    served, a viewer token) with what hls.js, dash.js and Shaka add
+                    (_HLS_pathway / _DASH_pathway, quoted lists, throughput), a few that are
+                    refused; and cdn-router's multivariant playlists and MPD, which the
+                    target also feeds to the manifest rewrites
 """
 
 import argparse
@@ -482,6 +487,39 @@ def access_request(seeds):
         seeds["request-" + name] = uri + b"\0" + cookie + b"\0" + header
 
 
+# --- content steering ----------------------------------------------------------------------
+
+def steering_query(seeds):
+    session = "session=3f2a9c0d1e4b5a6978f0e1d2c3b4a596"
+    token = b64url(cose_mac0({4: TOKEN_NOW + 60}))
+    cases = {
+        # As the edge writes SERVER-URI / RELOAD-URI, and dash.js asks before it starts.
+        "edge": session + "&served=cdn-a",
+        "edge-viewer-token": session + "&served=cdn-a&cat=" + token,
+        # hls.js appends the pathway it is on and its throughput (bits per second).
+        "hls-js": session + "&served=cdn-a&_HLS_pathway=cdn-a&_HLS_throughput=5400000",
+        "hls-js-failover": session + "&served=cdn-a&_HLS_pathway=cdn-b&_HLS_throughput=2500000",
+        "hls-js-clone": session + "&served=cdn-a&cat=" + token + "&_HLS_pathway=cdn-b.eu_1",
+        # dash.js: every location since its last request, quoted, the current one last.
+        "dash-js": session + "&served=cdn-a&_DASH_pathway=%22cdn-a,cdn-b%22"
+                   "&_DASH_throughput=%22900000,1200000%22",
+        "dash-js-fraction": "_DASH_pathway=%22cdn-b%22&_DASH_throughput=%2212.6%22&" + session,
+        # Shaka: one unquoted value.
+        "shaka-dash": session + "&served=cdn-b&_DASH_pathway=cdn-b&_DASH_throughput=8000000",
+        "cache-buster": session + "&&_=1700000000000&_HLS_pathway=&x",
+        # Refused: a broken escape, a pathway id with a space, a negative throughput.
+        "bad-escape": "session=%zz&served=cdn-a",
+        "bad-pathway": "served=cdn-a&_HLS_pathway=cdn%20a",
+        "bad-throughput": "_HLS_throughput=-1",
+    }
+    for name, query in cases.items():
+        seeds["query-" + name] = query.encode()
+    testdata = os.path.join(REPO, "cdn-router", "testdata")
+    for name in ("demo_master.m3u8", "demo_ts_master.m3u8", "demo_manifest.mpd"):
+        with open(os.path.join(testdata, name), "rb") as f:
+            seeds["manifest-" + name] = f.read()
+
+
 # --- writing -------------------------------------------------------------------------------
 
 TARGETS = {
@@ -495,6 +533,7 @@ TARGETS = {
     "cpix_response": cpix_response,
     "access_token": access_token,
     "access_request": access_request,
+    "steering_query": steering_query,
 }
 
 

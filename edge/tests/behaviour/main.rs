@@ -10,6 +10,7 @@ mod common;
 mod access;
 mod access_shared;
 mod bytes_and_sync;
+mod delivery;
 mod deploy_checks;
 mod encryption;
 mod errors_and_http;

@@ -82,15 +82,20 @@ enum State {
     Ramping { since_ms: u64 },
 }
 
+/// A session as the report window keeps it.
+fn session_hash(session: &str) -> u64 {
+    (crate::hash::unit(session, "left") * (1u64 << 53) as f64) as u64
+}
+
 /// One pathway's health.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PathwayHealth {
     state: State,
     /// How many times it came back after an outage.
     returns: u32,
-    /// When players reported leaving it, within the report window (at most
-    /// `player_reports` entries).
-    left_at: VecDeque<u64>,
+    /// When players reported leaving it and which (a hash of the session), within the
+    /// report window: one entry per session, at most `player_reports` entries.
+    left_at: VecDeque<(u64, u64)>,
 }
 
 impl Default for PathwayHealth {
@@ -151,16 +156,27 @@ impl PathwayHealth {
         }
     }
 
-    /// Takes in a player's report that it left this pathway.
-    pub fn player_left(&mut self, now_ms: u64, policy: &HealthPolicy) -> Option<Change> {
+    /// Takes in the report of the player of `session` that it left this pathway. A session
+    /// counts once per window, so one player (or one client replaying a URL) cannot take a
+    /// pathway out alone.
+    pub fn player_left(
+        &mut self,
+        session: &str,
+        now_ms: u64,
+        policy: &HealthPolicy,
+    ) -> Option<Change> {
         if policy.player_reports == 0 {
             return None;
         }
         let window_start = now_ms.saturating_sub(policy.report_window_ms);
-        while self.left_at.front().is_some_and(|&t| t < window_start) {
+        while self.left_at.front().is_some_and(|&(t, _)| t < window_start) {
             self.left_at.pop_front();
         }
-        self.left_at.push_back(now_ms);
+        let who = session_hash(session);
+        if self.left_at.iter().any(|&(_, s)| s == who) {
+            return None;
+        }
+        self.left_at.push_back((now_ms, who));
         while self.left_at.len() > policy.player_reports as usize {
             self.left_at.pop_front();
         }
@@ -249,14 +265,15 @@ impl Board {
         self.entry(id)?.probe(ok, now_ms, policy)
     }
 
-    /// A player's report that it left `id`.
+    /// The report of the player of `session` that it left `id`.
     pub fn player_left(
         &mut self,
         id: &PathwayId,
+        session: &str,
         now_ms: u64,
         policy: &HealthPolicy,
     ) -> Option<Change> {
-        self.entry(id)?.player_left(now_ms, policy)
+        self.entry(id)?.player_left(session, now_ms, policy)
     }
 
     /// How many times each pathway came back after an outage.
@@ -381,10 +398,15 @@ mod tests {
     fn players_leaving_take_a_pathway_out_only_in_numbers_within_the_window() {
         let p = policy();
         let mut h = PathwayHealth::default();
-        assert_eq!(h.player_left(0, &p), None);
-        assert_eq!(h.player_left(20_000, &p), None);
-        assert_eq!(h.player_left(21_000, &p), None);
-        assert_eq!(h.player_left(22_000, &p), Some(Change::WentDown));
+        assert_eq!(h.player_left("s1", 0, &p), None);
+        assert_eq!(h.player_left("s2", 20_000, &p), None);
+        assert_eq!(h.player_left("s3", 21_000, &p), None);
+        // One player reporting again and again is one report.
+        for t in 21_001..21_100 {
+            assert_eq!(h.player_left("s3", t, &p), None);
+        }
+        assert_eq!(h.status(21_100, &p), Status::Up);
+        assert_eq!(h.player_left("s4", 22_000, &p), Some(Change::WentDown));
         assert_eq!(h.status(22_000, &p), Status::Down);
         // Off by policy: counted nowhere.
         let off = HealthPolicy {
@@ -393,7 +415,7 @@ mod tests {
         };
         let mut h = PathwayHealth::default();
         for t in 0..100 {
-            assert_eq!(h.player_left(t, &off), None);
+            assert_eq!(h.player_left(&t.to_string(), t, &off), None);
         }
         assert!(h.left_at.is_empty());
     }

@@ -171,6 +171,14 @@ impl DeliveryConfig {
                     c.id
                 ));
             }
+            let readmission = cdn_router::PathwayId::new(&c.id)
+                .map(|id| cdn_router::steering::readmitted_base(&id).as_str() != c.id);
+            if readmission == Some(true) {
+                return Err(format!(
+                    "delivery.cdns id {:?}: ids ending in .r and digits are how HLS players are offered a CDN that came back (cdn-a.r1); pick another",
+                    c.id
+                ));
+            }
             if !seen.insert(c.id.as_str()) {
                 return Err(format!("delivery.cdns id {:?} is listed twice", c.id));
             }

@@ -88,7 +88,20 @@ impl SessionContext<'_> {
 pub fn steering_base(delivery: &Delivery, ctx: &SessionContext<'_>) -> String {
     match &delivery.config.steering_base_url {
         Some(b) => b.clone(),
-        None => format!("{}://{}", ctx.scheme, ctx.host.unwrap_or("localhost")),
+        // The Host goes into a quoted playlist attribute: anything but a host name or an
+        // address and a port is not used.
+        None => {
+            let host = ctx
+                .host
+                .filter(|h| {
+                    !h.is_empty()
+                        && h.len() <= 255
+                        && h.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+                })
+                .unwrap_or("localhost");
+            format!("{}://{host}", ctx.scheme)
+        }
     }
 }
 

@@ -168,10 +168,10 @@ impl Delivery {
         self.changed(&p.id, change);
     }
 
-    /// Takes in a player's report that it left `id`.
-    pub fn player_left(&self, id: &PathwayId) {
+    /// Takes in the report of the player of `session` that it left `id`.
+    pub fn player_left(&self, id: &PathwayId, session: &str) {
         let now = self.now_ms();
-        let change = self.board().player_left(id, now, &self.policy);
+        let change = self.board().player_left(id, session, now, &self.policy);
         self.changed(id, change);
     }
 

@@ -53,7 +53,7 @@ pub fn answer(
         .and_then(|v| v.to_str().ok());
     let pathways = delivery.pathways_for(country);
     let mut decision = decide(&session, &q, &pathways, &delivery.statuses(), &delivery.ttl);
-    observe(delivery, &q);
+    observe(delivery, &q, &session);
     let viewer_query = ctx.viewer_query();
     let mut clones = match (syntax, delivery.config.hls_layout) {
         (ManifestSyntax::Hls, HlsLayout::Clone) => {
@@ -115,7 +115,7 @@ fn readmit(delivery: &Delivery, decision: &mut Decision, clones: &mut Vec<Pathwa
 }
 
 /// What the player reported: a pathway it left, its throughput.
-fn observe(delivery: &Delivery, q: &SteeringQuery) {
+fn observe(delivery: &Delivery, q: &SteeringQuery, session: &str) {
     let known = |p: &PathwayId| {
         let base = readmitted_base(p);
         delivery.cdn(&base).is_some().then_some(base)
@@ -129,7 +129,7 @@ fn observe(delivery: &Delivery, q: &SteeringQuery) {
                 .failovers
                 .with_label_values(&[left.as_str(), on.as_str()])
                 .inc();
-            delivery.player_left(&left);
+            delivery.player_left(&left, session);
         }
     }
     if let (Some(bps), Some(on)) = (q.throughput_bps, on) {
@@ -137,7 +137,7 @@ fn observe(delivery: &Delivery, q: &SteeringQuery) {
             .metrics
             .reported_throughput
             .with_label_values(&[on.as_str()])
-            .observe(bps as f64);
+            .observe(bps as f64 / 8.0);
     }
 }
 

@@ -20,7 +20,8 @@ pub struct DeliveryMetrics {
     pub sessions: IntCounterVec,
     /// Players that reported being on another pathway than the one put first (`from` → `to`).
     pub failovers: IntCounterVec,
-    /// Throughput players report, bits per second, by the pathway they are on.
+    /// Throughput players report, in bytes per second (they send bits), by the pathway
+    /// they are on.
     pub reported_throughput: HistogramVec,
 }
 
@@ -104,10 +105,10 @@ impl DeliveryMetrics {
             )?,
             reported_throughput: histogram(
                 r,
-                "edgepack_steering_reported_throughput_bits",
-                "Throughput players report in steering requests, bits per second, by the pathway they are on.",
+                "edgepack_steering_reported_throughput_bytes",
+                "Throughput players report in steering requests, in bytes per second, by the pathway they are on.",
                 &["cdn"],
-                vec![5e5, 1e6, 2e6, 4e6, 8e6, 1.6e7, 3.2e7, 6.4e7, 1.28e8],
+                vec![62.5e3, 125e3, 250e3, 500e3, 1e6, 2e6, 4e6, 8e6, 16e6],
             )?,
         })
     }

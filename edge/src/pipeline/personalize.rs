@@ -75,13 +75,20 @@ pub fn personalize<'a>(
     _resolved: &Resolved,
     vod: &VodRequest,
 ) -> Result<Session<'a>, Problem> {
-    let starts_a_session = matches!(vod.object, VodObject::Multivariant(_) | VodObject::Mpd);
-    let steered = state
-        .delivery
-        .as_ref()
-        .is_some_and(|d| d.config.covers(&vod.asset));
-    if let (true, true, Some(syntax)) = (starts_a_session, steered, manifest_syntax(&vod.object)) {
-        return Ok(Session::Steered(identity.viewer(), syntax));
+    // A multivariant playlist or MPD starts a session; segments never look at delivery.
+    let starts_a_session = match vod.object {
+        VodObject::Multivariant(_) => Some(ManifestSyntax::Hls),
+        VodObject::Mpd => Some(ManifestSyntax::Dash),
+        _ => None,
+    };
+    if let Some(syntax) = starts_a_session {
+        if state
+            .delivery
+            .as_ref()
+            .is_some_and(|d| d.config.covers(&vod.asset))
+        {
+            return Ok(Session::Steered(identity.viewer(), syntax));
+        }
     }
     let (Some(viewer), Some(syntax)) = (identity.viewer(), manifest_syntax(&vod.object)) else {
         return Ok(Session::Shared);

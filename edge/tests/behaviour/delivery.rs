@@ -965,7 +965,7 @@ async fn players_reporting_a_failover_are_counted_and_can_take_a_cdn_out() {
     assert_eq!(
         metric(
             &m,
-            "edgepack_steering_reported_throughput_bits_count{cdn=\"cdn-b\"}"
+            "edgepack_steering_reported_throughput_bytes_count{cdn=\"cdn-b\"}"
         ),
         1.0,
         "{m}"
@@ -1033,6 +1033,59 @@ async fn players_reporting_a_failover_are_counted_and_can_take_a_cdn_out() {
     let m = metrics(addr).await;
     assert_eq!(metric(&m, failovers), 3.0, "{m}");
     assert_eq!(metric(&m, "edgepack_cdn_up{cdn=\"cdn-a\"}"), 1.0, "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_player_reporting_again_and_again_is_one_report() {
+    let cdns = three_cdns().await;
+    let settings = format!(
+        "{}player_reports = 2\nreport_window_seconds = 10\n",
+        fast(0)
+    );
+    let node = start_with(config(&settings, &entries(&cdns, ["", "", ""]))).await;
+    for _ in 0..5 {
+        steer(
+            node.addr,
+            "/vod/demo/steering/hls.json?session=one-player&served=cdn-a&_HLS_pathway=cdn-b",
+        )
+        .await;
+    }
+    let m = metrics(node.addr).await;
+    assert_eq!(metric(&m, "edgepack_cdn_up{cdn=\"cdn-a\"}"), 1.0, "{m}");
+    // A second player is the second report.
+    steer(
+        node.addr,
+        "/vod/demo/steering/hls.json?session=another&served=cdn-a&_HLS_pathway=cdn-b",
+    )
+    .await;
+    let m = metrics(node.addr).await;
+    assert_eq!(metric(&m, "edgepack_cdn_up{cdn=\"cdn-a\"}"), 0.0, "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_host_header_never_reaches_the_steering_url() {
+    let cdns = three_cdns().await;
+    let node = start_with(config(&fast(0), &entries(&cdns, ["", "", ""]))).await;
+    let r = request(
+        node.addr,
+        "GET",
+        "/vod/demo/master.m3u8",
+        &[("host", "x.example\",PATHWAY-ID=\"evil")],
+        false,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    let tag = text
+        .lines()
+        .find(|l| l.starts_with("#EXT-X-CONTENT-STEERING:"))
+        .expect("no EXT-X-CONTENT-STEERING");
+    assert!(!text.contains("evil"), "{tag}");
+    assert_eq!(tag.matches("PATHWAY-ID=").count(), 1, "{tag}");
+    assert!(
+        tag.contains("SERVER-URI=\"http://localhost/vod/demo/steering/hls.json?"),
+        "{tag}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1338,6 +1391,11 @@ async fn the_daemon_refuses_a_delivery_config_that_makes_no_sense() {
             "trailing slash",
             String::new(),
             vec![entry("cdn-a", "https://a.example.com/", "")],
+        ),
+        (
+            ".r and digits",
+            String::new(),
+            vec![entry("edge.r2", "https://a.example.com", "")],
         ),
         (
             "base_url",

@@ -104,8 +104,9 @@ async fn fetch(server: &TestServer, path: &str, status: u16) -> String {
 /// The `/metrics` exposition of a daemon on the demo media after a multivariant playlist,
 /// an MPD, a media playlist, an init segment and a media segment (twice, so the response
 /// cache hits), a 404 and a scrape; of a daemon whose HTTP origin fails, after reads that
-/// fail, are retried and open the circuit breaker; and of a daemon with playback access on
-/// a real Redis ([`access_exposition`]).
+/// fail, are retried and open the circuit breaker; of a daemon with playback access on
+/// a real Redis ([`access_exposition`]); and of one delivering through two CDNs
+/// ([`delivery_exposition`]).
 async fn live_expositions() -> Vec<String> {
     let local = start_with(Config {
         media_root: MediaRoot::Local(demo_media()),
@@ -162,7 +163,67 @@ async fn live_expositions() -> Vec<String> {
     }
     let remote_text = fetch(&remote, "/metrics", 200).await;
     let access_text = access_exposition().await;
-    vec![local_text, remote_text, access_text]
+    let delivery_text = delivery_exposition(&local).await;
+    vec![local_text, remote_text, access_text, delivery_text]
+}
+
+/// The `/metrics` exposition of a daemon delivering through two CDNs: `up` (the daemon
+/// `cdn`, whose /healthz answers) and `dark` (nothing listening), after a steered
+/// multivariant playlist, a steering request in which the player reports it left `dark`
+/// for `up`, and one whose query cannot be read.
+async fn delivery_exposition(cdn: &TestServer) -> String {
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = format!(
+        r#"
+[delivery]
+probe_interval_ms = 100
+probe_timeout_ms = 500
+fail_after = 1
+
+[[delivery.cdns]]
+id = "up"
+base_url = "http://{}"
+priority = 1
+
+[[delivery.cdns]]
+id = "dark"
+base_url = "http://{closed}"
+priority = 2
+"#,
+        cdn.addr
+    );
+    let server = start_with(Config {
+        media_root: MediaRoot::Local(demo_media()),
+        ..Config::from_toml(&config).unwrap()
+    })
+    .await;
+    metrics_with(
+        &server,
+        "edgepack_cdn_transitions_total{cdn=\"dark\",to=\"down\"} 1",
+    )
+    .await;
+    fetch(&server, "/vod/demo/master.m3u8", 200).await;
+    fetch(
+        &server,
+        "/vod/demo/steering/hls.json?session=s1&served=dark&_HLS_pathway=up&_HLS_throughput=2000000",
+        200,
+    )
+    .await;
+    fetch(&server, "/vod/demo/steering/dash.json?session=%zz", 400).await;
+    let text = fetch(&server, "/metrics", 200).await;
+    for sample in [
+        "edgepack_cdn_up{cdn=\"up\"} 1",
+        "edgepack_cdn_up{cdn=\"dark\"} 0",
+        "edgepack_cdn_failovers_total{from=\"dark\",to=\"up\"} 1",
+        "edgepack_steering_sessions_total{pathway=\"up\"} 1",
+        "edgepack_steering_refused_total{reason=\"bad_encoding\"} 1",
+    ] {
+        assert!(text.contains(sample), "no {sample} in:\n{text}");
+    }
+    text
 }
 
 const ACCESS_SECRET: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";

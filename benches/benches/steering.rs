@@ -66,7 +66,13 @@ fn bench(c: &mut Criterion) {
         })
     });
     c.bench_function("session_order", |b| {
-        b.iter(|| order(black_box("6cb45b8fe9397ffdb6690f2bf2947c23"), &ps, &statuses))
+        b.iter(|| {
+            order(
+                black_box("6cb45b8fe9397ffdb6690f2bf2947c23"),
+                &ps,
+                &statuses,
+            )
+        })
     });
     let token = "2D3RhEOhAQWhBEVjZG4tY1hupwdQqW8aK8ChAKIgaWqfxw7roAFoZWRnZXBhY2sZATihA6EBai92b2QvZGVtby8ZATmCY0dFVGRIRUFEBhprFsZCBBprFtRxY3NpZHggZDI2MzA0NDA0MDE2YTNmOGI4NjdjNWIyZjNiZWM4MWZYIDUPcLZVJE";
     let urls: Vec<PathwayUrls> = ps

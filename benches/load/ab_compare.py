@@ -13,7 +13,8 @@ request packages), pinned to CPU 0 side by side; wrk runs on CPU 1 against A the
 then A, and so on, `repeats` times per cell, so the two are always measured seconds apart,
 drift of the machine cancels out, and neither always goes first (the first of a pair measured
 about 3% faster, whichever binary it was). Prints each cell's median requests/s and p99 for A and B
-and the ratio B/A. A cell is FORMAT:CONNECTIONS with FORMAT one of cmaf, ts, playlists.
+and the ratio B/A. A cell is FORMAT:CONNECTIONS with FORMAT one of cmaf, ts, playlists, starts
+(the multivariant playlists and the MPD only).
 """
 
 import argparse
@@ -60,6 +61,9 @@ def main():
         "ts": sorted(f"/{p.relative_to(www)}" for p in ladder.glob("ts/*/*.ts")),
         "playlists": sorted(f"/{p.relative_to(www)}" for p in ladder.rglob("*.m3u8"))
         + ["/vod/ladder/manifest.mpd"],
+        # What starts a session: the multivariant playlists and the MPD (steered per session
+        # when [delivery] covers the asset).
+        "starts": ["/vod/ladder/master.m3u8", "/vod/ladder/ts/master.m3u8", "/vod/ladder/manifest.mpd"],
     }
     query = f"?{args.b_query}" if args.b_query else ""
     asked = {"A": paths, "B": {kind: [p + query for p in ps] for kind, ps in paths.items()}}

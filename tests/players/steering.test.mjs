@@ -10,7 +10,7 @@
 // node's [delivery] puts the CDNs in priority order A, B, C and probes each
 // every 500 ms (out after 1 failed probe, back after 2 good ones and a 4 s
 // hold; steering TTL 4 s, 2 s while a CDN is out). The title is the demo
-// looped to 90 s (4 s segments); players keep a short forward buffer so they
+// looped to 120 s (4 s segments); players keep a short forward buffer so they
 // keep fetching while a CDN is out.
 //
 // A failover case plays, breaks CDN A when currentTime reaches 8 s (killed,
@@ -103,7 +103,7 @@ else describe('multi-CDN content steering with real players (a CDN goes dark mid
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgepack-steering-'));
     mediaRoot = path.join(dir, 'media');
-    loopTitle(SOURCE, path.join(mediaRoot, ASSET), 3);
+    loopTitle(SOURCE, path.join(mediaRoot, ASSET), 4); // 120 s
   });
 
   after(async () => {
@@ -130,9 +130,11 @@ else describe('multi-CDN content steering with real players (a CDN goes dark mid
 
   async function failover(t, { player, manifest, fault, layout = 'repeat', returns = true }) {
     const shakaBan = player === 'shaka';
-    // Shaka: its ban ends about 60 s after the break (at currentTime 68), and its
-    // next segment or steering request comes within a TTL: 80 s of the 90 s title.
-    const playS = shakaBan ? BREAK_AT_S + SHAKA_BAN_MS / 1000 + 12 : PLAY_S;
+    // Shaka: its ban ends about 60 s after the break, or 65 s when a black hole
+    // held its request for its 5 s stall timeout (currentTime 73), and then its
+    // buffer (12 s) still has to drain before it asks for more: 95 s of the
+    // 120 s title.
+    const playS = shakaBan ? BREAK_AT_S + SHAKA_BAN_MS / 1000 + 27 : PLAY_S;
     const s = await stack(`${player}-${fault}-${layout}-${manifest.replace(/\W/g, '')}`, { timing: { ...TIMING, hls_layout: `"${layout}"` } });
     const { a, b } = s.cdns.cdns;
     try {

@@ -211,10 +211,10 @@ else describe('multi-CDN content steering with real players (a CDN goes dark mid
       { player: 'shaka', manifest: 'manifest.mpd', fault: 'kill' },
       { player: 'shaka', manifest: 'manifest.mpd', fault: 'blackhole' },
       { player: 'shaka', manifest: 'manifest.mpd', fault: 'fail500' },
-      // Shaka with HLS moves off A and plays on, but in our runs it did not come
-      // back to A within the title, even after its 60 s ban of A ended (22 s
-      // before the end) and the steering answers put A first: the return is
-      // not asserted for it.
+      // Shaka with HLS moves off A and plays on, but in our runs it never came
+      // back to A, even after its 60 s ban of A ended (some 40 s before the
+      // end) with the steering answers putting A first: the return is not
+      // asserted for it (noted on the issue).
       { player: 'shaka', manifest: 'master.m3u8', fault: 'kill', returns: false },
       // The playlist names only A; B and C come as PATHWAY-CLONES in the steering answer.
       { player: 'hlsjs', manifest: 'master.m3u8', fault: 'kill', layout: 'clone' },

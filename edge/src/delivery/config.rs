@@ -107,7 +107,8 @@ pub struct CdnConfig {
     /// Viewer countries (ISO 3166 alpha-2) this CDN serves; empty: everyone.
     #[serde(default)]
     pub regions: Vec<String>,
-    /// Free-form labels, shown in metrics.
+    /// Free-form labels for the operator's own tooling (contracts, billing); the node keeps
+    /// them with the CDN and decides nothing by them.
     #[serde(default)]
     pub tags: Vec<String>,
     /// The probe's URL, instead of `base_url` + `probe_path`.

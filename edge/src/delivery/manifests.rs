@@ -85,7 +85,7 @@ impl SessionContext<'_> {
 /// Where players reach this node's steering answers: `delivery.steering_base_url`, else the
 /// scheme and host the request came to. Always absolute: dash.js takes the `ContentSteering`
 /// URL as it is, and Shaka cannot resolve a relative `RELOAD-URI`.
-pub fn steering_base(delivery: &Delivery, ctx: &SessionContext<'_>) -> String {
+fn steering_base(delivery: &Delivery, ctx: &SessionContext<'_>) -> String {
     match &delivery.config.steering_base_url {
         Some(b) => b.clone(),
         // The Host goes into a quoted playlist attribute: anything but a host name or an
@@ -105,16 +105,18 @@ pub fn steering_base(delivery: &Delivery, ctx: &SessionContext<'_>) -> String {
     }
 }
 
-/// The URL steering requests for `asset` go to, with the session state in its query (the
-/// viewer's token too, so the request passes access control).
+/// The URL steering requests for `ctx`'s asset go to, with the session state in its query
+/// (the viewer's token too, so the request passes access control).
 pub fn steering_url(
-    base: &str,
-    asset: &str,
+    delivery: &Delivery,
+    ctx: &SessionContext<'_>,
     syntax: ManifestSyntax,
     session: &str,
     served: &PathwayId,
     viewer_query: Option<&String>,
 ) -> String {
+    let base = steering_base(delivery, ctx);
+    let asset = ctx.asset;
     let file = match syntax {
         ManifestSyntax::Hls => "hls",
         ManifestSyntax::Dash => "dash",
@@ -191,8 +193,8 @@ pub fn steer(
                 })
                 .collect();
             let server = steering_url(
-                &steering_base(delivery, ctx),
-                ctx.asset,
+                delivery,
+                ctx,
                 syntax,
                 &session,
                 &initial,
@@ -218,8 +220,8 @@ pub fn steer(
                 })
                 .collect();
             let server = steering_url(
-                &steering_base(delivery, ctx),
-                ctx.asset,
+                delivery,
+                ctx,
                 syntax,
                 &session,
                 &first,

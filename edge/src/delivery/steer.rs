@@ -17,7 +17,7 @@ use http::request::Parts;
 use packager::url_query::ManifestSyntax;
 
 use crate::delivery::config::HlsLayout;
-use crate::delivery::manifests::{steering_base, steering_url, SessionContext};
+use crate::delivery::manifests::{steering_url, SessionContext};
 use crate::delivery::Delivery;
 use crate::problem::{Problem, ProblemKind};
 
@@ -76,8 +76,8 @@ pub fn answer(
         .with_label_values(&[format, readmitted_base(&first).as_str()])
         .inc();
     let reload = steering_url(
-        &steering_base(delivery, ctx),
-        ctx.asset,
+        delivery,
+        ctx,
         syntax,
         &session,
         &first,

@@ -2,7 +2,9 @@
 //! pathway they put first, sessions by starting pathway, failovers players report, and the
 //! throughput they measure. Labels are the configured CDN ids, so their number is bounded.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+
+use crate::ops::register::{counter, histogram};
 
 pub struct DeliveryMetrics {
     /// 1 while a CDN may carry sessions (up or ramping back), 0 while it is out.
@@ -23,29 +25,6 @@ pub struct DeliveryMetrics {
     /// Throughput players report, in bytes per second (they send bits), by the pathway
     /// they are on.
     pub reported_throughput: HistogramVec,
-}
-
-fn counter(
-    r: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-) -> prometheus::Result<IntCounterVec> {
-    let c = IntCounterVec::new(Opts::new(name, help), labels)?;
-    r.register(Box::new(c.clone()))?;
-    Ok(c)
-}
-
-fn histogram(
-    r: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-    buckets: Vec<f64>,
-) -> prometheus::Result<HistogramVec> {
-    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)?;
-    r.register(Box::new(h.clone()))?;
-    Ok(h)
 }
 
 impl DeliveryMetrics {

@@ -10,6 +10,7 @@ use prometheus::{
 };
 
 use crate::ops::process_memory::ProcessMemory;
+use crate::ops::register::counter;
 use crate::ops::request_metrics::RequestMetrics;
 
 /// The daemon's metrics, registered in their own registry.
@@ -55,17 +56,6 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0,
 ];
-
-fn counter(
-    registry: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-) -> prometheus::Result<IntCounterVec> {
-    let c = IntCounterVec::new(Opts::new(name, help), labels)?;
-    registry.register(Box::new(c.clone()))?;
-    Ok(c)
-}
 
 fn gauge(
     registry: &Registry,

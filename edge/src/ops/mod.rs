@@ -7,4 +7,5 @@ pub mod access_metrics;
 pub mod delivery_metrics;
 pub mod metrics;
 pub mod process_memory;
+pub mod register;
 pub mod request_metrics;

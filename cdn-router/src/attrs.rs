@@ -1,11 +1,12 @@
-//! HLS attribute lists (RFC 8216 4.2): `NAME=value,NAME="quoted, value"` read into pairs and
-//! written back, so a tag can be changed one attribute at a time.
+//! HLS attribute lists (RFC 8216 4.2): `NAME=value,NAME="quoted, value"` read into pairs, so
+//! a tag can be written again one attribute at a time.
 
-/// One attribute: its name and its value as written (a quoted string keeps its quotes).
-pub(crate) type Attr = (String, String);
+/// One attribute: its name and its value as written (a quoted string keeps its quotes),
+/// borrowed from the list.
+pub(crate) type Attr<'a> = (&'a str, &'a str);
 
 /// The attributes of `list`, or `None` when it is not an attribute list.
-pub(crate) fn parse(list: &str) -> Option<Vec<Attr>> {
+pub(crate) fn parse(list: &str) -> Option<Vec<Attr<'_>>> {
     let mut out = Vec::new();
     let mut rest = list;
     while !rest.is_empty() {
@@ -24,7 +25,7 @@ pub(crate) fn parse(list: &str) -> Option<Vec<Attr>> {
             let end = after.find(',').unwrap_or(after.len());
             (&after[..end], &after[end..])
         };
-        out.push((name.to_owned(), value.to_owned()));
+        out.push((name, value));
         rest = match after.strip_prefix(',') {
             Some(r) => r,
             None if after.is_empty() => after,
@@ -35,35 +36,12 @@ pub(crate) fn parse(list: &str) -> Option<Vec<Attr>> {
 }
 
 /// The value of `name`, without quotes.
-pub(crate) fn get<'a>(attrs: &'a [Attr], name: &str) -> Option<&'a str> {
-    attrs.iter().find(|(n, _)| n == name).map(|(_, v)| {
+pub(crate) fn get<'a>(attrs: &[Attr<'a>], name: &str) -> Option<&'a str> {
+    attrs.iter().find(|(n, _)| *n == name).map(|(_, v)| {
         v.strip_prefix('"')
             .and_then(|v| v.strip_suffix('"'))
             .unwrap_or(v)
     })
-}
-
-/// Sets `name` to the quoted string `value` (replacing it, or appending it).
-pub(crate) fn set_quoted(attrs: &mut Vec<Attr>, name: &str, value: &str) {
-    let quoted = format!("\"{value}\"");
-    match attrs.iter_mut().find(|(n, _)| n == name) {
-        Some((_, v)) => *v = quoted,
-        None => attrs.push((name.to_owned(), quoted)),
-    }
-}
-
-/// The attribute list as text.
-pub(crate) fn write(attrs: &[Attr]) -> String {
-    let mut out = String::new();
-    for (i, (n, v)) in attrs.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(n);
-        out.push('=');
-        out.push_str(v);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -71,13 +49,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_and_writes_back_unchanged() {
+    fn reads_names_and_values_as_written() {
         let list = r#"BANDWIDTH=1,CODECS="avc1.64000c,mp4a.40.2",RESOLUTION=320x180,AUDIO="a""#;
         let attrs = parse(list).unwrap();
-        assert_eq!(attrs.len(), 4);
+        let names: Vec<&str> = attrs.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["BANDWIDTH", "CODECS", "RESOLUTION", "AUDIO"]);
+        assert_eq!(attrs[1].1, r#""avc1.64000c,mp4a.40.2""#);
         assert_eq!(get(&attrs, "CODECS"), Some("avc1.64000c,mp4a.40.2"));
         assert_eq!(get(&attrs, "RESOLUTION"), Some("320x180"));
-        assert_eq!(write(&attrs), list);
     }
 
     #[test]
@@ -85,13 +64,5 @@ mod tests {
         for bad in ["X", "X=\"open", "x=1", "A=\"q\"B=1", "=1"] {
             assert!(parse(bad).is_none(), "{bad}");
         }
-    }
-
-    #[test]
-    fn set_replaces_or_appends() {
-        let mut a = parse("A=1").unwrap();
-        set_quoted(&mut a, "A", "x");
-        set_quoted(&mut a, "B", "y");
-        assert_eq!(write(&a), r#"A="x",B="y""#);
     }
 }

@@ -35,14 +35,29 @@ pub struct HlsSteering<'a> {
     pub pathways: &'a [PathwayUrls],
 }
 
-enum Item {
-    Media(Vec<Attr>),
-    Variant(Vec<Attr>, String),
-    IFrame(Vec<Attr>),
+/// A line of the playlist that is written once per pathway, with what it needs worked out
+/// once: its attributes and its stable id.
+enum Item<'a> {
+    Media {
+        attrs: Vec<Attr<'a>>,
+        stable: String,
+    },
+    Variant {
+        attrs: Vec<Attr<'a>>,
+        uri: &'a str,
+        stable: String,
+    },
+    IFrame {
+        attrs: Vec<Attr<'a>>,
+        stable: String,
+    },
 }
 
 /// `master` with every pathway in it.
-pub fn steer_multivariant(master: &str, s: &HlsSteering<'_>) -> Result<String, ManifestError> {
+pub fn steer_multivariant<'m>(
+    master: &'m str,
+    s: &HlsSteering<'_>,
+) -> Result<String, ManifestError> {
     if s.pathways.is_empty() {
         return Err(ManifestError::NoPathways);
     }
@@ -50,42 +65,61 @@ pub fn steer_multivariant(master: &str, s: &HlsSteering<'_>) -> Result<String, M
     if lines.next().map(|(_, l)| l.trim_end()) != Some("#EXTM3U") {
         return Err(ManifestError::NotMultivariant("no #EXTM3U first line"));
     }
-    let mut head = vec!["#EXTM3U".to_owned()];
+    let mut head = vec!["#EXTM3U"];
     let mut items = Vec::new();
     while let Some((n, line)) = lines.next() {
         let line = line.trim_end();
         let bad = |what| ManifestError::BadLine { line: n + 1, what };
-        let list = |rest: &str| attrs::parse(rest).ok_or(bad("not an attribute list"));
+        let list = |rest: &'m str| attrs::parse(rest).ok_or(bad("not an attribute list"));
         if let Some(rest) = line.strip_prefix("#EXT-X-MEDIA:") {
-            items.push(Item::Media(list(rest)?));
+            let attrs = list(rest)?;
+            let stable = stable_id(&match attrs::get(&attrs, "URI") {
+                Some(u) => u.to_owned(),
+                None => {
+                    let field = |n| attrs::get(&attrs, n).unwrap_or("");
+                    format!("{}-{}-{}", field("TYPE"), field("GROUP-ID"), field("NAME"))
+                }
+            });
+            items.push(Item::Media { attrs, stable });
         } else if let Some(rest) = line.strip_prefix("#EXT-X-I-FRAME-STREAM-INF:") {
-            items.push(Item::IFrame(list(rest)?));
+            let attrs = list(rest)?;
+            let stable = stable_id(&format!(
+                "iframe-{}",
+                attrs::get(&attrs, "URI").unwrap_or("")
+            ));
+            items.push(Item::IFrame { attrs, stable });
         } else if let Some(rest) = line.strip_prefix("#EXT-X-STREAM-INF:") {
-            let a = list(rest)?;
+            let attrs = list(rest)?;
             let uri = loop {
                 match lines.next() {
                     Some((_, u)) if u.trim().is_empty() || u.starts_with('#') => continue,
-                    Some((_, u)) => break u.trim().to_owned(),
+                    Some((_, u)) => break u.trim(),
                     None => return Err(bad("EXT-X-STREAM-INF without a URI")),
                 }
             };
-            items.push(Item::Variant(a, uri));
+            let stable = stable_id(uri);
+            items.push(Item::Variant { attrs, uri, stable });
         } else if line.starts_with("#EXT-X-CONTENT-STEERING") || line.is_empty() {
             continue;
         } else if line.starts_with("#EXT-X-STREAM-INF") || !line.starts_with('#') {
             return Err(bad("a URI or tag this rewrite does not know"));
         } else {
-            head.push(line.to_owned());
+            head.push(line);
         }
     }
-    if !items.iter().any(|i| matches!(i, Item::Variant(..))) {
+    if !items.iter().any(|i| matches!(i, Item::Variant { .. })) {
         return Err(ManifestError::NotMultivariant("no EXT-X-STREAM-INF"));
     }
-    let mut out = head.join("\n");
-    out.push_str(&format!(
-        "\n#EXT-X-CONTENT-STEERING:SERVER-URI=\"{}\",PATHWAY-ID=\"{}\"\n",
-        s.server_uri, s.initial
-    ));
+    let mut out = String::with_capacity(master.len() * (s.pathways.len() + 1) * 3 / 2);
+    for h in head {
+        out.push_str(h);
+        out.push('\n');
+    }
+    out.push_str("#EXT-X-CONTENT-STEERING:SERVER-URI=\"");
+    out.push_str(s.server_uri);
+    out.push_str("\",PATHWAY-ID=\"");
+    out.push_str(s.initial.as_str());
+    out.push_str("\"\n");
     for p in s.pathways {
         for item in &items {
             write_item(&mut out, item, p);
@@ -94,90 +128,118 @@ pub fn steer_multivariant(master: &str, s: &HlsSteering<'_>) -> Result<String, M
     Ok(out)
 }
 
-fn write_item(out: &mut String, item: &Item, p: &PathwayUrls) {
-    let group = |g: &str| format!("{g}-{}", p.id);
-    match item {
-        Item::Media(a) => {
-            let mut a = a.clone();
-            let stable = stable_id(attrs::get(&a, "URI").map(str::to_owned).unwrap_or_else(|| {
-                let field = |n| attrs::get(&a, n).unwrap_or("").to_owned();
-                format!("{}-{}-{}", field("TYPE"), field("GROUP-ID"), field("NAME"))
-            }));
-            if let Some(g) = attrs::get(&a, "GROUP-ID").map(group) {
-                attrs::set_quoted(&mut a, "GROUP-ID", &g);
-            }
-            if let Some(u) = attrs::get(&a, "URI").map(|u| url(u, p)) {
-                attrs::set_quoted(&mut a, "URI", &u);
-            }
-            attrs::set_quoted(&mut a, "STABLE-RENDITION-ID", &stable);
-            out.push_str("#EXT-X-MEDIA:");
-            out.push_str(&attrs::write(&a));
-            out.push('\n');
+/// The rendition group attributes of a variant; `CLOSED-CAPTIONS=NONE` is an enumerated
+/// value, not a group (it is not quoted).
+const GROUPS: [&str; 4] = ["AUDIO", "VIDEO", "SUBTITLES", "CLOSED-CAPTIONS"];
+
+/// One item on pathway `p`, written straight into `out`: its attributes in their order, with
+/// the group ids, URIs and ids of the pathway, then the ones it adds.
+fn write_item(out: &mut String, item: &Item<'_>, p: &PathwayUrls) {
+    let (tag, attrs, stable_name, stable) = match item {
+        Item::Media { attrs, stable } => ("#EXT-X-MEDIA:", attrs, "STABLE-RENDITION-ID", stable),
+        Item::Variant { attrs, stable, .. } => {
+            ("#EXT-X-STREAM-INF:", attrs, "STABLE-VARIANT-ID", stable)
         }
-        Item::Variant(a, uri) => {
-            let mut a = a.clone();
-            for name in ["AUDIO", "VIDEO", "SUBTITLES", "CLOSED-CAPTIONS"] {
-                // CLOSED-CAPTIONS=NONE is an enumerated value, not a group.
-                let quoted = a.iter().any(|(n, v)| n == name && v.starts_with('"'));
-                if let Some(g) = attrs::get(&a, name).filter(|_| quoted).map(group) {
-                    attrs::set_quoted(&mut a, name, &g);
-                }
-            }
-            attrs::set_quoted(&mut a, "PATHWAY-ID", p.id.as_str());
-            attrs::set_quoted(&mut a, "STABLE-VARIANT-ID", &stable_id(uri.clone()));
-            out.push_str("#EXT-X-STREAM-INF:");
-            out.push_str(&attrs::write(&a));
-            out.push('\n');
-            out.push_str(&url(uri, p));
-            out.push('\n');
+        Item::IFrame { attrs, stable } => (
+            "#EXT-X-I-FRAME-STREAM-INF:",
+            attrs,
+            "STABLE-VARIANT-ID",
+            stable,
+        ),
+    };
+    let is_media = matches!(item, Item::Media { .. });
+    out.push_str(tag);
+    let mut first = true;
+    let mut sep = |out: &mut String| {
+        if !first {
+            out.push(',');
         }
-        Item::IFrame(a) => {
-            let mut a = a.clone();
-            if let Some(u) = attrs::get(&a, "URI").map(str::to_owned) {
-                attrs::set_quoted(
-                    &mut a,
-                    "STABLE-VARIANT-ID",
-                    &stable_id(format!("iframe-{u}")),
-                );
-                attrs::set_quoted(&mut a, "URI", &url(&u, p));
-            }
-            attrs::set_quoted(&mut a, "PATHWAY-ID", p.id.as_str());
-            out.push_str("#EXT-X-I-FRAME-STREAM-INF:");
-            out.push_str(&attrs::write(&a));
-            out.push('\n');
+        first = false;
+    };
+    for &(name, value) in attrs {
+        if name == "PATHWAY-ID" || name == stable_name {
+            continue;
         }
+        sep(out);
+        out.push_str(name);
+        out.push('=');
+        let quoted = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+        let group = (name == "GROUP-ID" && is_media) || (!is_media && GROUPS.contains(&name));
+        match quoted {
+            Some(v) if group => {
+                out.push('"');
+                out.push_str(v);
+                out.push('-');
+                out.push_str(p.id.as_str());
+                out.push('"');
+            }
+            Some(v) if name == "URI" => {
+                out.push('"');
+                push_url(out, v, p);
+                out.push('"');
+            }
+            _ => out.push_str(value),
+        }
+    }
+    if !is_media {
+        sep(out);
+        out.push_str("PATHWAY-ID=\"");
+        out.push_str(p.id.as_str());
+        out.push('"');
+    }
+    if !stable.is_empty() {
+        sep(out);
+        out.push_str(stable_name);
+        out.push_str("=\"");
+        out.push_str(stable);
+        out.push('"');
+    }
+    out.push('\n');
+    if let Item::Variant { uri, .. } = item {
+        push_url(out, uri, p);
+        out.push('\n');
     }
 }
 
 /// `uri` on pathway `p`: a relative URI against its prefix, a path-absolute one against its
 /// origin, an absolute one as it is; then the pathway's query.
-fn url(uri: &str, p: &PathwayUrls) -> String {
-    let mut out = if uri.contains("://") {
-        uri.to_owned()
+fn push_url(out: &mut String, uri: &str, p: &PathwayUrls) {
+    if uri.contains("://") {
+        out.push_str(uri);
     } else if let Some(path) = uri.strip_prefix('/') {
         let origin_end = p
             .prefix
             .find("://")
             .and_then(|i| p.prefix[i + 3..].find('/').map(|j| i + 3 + j))
             .unwrap_or(p.prefix.len());
-        format!("{}/{path}", &p.prefix[..origin_end])
+        out.push_str(&p.prefix[..origin_end]);
+        out.push('/');
+        out.push_str(path);
     } else {
-        format!("{}{uri}", p.prefix)
-    };
+        out.push_str(&p.prefix);
+        out.push_str(uri);
+    }
     if let Some(q) = &p.query {
-        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push(if uri.contains('?') { '&' } else { '?' });
         out.push_str(q);
     }
+}
+
+/// `uri` on pathway `p`, as a string of its own.
+#[cfg(test)]
+fn url(uri: &str, p: &PathwayUrls) -> String {
+    let mut out = String::new();
+    push_url(&mut out, uri, p);
     out
 }
 
 /// A stable id made from a URI (its path without `/media.m3u8`) or a rendition's name, in
 /// the character set the draft allows (`A-Z a-z 0-9 + / = . - _`).
-fn stable_id(from: String) -> String {
+fn stable_id(from: &str) -> String {
     let trimmed = from
         .split('?')
         .next()
-        .unwrap_or(&from)
+        .unwrap_or(from)
         .trim_end_matches("/media.m3u8")
         .trim_end_matches(".m3u8");
     trimmed

@@ -1,0 +1,85 @@
+//! URL templates filled in: the `[NAME]` macros of VAST tracking and error URLs
+//! (`[ERRORCODE]`, `[CACHEBUSTING]`, `[TIMESTAMP]`...) and of the ad decision server URL
+//! template (MediaTailor's `[session.id]`, `[player_params.NAME]`, `[avail.index]`,
+//! `[avail.duration]`...). Values are percent-encoded; a macro without a value is left as it
+//! is. The result is capped at [`MAX_URL_BYTES`].
+
+/// The longest URL produced; a longer one is cut at the last whole macro or byte that fits.
+pub const MAX_URL_BYTES: usize = 8192;
+
+/// `template` with each `[NAME]` for which `value(NAME)` gives a value replaced by it,
+/// percent-encoded.
+pub fn expand(template: &str, value: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('[') {
+        let (before, from) = rest.split_at(open);
+        out.push_str(before);
+        let close = from.find(']').filter(|&c| c <= 128);
+        match close.and_then(|c| value(&from[1..c]).map(|v| (c, v))) {
+            Some((c, v)) => {
+                encode_into(&mut out, &v);
+                rest = &from[c + 1..];
+            }
+            None => {
+                out.push('[');
+                rest = &from[1..];
+            }
+        }
+        if out.len() > MAX_URL_BYTES {
+            break;
+        }
+    }
+    out.push_str(rest);
+    if out.len() > MAX_URL_BYTES {
+        let mut cut = MAX_URL_BYTES;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    out
+}
+
+/// RFC 3986 percent-encoding of everything but the unreserved characters.
+fn encode_into(out: &mut String, v: &str) {
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(name: &str) -> Option<String> {
+        match name {
+            "ERRORCODE" => Some("303".into()),
+            "session.id" => Some("s-1".into()),
+            "player_params.device" => Some("tv & box".into()),
+            "avail.index" => Some("2".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn known_macros_are_filled_and_encoded_unknown_ones_kept() {
+        assert_eq!(
+            expand("https://ads.example/e?c=[ERRORCODE]&s=[session.id]&d=[player_params.device]&i=[avail.index]&x=[UNKNOWN]&y=[", &values),
+            "https://ads.example/e?c=303&s=s-1&d=tv%20%26%20box&i=2&x=[UNKNOWN]&y=["
+        );
+        assert_eq!(expand("no macros", &values), "no macros");
+    }
+
+    #[test]
+    fn the_result_is_bounded() {
+        let template = "[session.id]".repeat(10_000);
+        assert!(expand(&template, &|_| Some("x".repeat(100))).len() <= MAX_URL_BYTES);
+        let long = format!("[{}]", "a".repeat(1000));
+        assert_eq!(expand(&long, &values), long);
+    }
+}

@@ -10,14 +10,18 @@
 //! - [`chain`]: a wrapper chain merged into the ad it ends in, and the ads of a break picked
 //!   (a pod in sequence, or a buffet ad);
 //! - [`media_file`]: the media file that fits a rendition;
-//! - [`macros`]: URL templates filled (`[ERRORCODE]`, `[session.id]`, `[avail.index]`...).
+//! - [`macros`]: URL templates filled (`[ERRORCODE]`, `[session.id]`, `[avail.index]`...);
+//! - [`splice`]: breaks placed on content segment boundaries, with their drift from the cue;
+//! - [`beacons`]: which beacons the fetch of each ad segment fires.
 
 #![forbid(unsafe_code)]
 
+pub mod beacons;
 pub mod chain;
 pub mod error;
 pub mod macros;
 pub mod media_file;
+pub mod splice;
 pub mod time;
 pub mod vast;
 pub mod vmap;

@@ -12,13 +12,15 @@
 //! - [`media_file`]: the media file that fits a rendition;
 //! - [`macros`]: URL templates filled (`[ERRORCODE]`, `[session.id]`, `[avail.index]`...);
 //! - [`splice`]: breaks placed on content segment boundaries, with their drift from the cue;
-//! - [`beacons`]: which beacons the fetch of each ad segment fires.
+//! - [`beacons`]: which beacons the fetch of each ad segment fires;
+//! - [`hls`]: media playlists with the breaks stitched in (discontinuities, maps, keys).
 
 #![forbid(unsafe_code)]
 
 pub mod beacons;
 pub mod chain;
 pub mod error;
+pub mod hls;
 pub mod macros;
 pub mod media_file;
 pub mod splice;

@@ -13,12 +13,14 @@
 //! - [`macros`]: URL templates filled (`[ERRORCODE]`, `[session.id]`, `[avail.index]`...);
 //! - [`splice`]: breaks placed on content segment boundaries, with their drift from the cue;
 //! - [`beacons`]: which beacons the fetch of each ad segment fires;
-//! - [`hls`]: media playlists with the breaks stitched in (discontinuities, maps, keys).
+//! - [`hls`]: media playlists with the breaks stitched in (discontinuities, maps, keys);
+//! - [`dash`]: MPDs with one Period per ad and per stretch of content.
 
 #![forbid(unsafe_code)]
 
 pub mod beacons;
 pub mod chain;
+pub mod dash;
 pub mod error;
 pub mod hls;
 pub mod macros;

@@ -237,9 +237,83 @@ fn push_text(stack: &mut [Element], text: &str, line: usize) -> Result<(), Parse
     Ok(())
 }
 
+/// `el` written as XML (with its children, indented by two spaces per level): attribute
+/// values and text escaped, an element with no text and no children written empty.
+pub fn write(el: &Element) -> String {
+    let mut out = String::with_capacity(4096);
+    write_into(&mut out, el, 0);
+    out
+}
+
+fn write_into(out: &mut String, el: &Element, depth: usize) {
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+    out.push('<');
+    out.push_str(&el.name);
+    for (n, v) in &el.attrs {
+        out.push(' ');
+        out.push_str(n);
+        out.push_str("=\"");
+        escape_into(out, v, true);
+        out.push('"');
+    }
+    if el.children.is_empty() && el.text.is_empty() {
+        out.push_str("/>\n");
+        return;
+    }
+    out.push('>');
+    if el.children.is_empty() {
+        escape_into(out, &el.text, false);
+    } else {
+        out.push('\n');
+        if !el.text.is_empty() {
+            escape_into(out, &el.text, false);
+            out.push('\n');
+        }
+        for c in &el.children {
+            write_into(out, c, depth + 1);
+        }
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    }
+    out.push_str("</");
+    out.push_str(&el.name);
+    out.push_str(">\n");
+}
+
+fn escape_into(out: &mut String, s: &str, attribute: bool) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attribute => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_back_it_reads_the_same() {
+        let doc = "<a x=\"1 &amp; &quot;2&quot;\"><b>t &lt; u</b><c/><d k=\"v\"><e/></d></a>";
+        let tree = parse(doc).unwrap();
+        let again = parse(&write(&tree)).unwrap();
+        let strip = |mut e: Element| {
+            fn no_lines(e: &mut Element) {
+                e.line = 0;
+                e.children.iter_mut().for_each(no_lines);
+            }
+            no_lines(&mut e);
+            e
+        };
+        assert_eq!(strip(tree), strip(again));
+    }
 
     #[test]
     fn names_lines_text_and_cdata() {

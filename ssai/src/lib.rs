@@ -14,7 +14,8 @@
 //! - [`splice`]: breaks placed on content segment boundaries, with their drift from the cue;
 //! - [`beacons`]: which beacons the fetch of each ad segment fires;
 //! - [`hls`]: media playlists with the breaks stitched in (discontinuities, maps, keys);
-//! - [`dash`]: MPDs with one Period per ad and per stretch of content.
+//! - [`dash`]: MPDs with one Period per ad and per stretch of content;
+//! - [`interstitials`]: the guided mode, HLS Interstitials (`EXT-X-DATERANGE` and asset lists).
 
 #![forbid(unsafe_code)]
 
@@ -23,6 +24,7 @@ pub mod chain;
 pub mod dash;
 pub mod error;
 pub mod hls;
+pub mod interstitials;
 pub mod macros;
 pub mod media_file;
 pub mod splice;

@@ -16,6 +16,7 @@
 #![deny(unsafe_code)]
 
 pub mod access;
+pub mod ads;
 pub mod built;
 pub mod config;
 pub mod daemon;

@@ -9,6 +9,7 @@ mod common;
 
 mod access;
 mod access_shared;
+mod ads;
 mod bytes_and_sync;
 mod delivery;
 mod deploy_checks;

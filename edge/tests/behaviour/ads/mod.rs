@@ -1,0 +1,12 @@
+//! Ad decisions and beacons against a real HTTP ad server started by the test (the edge's
+//! `ads::decision` and `ads::beacons`): pods, wrapper chains, their limits and loops,
+//! timeouts, errors, empty answers, server-side headers; beacons fired once per key, retried,
+//! and dropped when the queue is full.
+//!
+//! - `ad_server.rs`: the test ad server, answering VAST by path and recording what it got;
+//! - `decision.rs`: the break decisions;
+//! - `beacons.rs`: the beacon queue.
+
+mod ad_server;
+mod beacons;
+mod decision;

@@ -270,7 +270,7 @@ impl Decider {
             Ok(Ok((_, None))) => Fetched::Failed("ad server answer too large".into()),
             Ok(Ok((_, Some(body)))) => match std::str::from_utf8(&body) {
                 Err(_) => Fetched::Failed("ad server answer is not UTF-8".into()),
-                Ok(text) if text.trim().is_empty() => Fetched::Vast(Box::new(Vast::default())),
+                Ok(text) if text.trim().is_empty() => Fetched::Vast(Box::default()),
                 Ok(text) => match vast::parse(text) {
                     Ok(v) => Fetched::Vast(Box::new(v)),
                     Err(e) => Fetched::Failed(format!("not VAST: {e}")),

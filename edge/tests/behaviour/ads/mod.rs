@@ -1,12 +1,14 @@
 //! Ad decisions and beacons against a real HTTP ad server started by the test (the edge's
 //! `ads::decision` and `ads::beacons`): pods, wrapper chains, their limits and loops,
 //! timeouts, errors, empty answers, server-side headers; beacons fired once per key, retried,
-//! and dropped when the queue is full.
+//! and dropped when the queue is full; creatives conditioned by ffmpeg.
 //!
 //! - `ad_server.rs`: the test ad server, answering VAST by path and recording what it got;
 //! - `decision.rs`: the break decisions;
-//! - `beacons.rs`: the beacon queue.
+//! - `beacons.rs`: the beacon queue;
+//! - `condition.rs`: creatives conditioned by the real ffmpeg.
 
 mod ad_server;
 mod beacons;
+mod condition;
 mod decision;

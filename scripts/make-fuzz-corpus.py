@@ -33,6 +33,13 @@ What each target gets (see fuzz/README.md for the input format of each):
                     (_HLS_pathway / _DASH_pathway, quoted lists, throughput), a few that are
                     refused; and cdn-router's multivariant playlists and MPD, which the
                     target also feeds to the manifest rewrites
+  vast              ssai/testdata/vast*.xml and hand-made answers: VAST 2.0 to 4.3 inline
+                    ads and pods with every tracking event, wrappers (one, six, a pod of
+                    them, one that forbids more), an empty answer with its Error, namespace
+                    prefixes, entities, macros; and broken ones (unclosed, version 5, no
+                    Duration, progress without offset, a DTD entity...)
+  vmap              ssai/testdata/vmap*.xml and hand-made VMAP: every timeOffset form,
+                    VASTAdData, CustomAdData, no source; and broken ones
 """
 
 import argparse
@@ -520,6 +527,190 @@ def steering_query(seeds):
             seeds["manifest-" + name] = f.read()
 
 
+# --- server-side ad insertion --------------------------------------------------------------
+
+SSAI_TESTDATA = os.path.join(REPO, "ssai", "testdata")
+
+# Every linear event the edge fires, and one it leaves to players.
+EVENTS = ("creativeView", "start", "firstQuartile", "midpoint", "thirdQuartile", "complete",
+          "pause")
+
+
+def vast_doc(version, ads, errors=(), root="VAST", prefix=""):
+    """A VAST document: `ads` are the <Ad> elements' XML; `prefix` a namespace prefix."""
+    ns = ' xmlns:%s="http://www.iab.com/VAST"' % prefix.rstrip(":") if prefix else ""
+    body = "".join("  <%sError><![CDATA[%s]]></%sError>\n" % (prefix, e, prefix)
+                   for e in errors) + "".join(ads)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<%s%s version="%s"%s>\n%s</%s%s>\n'
+            % (prefix, root, version, ns, body, prefix, root)).encode()
+
+
+def tracking(ad, events=EVENTS):
+    return "".join(
+        '<Tracking event="%s"><![CDATA[https://ads.example/t?e=%s&ad=%s&s=[session.id]]]>'
+        '</Tracking>\n' % (e, e, ad) for e in events)
+
+
+def media_files(ad):
+    return (
+        '<MediaFile delivery="progressive" type="video/mp4" width="640" height="360" '
+        'bitrate="800" codec="avc1.64001e"><![CDATA[https://cdn.example/ads/%s_360p.mp4]]>'
+        '</MediaFile>\n'
+        '<MediaFile delivery="progressive" type="video/mp4" width="1280" height="720" '
+        'minBitrate="2000" maxBitrate="3000"><![CDATA[https://cdn.example/ads/%s_720p.mp4]]>'
+        '</MediaFile>\n'
+        '<MediaFile delivery="streaming" type="application/x-mpegURL" width="1280" '
+        'height="720"><![CDATA[https://cdn.example/ads/%s.m3u8]]></MediaFile>\n' % (ad, ad, ad))
+
+
+def inline_ad(ad, sequence=None, duration="00:00:15.000", events=EVENTS, extra_events="",
+              skip=' skipoffset="00:00:05"'):
+    seq = ' sequence="%d"' % sequence if sequence is not None else ""
+    return (
+        '<Ad id="%s"%s><InLine><AdSystem version="4.3">edgepack-fuzz</AdSystem>'
+        '<AdTitle>%s</AdTitle>\n'
+        '<Impression id="i"><![CDATA[https://ads.example/imp?ad=%s&s=[session.id]]]></Impression>\n'
+        '<Error><![CDATA[https://ads.example/err?ad=%s&code=[ERRORCODE]]]></Error>\n'
+        '<Creatives><Creative id="c-%s" adId="a-%s" sequence="1">'
+        '<UniversalAdId idRegistry="ad-id.org">EDGE%s</UniversalAdId>\n'
+        '<Linear%s><Duration>%s</Duration>\n<TrackingEvents>\n%s%s</TrackingEvents>\n'
+        '<VideoClicks><ClickThrough><![CDATA[https://advertiser.example/%s]]></ClickThrough>'
+        '</VideoClicks>\n<MediaFiles>\n%s</MediaFiles></Linear></Creative></Creatives>'
+        '</InLine></Ad>\n' % (ad, seq, ad, ad, ad, ad, ad, ad, skip, duration,
+                             tracking(ad, events), extra_events, ad, media_files(ad)))
+
+
+def wrapper_ad(ad, next_uri, attrs=' followAdditionalWrappers="true"', sequence=None):
+    seq = ' sequence="%d"' % sequence if sequence is not None else ""
+    return (
+        '<Ad id="%s"%s><Wrapper%s><AdSystem>wrapper</AdSystem>\n'
+        '<VASTAdTagURI><![CDATA[%s]]></VASTAdTagURI>\n'
+        '<Impression><![CDATA[https://ads.example/imp?w=%s]]></Impression>\n'
+        '<Error><![CDATA[https://ads.example/err?w=%s&code=[ERRORCODE]]]></Error>\n'
+        '<Creatives><Creative><Linear><TrackingEvents>\n%s</TrackingEvents></Linear></Creative>'
+        '</Creatives></Wrapper></Ad>\n'
+        % (ad, seq, attrs, next_uri, ad, ad, tracking("w" + ad, ("start", "complete"))))
+
+
+def vast(seeds):
+    for path in sorted(glob.glob(os.path.join(SSAI_TESTDATA, "vast*.xml"))):
+        with open(path, "rb") as f:
+            seeds[os.path.basename(path)] = f.read()
+    progress = ('<Tracking event="progress" offset="00:00:02.500"><![CDATA[https://ads.example/p1]]>'
+                '</Tracking>\n<Tracking event="progress" offset="25%"><![CDATA['
+                'https://ads.example/p2]]></Tracking>\n')
+    seeds["vast43-pod.xml"] = vast_doc("4.3", [
+        inline_ad("p1", 1, extra_events=progress),
+        inline_ad("p2", 2, duration="00:00:06", skip=""),
+        inline_ad("buffet", duration="00:00:30"),
+    ])
+    seeds["vast2-inline.xml"] = vast_doc("2.0", [
+        inline_ad("v2", duration="00:00:30", events=("start", "complete"), skip="")])
+    seeds["vast4-wrapper.xml"] = vast_doc("4.0", [wrapper_ad(
+        "w1", "https://ads.example/vast?level=2&s=[session.id]&c=[CACHEBUSTING]",
+        ' followAdditionalWrappers="0" allowMultipleAds="1" fallbackOnNoAd="true"')])
+    # More wrappers than a chain follows, and a pod of wrappers.
+    seeds["vast3-six-wrappers.xml"] = vast_doc("3.0", [
+        wrapper_ad("w%d" % i, "https://ads.example/vast?level=%d" % (i + 1)) for i in range(6)])
+    seeds["vast42-wrapper-pod.xml"] = vast_doc("4.2", [
+        wrapper_ad("wp1", "https://ads.example/a", sequence=1),
+        inline_ad("p2", 2),
+        wrapper_ad("wp3", "https://ads.example/b", ' followAdditionalWrappers="false"', 3),
+    ])
+    seeds["vast3-empty-error.xml"] = vast_doc(
+        "3.0", [], errors=["https://ads.example/error?empty=1&code=[ERRORCODE]&s=[session.id]"])
+    seeds["vast4-prefixed.xml"] = vast_doc("4.1", [inline_ad("ns").replace("<", "<v:").replace(
+        "<v:/", "</v:").replace("<v:![CDATA[", "<![CDATA[")], prefix="v:")
+    seeds["vast4-macros.xml"] = vast_doc("4.1", [], errors=[
+        "https://ads.example/e?c=[ERRORCODE]&s=[session.id]&x=[UNKNOWN]&y=[[ERRORCODE]]&z=["
+        "&t=[TIMESTAMP][session.id][ERRORCODE]" + "[" * 20 + "]"])
+    seeds["vast4-idvalue-entities.xml"] = vast_doc("4.0", [
+        '<Ad id="e&amp;1"><InLine><AdSystem>a &lt;b&gt;</AdSystem><Impression>'
+        'https://ads.example/imp?a=1&amp;b=2</Impression><Creatives><Creative adID="x">'
+        '<UniversalAdId idRegistry="unknown" idValue="V1"/><Linear><Duration>01:02:03.4'
+        '</Duration><MediaFiles><MediaFile type="VIDEO/QUICKTIME" width=" 640 " height="360">'
+        'https://cdn.example/a.mov</MediaFile><MediaFile type="video/mp4" width="640">'
+        'https://cdn.example/no-height.mp4</MediaFile></MediaFiles></Linear></Creative>'
+        '</Creatives></InLine></Ad>\n'])
+    # Refused: each names an element and a line.
+    broken = {
+        "unclosed": vast_doc("4.0", [inline_ad("u")])[:-20],
+        "version5": vast_doc("5.0", [inline_ad("v5")]),
+        "no-version": b'<VAST><Ad><InLine/></Ad></VAST>',
+        "ad-without-body": vast_doc("4.0", ['<Ad id="x"><Other/></Ad>\n']),
+        "bad-duration": vast_doc("3.0", [inline_ad("d", duration="00:61:00")]),
+        "no-duration": vast_doc("3.0", [inline_ad("d").replace(
+            "<Duration>00:00:15.000</Duration>", "")]),
+        "progress-without-offset": vast_doc("4.0", [inline_ad("p", extra_events=(
+            '<Tracking event="progress"><![CDATA[https://ads.example/p]]></Tracking>'))]),
+        "bad-skipoffset": vast_doc("4.0", [inline_ad("s", skip=' skipoffset="101%"')]),
+        "bad-sequence": vast_doc("4.0", [inline_ad("q").replace(
+            '<Ad id="q"', '<Ad id="q" sequence="first"')]),
+        "wrapper-without-uri": vast_doc("3.0", [
+            '<Ad id="w"><Wrapper><VASTAdTagURI>  </VASTAdTagURI></Wrapper></Ad>']),
+        "entity": b'<!DOCTYPE VAST [<!ENTITY x "lol">]><VAST version="4.0"><Error>&x;</Error>'
+                  b'</VAST>',
+        "mismatched-end": b'<VAST version="4.0"><Ad></VAST></Ad>',
+        "vmap-root": b'<vmap:VMAP xmlns:vmap="v" version="1.0"/>',
+    }
+    for name, doc in broken.items():
+        seeds["broken-%s.xml" % name] = doc
+
+
+def vmap_doc(breaks):
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<vmap:VMAP '
+            'xmlns:vmap="http://www.iab.net/videosuite/vmap" version="1.0">\n%s</vmap:VMAP>\n'
+            % "".join(breaks)).encode()
+
+
+def vmap_break(offset, source, break_type="linear", tracking=True):
+    events = ('<vmap:TrackingEvents><vmap:Tracking event="breakStart"><![CDATA['
+              'https://ads.example/bs]]></vmap:Tracking><vmap:Tracking event="error"><![CDATA['
+              'https://ads.example/be?c=[ERRORCODE]]]></vmap:Tracking></vmap:TrackingEvents>\n'
+              if tracking else "")
+    return ('<vmap:AdBreak timeOffset="%s" breakType="%s" breakId="b-%s">\n'
+            '<vmap:AdSource id="s" allowMultipleAds="true">%s</vmap:AdSource>\n%s'
+            '</vmap:AdBreak>\n' % (offset, break_type, offset, source, events))
+
+
+def tag_uri(uri):
+    return '<vmap:AdTagURI templateType="vast3"><![CDATA[%s]]></vmap:AdTagURI>' % uri
+
+
+def vmap(seeds):
+    for path in sorted(glob.glob(os.path.join(SSAI_TESTDATA, "vmap*.xml"))):
+        with open(path, "rb") as f:
+            seeds[os.path.basename(path)] = f.read()
+    embedded = vast_doc("4.2", [inline_ad("e1", 1), inline_ad("e2", 2, skip="")])
+    embedded = embedded[embedded.index(b"<VAST"):].decode()
+    offsets = ["start", "00:00:15", "00:10:00.000", "01:02:03.5", "0%", "12.5%", "100%",
+               "#1", "#12", "end"]
+    seeds["vmap-every-offset.xml"] = vmap_doc([
+        vmap_break(o, tag_uri("https://ads.example/vast?o=%d&s=[session.id]" % i))
+        for i, o in enumerate(offsets)])
+    seeds["vmap-vast-data.xml"] = vmap_doc([
+        vmap_break("start", "<vmap:VASTAdData>%s</vmap:VASTAdData>" % embedded),
+        vmap_break("50%", '<vmap:CustomAdData templateType="x">?</vmap:CustomAdData>',
+                   "nonlinear, Display", tracking=False),
+        vmap_break("end", "", "linear"),
+    ])
+    broken = {
+        "offset": vmap_doc([vmap_break("soon", tag_uri("https://ads.example/v"))]),
+        "percent": vmap_doc([vmap_break("101%", tag_uri("https://ads.example/v"))]),
+        "position0": vmap_doc([vmap_break("#0", tag_uri("https://ads.example/v"))]),
+        "no-offset": b'<VMAP version="1.0"><AdBreak/></VMAP>',
+        "version2": b'<VMAP version="2.0"><AdBreak timeOffset="start"/></VMAP>',
+        "no-vast": vmap_doc([vmap_break("start", "<vmap:VASTAdData></vmap:VASTAdData>")]),
+        "empty-uri": vmap_doc([vmap_break("start", tag_uri(" "))]),
+        "bad-vast": vmap_doc([vmap_break("start", '<vmap:VASTAdData><VAST version="4.0">'
+                                         '<Ad/></VAST></vmap:VASTAdData>')]),
+        "unclosed": vmap_doc([vmap_break("end", tag_uri("https://ads.example/v"))])[:-14],
+        "vast-root": vast_doc("4.0", []),
+    }
+    for name, doc in broken.items():
+        seeds["broken-%s.xml" % name] = doc
+
+
 # --- writing -------------------------------------------------------------------------------
 
 TARGETS = {
@@ -534,6 +725,8 @@ TARGETS = {
     "access_token": access_token,
     "access_request": access_request,
     "steering_query": steering_query,
+    "vast": vast,
+    "vmap": vmap,
 }
 
 

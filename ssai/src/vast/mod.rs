@@ -170,7 +170,7 @@ impl Event {
             Event::CreativeView | Event::Start => Some(0),
             Event::FirstQuartile => Some(duration_ms / 4),
             Event::Midpoint => Some(duration_ms / 2),
-            Event::ThirdQuartile => Some(duration_ms * 3 / 4),
+            Event::ThirdQuartile => Some(duration_ms / 4 * 3 + duration_ms % 4 * 3 / 4),
             Event::Complete => Some(duration_ms),
             Event::Progress(o) => o.resolve(duration_ms),
             Event::Other(_) => None,

@@ -17,6 +17,8 @@ pub enum StitchError {
     NotMediaPlaylist(&'static str),
     #[error("a break is placed before segment {at}, but the playlist has {count}")]
     BreakOutOfRange { at: usize, count: usize },
+    #[error("the content and an ad are not both fMP4 (with EXT-X-MAP) or both TS")]
+    MixedFlavours,
 }
 
 /// One ad's segments for this rendition.
@@ -24,8 +26,9 @@ pub enum StitchError {
 pub struct AdSegments {
     /// The `EXT-X-MAP` URI (CMAF), if any.
     pub map_uri: Option<String>,
-    /// The whole `EXT-X-KEY` line for the ad's segments, if they are encrypted.
-    pub key_line: Option<String>,
+    /// The whole `EXT-X-KEY` lines for the ad's segments (one per DRM system), none when
+    /// they are clear.
+    pub key_lines: Vec<String>,
     /// (duration in seconds, URI) of each segment.
     pub segments: Vec<(f64, String)>,
 }
@@ -42,9 +45,9 @@ struct Segment<'a> {
     /// Its own tag lines (EXTINF, BYTERANGE, ...), in order.
     tags: Vec<&'a str>,
     uri: &'a str,
-    /// The MAP and KEY lines in effect for it.
+    /// The MAP and KEY lines in effect for it (a KEY line per DRM system).
     map: Option<&'a str>,
-    key: Option<&'a str>,
+    keys: Vec<&'a str>,
 }
 
 const MAP: &str = "#EXT-X-MAP:";
@@ -59,7 +62,10 @@ pub fn stitch(content: &str, breaks: &[Break]) -> Result<String, StitchError> {
     }
     let mut header: Vec<&str> = Vec::new();
     let mut segments: Vec<Segment<'_>> = Vec::new();
-    let (mut map, mut key): (Option<&str>, Option<&str>) = (None, None);
+    let mut map: Option<&str> = None;
+    // The KEY lines in effect; a run of KEY lines after a segment replaces them all.
+    let mut keys: Vec<&str> = Vec::new();
+    let mut keys_closed = true;
     let mut pending: Vec<&str> = Vec::new();
     let mut target = 0u64;
     let mut ended = false;
@@ -75,7 +81,13 @@ pub fn stitch(content: &str, breaks: &[Break]) -> Result<String, StitchError> {
         } else if line.starts_with(MAP) {
             map = Some(line);
         } else if line.starts_with(KEY) {
-            key = Some(line).filter(|l| *l != CLEAR);
+            if keys_closed {
+                keys.clear();
+                keys_closed = false;
+            }
+            if line != CLEAR {
+                keys.push(line);
+            }
         } else if line == "#EXT-X-ENDLIST" {
             ended = true;
         } else if line.starts_with("#EXTINF:")
@@ -95,11 +107,12 @@ pub fn stitch(content: &str, breaks: &[Break]) -> Result<String, StitchError> {
             if !pending.iter().any(|t| t.starts_with("#EXTINF:")) {
                 return Err(StitchError::NotMediaPlaylist("a URI without #EXTINF"));
             }
+            keys_closed = true;
             segments.push(Segment {
                 tags: std::mem::take(&mut pending),
                 uri: line,
                 map,
-                key,
+                keys: keys.clone(),
             });
         }
     }
@@ -114,8 +127,12 @@ pub fn stitch(content: &str, breaks: &[Break]) -> Result<String, StitchError> {
             count: segments.len(),
         });
     }
+    let fmp4 = segments.iter().any(|s| s.map.is_some());
     for b in &breaks {
         for ad in &b.ads {
+            if ad.map_uri.is_some() != fmp4 {
+                return Err(StitchError::MixedFlavours);
+            }
             for (d, _) in &ad.segments {
                 target = target.max(d.ceil() as u64);
             }
@@ -124,7 +141,7 @@ pub fn stitch(content: &str, breaks: &[Break]) -> Result<String, StitchError> {
     let mut w = Writer {
         out: String::with_capacity(content.len() * 2),
         map: None,
-        key: None,
+        keys: Vec::new(),
     };
     w.line("#EXTM3U");
     w.line(&format!("#EXT-X-TARGETDURATION:{target}"));
@@ -141,7 +158,7 @@ pub fn stitch(content: &str, breaks: &[Break]) -> Result<String, StitchError> {
         if after_ad {
             w.line("#EXT-X-DISCONTINUITY");
         }
-        w.state(seg.map, seg.key, after_ad);
+        w.state(seg.map, &seg.keys, after_ad);
         for t in &seg.tags {
             w.line(t);
         }
@@ -156,11 +173,11 @@ pub fn stitch(content: &str, breaks: &[Break]) -> Result<String, StitchError> {
     Ok(w.out)
 }
 
-/// The playlist being written, and the MAP and KEY a player has in effect at its end.
+/// The playlist being written, and the MAP and KEY lines a player has in effect at its end.
 struct Writer {
     out: String,
     map: Option<String>,
-    key: Option<String>,
+    keys: Vec<String>,
 }
 
 impl Writer {
@@ -169,23 +186,29 @@ impl Writer {
         self.out.push('\n');
     }
 
-    /// Makes `map` and `key` the ones in effect, writing what changed (everything after a
-    /// discontinuity: `fresh`). A key that goes away is `METHOD=NONE`.
-    fn state(&mut self, map: Option<&str>, key: Option<&str>, fresh: bool) {
+    /// Makes `map` and `keys` the ones in effect, writing what changed (everything after a
+    /// discontinuity: `fresh`). Keys that go away are `METHOD=NONE`.
+    fn state<S: AsRef<str>>(&mut self, map: Option<&str>, keys: &[S], fresh: bool) {
         if let Some(m) = map {
             if fresh || self.map.as_deref() != Some(m) {
                 self.line(m);
             }
         }
-        if fresh || self.key.as_deref() != key {
-            match key {
-                Some(k) => self.line(k),
-                None if self.key.is_some() => self.line(CLEAR),
-                None => {}
+        let same = keys.len() == self.keys.len()
+            && keys.iter().zip(&self.keys).all(|(a, b)| a.as_ref() == b);
+        if fresh || !same {
+            if keys.is_empty() {
+                if !self.keys.is_empty() {
+                    self.line(CLEAR);
+                }
+            } else {
+                for k in keys {
+                    self.line(k.as_ref());
+                }
             }
         }
         self.map = map.map(str::to_owned);
-        self.key = key.map(str::to_owned);
+        self.keys = keys.iter().map(|k| k.as_ref().to_owned()).collect();
     }
 
     /// The ads of a break, each after a discontinuity.
@@ -193,7 +216,7 @@ impl Writer {
         for ad in &b.ads {
             self.line("#EXT-X-DISCONTINUITY");
             let map = ad.map_uri.as_ref().map(|u| format!("{MAP}URI=\"{u}\""));
-            self.state(map.as_deref(), ad.key_line.as_deref(), true);
+            self.state(map.as_deref(), &ad.key_lines, true);
             for (d, uri) in &ad.segments {
                 let _ = writeln!(self.out, "#EXTINF:{d:.3},");
                 self.line(uri);

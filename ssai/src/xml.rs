@@ -18,15 +18,21 @@ pub const MAX_DEPTH: usize = 48;
 pub const MAX_ELEMENTS: usize = 50_000;
 /// The longest text of one element.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// The most attributes one element may have (VAST and MPD elements have a dozen at most).
+pub const MAX_ATTRIBUTES: usize = 64;
 /// The longest reason taken over from the XML reader's messages.
 const MAX_REASON_CHARS: usize = 160;
 
 /// One element.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Element {
-    /// The local name (no namespace prefix).
+    /// The local name (no namespace prefix): what readers match on.
     pub name: String,
-    /// Attributes by local name, values unescaped.
+    /// The name as written (`vmap:AdBreak`), kept for writing the tree back; empty for an
+    /// element made in code (written with `name`).
+    pub qname: String,
+    /// Attributes with their names as written (`cenc:default_KID`, `xmlns:cenc`), values
+    /// unescaped. [`Element::attr`] matches on local names.
     pub attrs: Vec<(String, String)>,
     /// The element's own text and CDATA, joined and trimmed.
     pub text: String,
@@ -36,11 +42,14 @@ pub struct Element {
 }
 
 impl Element {
-    /// The value of attribute `name`.
+    /// The value of the attribute whose local name is `name` (namespace declarations are
+    /// not attributes here).
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| {
+                !n.starts_with("xmlns") && (n == name || n.rsplit(':').next() == Some(name))
+            })
             .map(|(_, v)| v.as_str())
     }
 
@@ -98,7 +107,17 @@ fn reason(e: impl std::fmt::Display) -> String {
 
 fn element(start: &BytesStart<'_>, line: usize) -> Result<Element, ParseError> {
     let mut attrs = Vec::new();
-    for a in start.attributes() {
+    // Without the reader's duplicate check, which compares each attribute with every earlier
+    // one: a tag with a hundred thousand attributes would cost quadratic time. The count is
+    // capped instead.
+    for a in start.attributes().with_checks(false) {
+        if attrs.len() == MAX_ATTRIBUTES {
+            return Err(ParseError::invalid(
+                line,
+                &local(start.local_name().as_ref()),
+                format!("has more than {MAX_ATTRIBUTES} attributes"),
+            ));
+        }
         let a = a.map_err(|e| ParseError::Xml {
             line,
             reason: reason(e),
@@ -107,10 +126,11 @@ fn element(start: &BytesStart<'_>, line: usize) -> Result<Element, ParseError> {
             line,
             reason: reason(e),
         })?;
-        attrs.push((local(a.key.local_name().as_ref()), value.into_owned()));
+        attrs.push((local(a.key.as_ref()), value.into_owned()));
     }
     Ok(Element {
         name: local(start.local_name().as_ref()),
+        qname: local(start.name().as_ref()),
         attrs,
         line,
         ..Element::default()
@@ -249,8 +269,13 @@ fn write_into(out: &mut String, el: &Element, depth: usize) {
     for _ in 0..depth {
         out.push_str("  ");
     }
+    let name = if el.qname.is_empty() {
+        &el.name
+    } else {
+        &el.qname
+    };
     out.push('<');
-    out.push_str(&el.name);
+    out.push_str(name);
     for (n, v) in &el.attrs {
         out.push(' ');
         out.push_str(n);
@@ -279,7 +304,7 @@ fn write_into(out: &mut String, el: &Element, depth: usize) {
         }
     }
     out.push_str("</");
-    out.push_str(&el.name);
+    out.push_str(name);
     out.push_str(">\n");
 }
 
@@ -341,6 +366,39 @@ mod tests {
         assert!(matches!(parse(&deep), Err(ParseError::TooDeep { .. })));
         let big = "x".repeat(MAX_DOCUMENT_BYTES + 1);
         assert!(matches!(parse(&big), Err(ParseError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn prefixes_are_kept_for_writing_and_ignored_for_reading() {
+        let doc = "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" xmlns:cenc=\"urn:mpeg:cenc:2013\"><ContentProtection cenc:default_KID=\"k\"><cenc:pssh>AAAA</cenc:pssh></ContentProtection></MPD>";
+        let tree = parse(doc).unwrap();
+        let cp = tree.child("ContentProtection").unwrap();
+        assert_eq!(cp.attr("default_KID"), Some("k"));
+        assert_eq!(cp.child_text("pssh"), Some("AAAA"));
+        assert_eq!(
+            tree.attr("cenc"),
+            None,
+            "a namespace declaration is no attribute"
+        );
+        let written = write(&tree);
+        assert!(
+            written.contains("xmlns:cenc=\"urn:mpeg:cenc:2013\""),
+            "{written}"
+        );
+        assert!(written.contains("cenc:default_KID=\"k\""), "{written}");
+        assert!(written.contains("<cenc:pssh>AAAA</cenc:pssh>"), "{written}");
+    }
+
+    #[test]
+    fn an_element_with_too_many_attributes_is_refused() {
+        let attrs: String = (0..MAX_ATTRIBUTES + 1)
+            .map(|i| format!(" a{i}=\"1\""))
+            .collect();
+        assert!(parse(&format!("<a{attrs}/>")).is_err());
+        let attrs: String = (0..MAX_ATTRIBUTES)
+            .map(|i| format!(" a{i}=\"1\""))
+            .collect();
+        assert!(parse(&format!("<a{attrs}/>")).is_ok());
     }
 
     #[test]

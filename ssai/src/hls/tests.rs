@@ -9,7 +9,7 @@ const SUBS: &str = include_str!("../../testdata/demo_sub_en_media.m3u8");
 fn ad(name: &str, durations: &[f64], key: Option<&str>) -> AdSegments {
     AdSegments {
         map_uri: Some(format!("/ads/{name}/init.mp4")),
-        key_line: key.map(str::to_owned),
+        key_lines: key.map(str::to_owned).into_iter().collect(),
         segments: durations
             .iter()
             .enumerate()
@@ -90,7 +90,7 @@ fn subtitles_get_the_same_boundaries() {
                 .iter()
                 .map(|a| AdSegments {
                     map_uri: None,
-                    key_line: None,
+                    key_lines: Vec::new(),
                     segments: a
                         .segments
                         .iter()
@@ -157,6 +157,48 @@ fn keys_change_at_the_boundaries_and_a_clear_ad_in_encrypted_content_says_none()
         parsed(&text).segments.len(),
         parsed(VIDEO).segments.len() + 2
     );
+}
+
+#[test]
+fn every_drm_systems_key_line_is_written_again_after_a_break() {
+    let fairplay = "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://k1\",KEYFORMAT=\"com.apple.streamingkeydelivery\",KEYFORMATVERSIONS=\"1\"";
+    let widevine = "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"data:text/plain;base64,AAAA\",KEYFORMAT=\"urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed\",KEYFORMATVERSIONS=\"1\"";
+    let encrypted = VIDEO.replacen(
+        "#EXT-X-MAP:URI=\"init.mp4\"",
+        &format!("#EXT-X-MAP:URI=\"init.mp4\"\n{fairplay}\n{widevine}"),
+        1,
+    );
+    let text = stitch(
+        &encrypted,
+        &[Break {
+            before_segment: 2,
+            ads: vec![ad("clear", &[4.0], None)],
+        }],
+    )
+    .unwrap();
+    // Both systems before the first segment and again after the break.
+    assert_eq!(text.matches(fairplay).count(), 2, "{text}");
+    assert_eq!(text.matches(widevine).count(), 2, "{text}");
+    let after = &text[text.find("/ads/clear/1.m4s").unwrap()..];
+    let third = after.find("\n3.m4s").unwrap();
+    assert!(
+        after[..third].contains(fairplay) && after[..third].contains(widevine),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_ts_ad_in_fmp4_content_is_refused() {
+    let ts_ad = AdSegments {
+        map_uri: None,
+        key_lines: Vec::new(),
+        segments: vec![(4.0, "/ads/x/1.ts".into())],
+    };
+    let b = [Break {
+        before_segment: 1,
+        ads: vec![ts_ad],
+    }];
+    assert_eq!(stitch(VIDEO, &b), Err(StitchError::MixedFlavours));
 }
 
 #[test]

@@ -18,6 +18,8 @@ pub enum QueryError {
     BadThroughput { name: String, value: String },
     #[error("parameter session: {value:?} is not a session id (1 to 128 of A-Z a-z 0-9 . - _)")]
     BadSession { value: String },
+    #[error("parameter state: not the edge's signature (hex, at most 64 digits)")]
+    BadState,
 }
 
 /// A manifest that cannot be steered: it is not one the packager wrote.

@@ -15,6 +15,8 @@ pub const MAX_PARAMETERS: usize = 32;
 /// The parameter names of the session state the edge writes into `RELOAD-URI`.
 pub const SESSION: &str = "session";
 pub const SERVED: &str = "served";
+/// The edge's signature over `session` and `served`, so that only what it wrote counts.
+pub const STATE: &str = "state";
 
 /// What a steering request says.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,6 +25,8 @@ pub struct SteeringQuery {
     pub session: Option<String>,
     /// The pathway the last answer put first.
     pub served: Option<PathwayId>,
+    /// The edge's signature of `session` and `served` (hex).
+    pub state: Option<String>,
     /// The pathway the player is on.
     pub pathway: Option<PathwayId>,
     /// The throughput the player measured, bits per second.
@@ -60,7 +64,8 @@ pub fn parse(query: &str) -> Result<SteeringQuery, QueryError> {
             name,
             "_HLS_pathway" | "_DASH_pathway" | "_HLS_throughput" | "_DASH_throughput"
         ) || name == SESSION
-            || name == SERVED;
+            || name == SERVED
+            || name == STATE;
         if !known {
             continue;
         }
@@ -78,6 +83,12 @@ pub fn parse(query: &str) -> Result<SteeringQuery, QueryError> {
                     .transpose()?;
             }
             SERVED => out.served = Some(pathway(name, &value)?),
+            STATE => {
+                if value.len() > 64 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(QueryError::BadState);
+                }
+                out.state = Some(value);
+            }
             _ => {
                 if !valid_id(&value, 128) {
                     return Err(QueryError::BadSession { value });
@@ -130,6 +141,9 @@ fn decode(raw: &str) -> Option<String> {
         match bytes[i] {
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
                 let hex = std::str::from_utf8(hex).ok()?;
                 out.push(u8::from_str_radix(hex, 16).ok()?);
                 i += 3;

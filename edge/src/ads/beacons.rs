@@ -87,6 +87,10 @@ impl Beacons {
         match self.tx.try_send(url) {
             Ok(()) => Fired::Queued,
             Err(_) => {
+                // Not sent: the key may fire again when the queue has room.
+                if let Some(k) = key {
+                    self.fired.invalidate(k);
+                }
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
                 Fired::Dropped
             }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -83,8 +83,25 @@ struct Job {
 pub struct Conditioner {
     dir: PathBuf,
     tx: mpsc::Sender<Job>,
-    states: Arc<Mutex<HashMap<PathBuf, Status>>>,
+    /// Each output's status and since when.
+    states: Arc<Mutex<States>>,
     pub stats: Arc<ConditionStats>,
+}
+
+type States = HashMap<PathBuf, (Status, Instant)>;
+
+/// How long a failed job is remembered before the creative is tried again.
+const FAILURE_MEMORY: Duration = Duration::from_secs(600);
+/// Statuses kept at most; past it the settled ones are forgotten.
+const MAX_REMEMBERED: usize = 100_000;
+
+/// An `http(s)` URL, or a path with no scheme of any kind.
+fn acceptable_source(source: &str) -> bool {
+    let lower = source.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return true;
+    }
+    !source.is_empty() && !source.contains(':')
 }
 
 impl Conditioner {
@@ -100,7 +117,7 @@ impl Conditioner {
         let rt = tokio::runtime::Handle::try_current()
             .map_err(|_| "conditioning needs a running tokio runtime".to_owned())?;
         let (tx, rx) = mpsc::channel::<Job>(queue.max(1));
-        let states: Arc<Mutex<HashMap<PathBuf, Status>>> = Arc::default();
+        let states: Arc<Mutex<States>> = Arc::default();
         let stats = Arc::new(ConditionStats::default());
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         for _ in 0..workers.max(1) {
@@ -124,7 +141,7 @@ impl Conditioner {
                             Status::Failed(why)
                         }
                     };
-                    lock(&states).insert(job.out, status);
+                    lock(&states).insert(job.out, (status, Instant::now()));
                 }
             });
         }
@@ -136,17 +153,29 @@ impl Conditioner {
         }))
     }
 
-    /// The creative `key` (from `source`, a URL or path ffmpeg reads) in `profile`: ready,
-    /// or queued now (once, however many ask).
+    /// The creative `key` (from `source`: an `http(s)` URL, or a local path) in `profile`:
+    /// ready, or queued now (once, however many ask). Any other kind of source (`file:`,
+    /// `concat:`, `subfile:`...) is refused: ffmpeg would read what it names.
     pub fn request(&self, key: &str, source: &str, profile: Profile) -> Status {
+        if !acceptable_source(source) {
+            return Status::Failed(format!("{source:?} is neither an http(s) URL nor a path"));
+        }
         let out = self.dir.join(profile.file_name(key));
         let mut states = lock(&self.states);
-        if let Some(s) = states.get(&out) {
-            return s.clone();
+        if let Some((s, at)) = states.get(&out) {
+            // A failure is remembered for a while, not for ever: the source may come back.
+            let expired = matches!(s, Status::Failed(_)) && at.elapsed() > FAILURE_MEMORY;
+            if !expired {
+                return s.clone();
+            }
+        }
+        if states.len() >= MAX_REMEMBERED {
+            // Settled entries are found on disk again (ready) or retried (failed).
+            states.retain(|_, (s, _)| matches!(s, Status::Pending));
         }
         if out.is_file() {
             // Conditioned by an earlier run of the daemon.
-            states.insert(out.clone(), Status::Ready(out.clone()));
+            states.insert(out.clone(), (Status::Ready(out.clone()), Instant::now()));
             return Status::Ready(out);
         }
         let job = Job {
@@ -157,7 +186,7 @@ impl Conditioner {
         match self.tx.try_send(job) {
             Ok(()) => {
                 self.stats.queued.fetch_add(1, Ordering::Relaxed);
-                states.insert(out, Status::Pending);
+                states.insert(out, (Status::Pending, Instant::now()));
                 Status::Pending
             }
             Err(_) => Status::Busy,
@@ -183,11 +212,17 @@ async fn run(job: &Job, timeout: Duration) -> Result<(), String> {
         fps = p.fps.max(1)
     );
     let mut cmd = tokio::process::Command::new("ffmpeg");
+    // The input is read as MP4 only, over the listed protocols only: an HLS playlist or a
+    // concat: list could make ffmpeg read local files into an ad.
     cmd.args([
         "-nostdin",
         "-v",
         "error",
         "-y",
+        "-protocol_whitelist",
+        "file,http,https,tcp,tls",
+        "-f",
+        "mov",
         "-i",
         &job.source,
         "-map",
@@ -229,10 +264,14 @@ async fn run(job: &Job, timeout: Duration) -> Result<(), String> {
     .stdout(std::process::Stdio::null())
     .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().map_err(|e| format!("ffmpeg: {e}"))?;
-    let output = tokio::time::timeout(timeout, child.wait_with_output())
-        .await
-        .map_err(|_| format!("ffmpeg took longer than {timeout:?}"))?
-        .map_err(|e| format!("ffmpeg: {e}"))?;
+    let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(done) => done.map_err(|e| format!("ffmpeg: {e}"))?,
+        Err(_) => {
+            // The child is killed as it is dropped; its half-written output goes too.
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(format!("ffmpeg took longer than {timeout:?}"));
+        }
+    };
     if !output.status.success() {
         let _ = tokio::fs::remove_file(&tmp).await;
         let err = String::from_utf8_lossy(&output.stderr);

@@ -59,6 +59,10 @@ pub struct DeliveryConfig {
     /// Request header with the viewer's country (ISO 3166 alpha-2), for CDNs restricted to
     /// `regions`.
     pub country_header: String,
+    /// The key (hex, at least 16 bytes) that signs the session state in steering URLs, so
+    /// that player reports count only for sessions an edge started. Give every node the same
+    /// one; unset, each node makes its own and counts only its own sessions' reports.
+    pub state_key_hex: Option<String>,
 }
 
 impl Default for DeliveryConfig {
@@ -81,6 +85,7 @@ impl Default for DeliveryConfig {
             player_reports: 0,
             report_window_seconds: 10,
             country_header: "X-Country-Code".into(),
+            state_key_hex: None,
         }
     }
 }

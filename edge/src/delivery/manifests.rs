@@ -33,6 +33,15 @@ pub struct SessionContext<'a> {
     pub host: Option<&'a str>,
 }
 
+/// The session state a steering URL carries.
+pub struct SteeringState<'a> {
+    pub session: &'a str,
+    /// The pathway the answer (or the manifest) puts first.
+    pub served: &'a PathwayId,
+    /// Clone layout: the CDN the session's playlist was written with.
+    pub clone_base: Option<&'a PathwayId>,
+}
+
 impl SessionContext<'_> {
     /// The session id: the viewer's (when it is a usable URL value), else a new one.
     pub fn session(&self, delivery: &Delivery) -> String {
@@ -111,27 +120,36 @@ pub fn steering_url(
     delivery: &Delivery,
     ctx: &SessionContext<'_>,
     syntax: ManifestSyntax,
-    session: &str,
-    served: &PathwayId,
+    state: &SteeringState<'_>,
     viewer_query: Option<&String>,
 ) -> String {
     let base = steering_base(delivery, ctx);
+    let (session, served) = (state.session, state.served);
     let asset = ctx.asset;
     let file = match syntax {
         ManifestSyntax::Hls => "hls",
         ManifestSyntax::Dash => "dash",
     };
     let mut url = format!(
-        "{base}/vod/{asset}/steering/{file}.json?{}={session}&{}={served}",
+        "{base}/vod/{asset}/steering/{file}.json?{}={session}&{}={served}&{}={}",
         cdn_router::query::SESSION,
-        cdn_router::query::SERVED
+        cdn_router::query::SERVED,
+        cdn_router::query::STATE,
+        delivery.sign_state(session, served),
     );
+    if let Some(b) = state.clone_base {
+        url.push_str(&format!("&{CLONE_BASE}={b}"));
+    }
     if let Some(q) = viewer_query {
         url.push('&');
         url.push_str(q);
     }
     url
 }
+
+/// The query parameter naming the CDN a clone-layout playlist was written with, so the
+/// steering answer clones the others from the one the player has.
+pub const CLONE_BASE: &str = "base";
 
 /// The pathways in the order a session's manifest lists them: its steering order first, then
 /// any that are out (still named, so a player can reach them when steering says so).
@@ -177,9 +195,10 @@ pub fn steer(
         ManifestSyntax::Hls => {
             let (written, initial) = match delivery.config.hls_layout {
                 HlsLayout::Repeat => (pathways.clone(), first.clone()),
-                // Clones are made from the first configured CDN the viewer may use.
+                // Clones are made from one CDN's variants: the first the viewer may use that
+                // is up (the steering answer clones the others from it).
                 HlsLayout::Clone => {
-                    let base = delivery.pathways_for(country).swap_remove(0);
+                    let base = delivery.clone_base(country);
                     let id = base.id.clone();
                     (vec![base], id)
                 }
@@ -192,12 +211,16 @@ pub fn steer(
                     query: ctx.pathway_query(delivery, &p.id, &session, viewer_query.as_ref()),
                 })
                 .collect();
+            let clone_base = (delivery.config.hls_layout == HlsLayout::Clone).then_some(&initial);
             let server = steering_url(
                 delivery,
                 ctx,
                 syntax,
-                &session,
-                &initial,
+                &SteeringState {
+                    session: &session,
+                    served: &initial,
+                    clone_base,
+                },
                 viewer_query.as_ref(),
             );
             steer_multivariant(
@@ -223,8 +246,11 @@ pub fn steer(
                 delivery,
                 ctx,
                 syntax,
-                &session,
-                &first,
+                &SteeringState {
+                    session: &session,
+                    served: &first,
+                    clone_base: None,
+                },
                 viewer_query.as_ref(),
             );
             steer_mpd(

@@ -13,6 +13,7 @@ pub mod probe;
 pub mod steer;
 pub mod tokens;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -38,6 +39,9 @@ struct Health {
     board: Mutex<Board>,
     /// The origin of the board's millisecond clock.
     epoch: Instant,
+    /// Bumped by each configuration that takes the board over: only its probe task feeds
+    /// the board, so a reload never has two tasks counting each failure twice.
+    generation: AtomicU64,
 }
 
 /// Multi-CDN delivery for one configuration.
@@ -50,9 +54,14 @@ pub struct Delivery {
     pub policy: HealthPolicy,
     pub ttl: TtlPolicy,
     health: Arc<Health>,
+    /// This configuration's turn at the health board (see [`Health`]).
+    generation: u64,
     pub metrics: Arc<DeliveryMetrics>,
     pub country_header: http::HeaderName,
     pub rng: SystemRandom,
+    /// Signs the session state written into steering URLs (`state_key_hex`, or a key of
+    /// this process's own).
+    state_key: ring::hmac::Key,
 }
 
 impl Delivery {
@@ -105,8 +114,10 @@ impl Delivery {
                 Arc::new(Health {
                     board: Mutex::new(Board::new(pathways.iter().map(|p| p.id.clone()))),
                     epoch: Instant::now(),
+                    generation: AtomicU64::new(0),
                 })
             });
+        let generation = health.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let country_header = http::HeaderName::from_bytes(config.country_header.as_bytes())
             .map_err(|_| {
                 format!(
@@ -114,6 +125,20 @@ impl Delivery {
                     config.country_header
                 )
             })?;
+        let state_key = match &config.state_key_hex {
+            Some(hex_key) => {
+                let bytes = hex::decode(hex_key.trim())
+                    .ok()
+                    .filter(|b| b.len() >= 16)
+                    .ok_or_else(|| "delivery.state_key_hex: at least 16 bytes, hex".to_owned())?;
+                ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &bytes)
+            }
+            None => match previous {
+                Some(p) => p.state_key.clone(),
+                None => ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &SystemRandom::new())
+                    .map_err(|_| "no randomness for the steering state key".to_owned())?,
+            },
+        };
         let delivery = Arc::new(Delivery {
             config: config.clone(),
             pathways,
@@ -124,13 +149,21 @@ impl Delivery {
                 degraded_s: config.degraded_ttl_seconds,
             },
             health,
+            generation,
             metrics,
             country_header,
             rng: SystemRandom::new(),
+            state_key,
         });
         delivery.publish_health();
         probe::start(&delivery)?;
         Ok(Some(delivery))
+    }
+
+    /// Whether this configuration's probes still feed the health board (a reload that kept
+    /// the board hands it to the new configuration's probes).
+    pub fn probes_current(&self) -> bool {
+        self.health.generation.load(Ordering::SeqCst) == self.generation
     }
 
     /// Milliseconds on the health board's clock.
@@ -225,6 +258,48 @@ impl Delivery {
         } else {
             chosen
         }
+    }
+
+    /// The signature of a session's steering state: the first 8 bytes of an HMAC-SHA256 of
+    /// the session and the pathway served, hex.
+    pub fn sign_state(&self, session: &str, served: &PathwayId) -> String {
+        let tag = ring::hmac::sign(&self.state_key, format!("{session}\n{served}").as_bytes());
+        hex::encode(&tag.as_ref()[..8])
+    }
+
+    /// Whether `state` is this edge's signature of `session` and `served`.
+    pub fn verify_state(&self, session: &str, served: &PathwayId, state: &str) -> bool {
+        let want = self.sign_state(session, served);
+        // Compared in time independent of where they differ.
+        want.len() == state.len()
+            && want
+                .bytes()
+                .zip(state.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b.to_ascii_lowercase()))
+                == 0
+    }
+
+    /// The CDN a clone-layout playlist for a viewer from `country` is written with: the first
+    /// of their CDNs that may carry sessions, or the first of them when none may.
+    pub fn clone_base(&self, country: Option<&str>) -> Pathway {
+        self.clone_base_among(&self.pathways_for(country))
+    }
+
+    /// [`Delivery::clone_base`] among `pathways` (not empty).
+    pub fn clone_base_among(&self, pathways: &[Pathway]) -> Pathway {
+        let statuses = self.statuses();
+        let usable = |p: &&Pathway| {
+            statuses
+                .iter()
+                .find(|(id, _)| *id == p.id)
+                .is_none_or(|(_, s)| s.usable())
+        };
+        pathways
+            .iter()
+            .find(usable)
+            .or_else(|| pathways.first())
+            .cloned()
+            .unwrap_or_else(|| self.pathways[0].clone())
     }
 
     /// The CDN settings of `id`.

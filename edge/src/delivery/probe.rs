@@ -2,7 +2,7 @@
 //! base URL + `/healthz`, which a CDN in front of this node passes through), all CDNs at once,
 //! each bounded by `probe_timeout_ms`. A 2xx answer is a good probe; another status, a timeout
 //! or a connection error a failed one. The task holds only a weak reference to its delivery,
-//! so it ends when a reload replaces the configuration.
+//! and stops as soon as a reload hands the health board to a new configuration.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -37,6 +37,9 @@ async fn run(delivery: Weak<Delivery>, client: reqwest::Client, interval: Durati
         let Some(d) = delivery.upgrade() else {
             return;
         };
+        if !d.probes_current() {
+            return;
+        }
         let probes = d.cdns.iter().map(|c| probe(&client, &c.probe_url));
         let results = futures_util::future::join_all(probes).await;
         for (i, (result, took)) in results.into_iter().enumerate() {

@@ -17,7 +17,7 @@ use http::request::Parts;
 use packager::url_query::ManifestSyntax;
 
 use crate::delivery::config::HlsLayout;
-use crate::delivery::manifests::{steering_url, SessionContext};
+use crate::delivery::manifests::{steering_url, SessionContext, SteeringState, CLONE_BASE};
 use crate::delivery::Delivery;
 use crate::problem::{Problem, ProblemKind};
 
@@ -55,11 +55,26 @@ pub fn answer(
     let mut decision = decide(&session, &q, &pathways, &delivery.statuses(), &delivery.ttl);
     observe(delivery, &q, &session);
     let viewer_query = ctx.viewer_query();
-    let mut clones = match (syntax, delivery.config.hls_layout) {
-        (ManifestSyntax::Hls, HlsLayout::Clone) => {
-            clones(delivery, ctx, &pathways, &session, viewer_query.as_ref())
-        }
-        _ => Vec::new(),
+    // Clone layout: the CDN the session's playlist was written with (named in the URL), or
+    // the one a playlist would be written with now.
+    let clone_base = match (syntax, delivery.config.hls_layout) {
+        (ManifestSyntax::Hls, HlsLayout::Clone) => Some(
+            named_clone_base(req.uri.query().unwrap_or(""))
+                .filter(|b| pathways.iter().any(|p| &p.id == b))
+                .unwrap_or_else(|| delivery.clone_base_among(&pathways).id),
+        ),
+        _ => None,
+    };
+    let mut clones = match &clone_base {
+        Some(base) => clones(
+            delivery,
+            ctx,
+            &pathways,
+            base,
+            &session,
+            viewer_query.as_ref(),
+        ),
+        None => Vec::new(),
     };
     if syntax == ManifestSyntax::Hls {
         readmit(delivery, &mut decision, &mut clones);
@@ -79,8 +94,11 @@ pub fn answer(
         delivery,
         ctx,
         syntax,
-        &session,
-        &first,
+        &SteeringState {
+            session: &session,
+            served: &first,
+            clone_base: clone_base.as_ref(),
+        },
         viewer_query.as_ref(),
     );
     Ok(document(&decision, &reload, &clones, dialect))
@@ -114,8 +132,17 @@ fn readmit(delivery: &Delivery, decision: &mut Decision, clones: &mut Vec<Pathwa
     }
 }
 
-/// What the player reported: a pathway it left, its throughput.
+/// What the player reported: a pathway it left, its throughput. A report counts only when the
+/// session state it carries is the one this edge signed (`state`), so a client cannot make up
+/// sessions and reports to take a CDN out.
 fn observe(delivery: &Delivery, q: &SteeringQuery, session: &str) {
+    let signed = match (&q.session, &q.served, &q.state) {
+        (Some(s), Some(served), Some(state)) => delivery.verify_state(s, served, state),
+        _ => false,
+    };
+    if !signed {
+        return;
+    }
     let known = |p: &PathwayId| {
         let base = readmitted_base(p);
         delivery.cdn(&base).is_some().then_some(base)
@@ -147,16 +174,15 @@ fn clones(
     delivery: &Delivery,
     ctx: &SessionContext<'_>,
     pathways: &[cdn_router::Pathway],
+    base: &PathwayId,
     session: &str,
     viewer_query: Option<&String>,
 ) -> Vec<PathwayClone> {
-    let Some(base) = pathways.first() else {
-        return Vec::new();
-    };
-    pathways[1..]
+    pathways
         .iter()
+        .filter(|p| &p.id != base)
         .map(|p| PathwayClone {
-            base_id: base.id.clone(),
+            base_id: base.clone(),
             id: p.id.clone(),
             host: Some(p.host().to_owned()),
             params: ctx
@@ -165,6 +191,14 @@ fn clones(
                 .unwrap_or_default(),
         })
         .collect()
+}
+
+/// The clone base a steering URL names (`base=`), if it is a pathway id.
+fn named_clone_base(query: &str) -> Option<PathwayId> {
+    query
+        .split('&')
+        .find_map(|p| p.strip_prefix(&format!("{CLONE_BASE}=")))
+        .and_then(PathwayId::new)
 }
 
 /// `a=1&b=2` as pairs.
@@ -185,5 +219,6 @@ fn refusal_label(e: &cdn_router::QueryError) -> &'static str {
         BadPathway { .. } => "bad_pathway",
         BadThroughput { .. } => "bad_throughput",
         BadSession { .. } => "bad_session",
+        BadState => "bad_state",
     }
 }

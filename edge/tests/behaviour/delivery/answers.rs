@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::fake_cdn::{three_cdns, IDS};
 use super::support::{
     config, content_steering, entries, eventually, fast, local, master, metric_sum, metrics, param,
-    priority, problem, steer,
+    priority, problem, signed, steer,
 };
 use crate::common::{get, metric, request, start_with};
 
@@ -140,7 +140,7 @@ async fn players_reporting_a_failover_are_counted_and_can_take_a_cdn_out() {
     // hls.js: the pathway it is on, one value.
     steer(
         addr,
-        "/vod/demo/steering/hls.json?session=p1&served=cdn-a&_HLS_pathway=cdn-b&_HLS_throughput=2500000",
+        &signed("/vod/demo/steering/hls.json?session=p1&served=cdn-a&_HLS_pathway=cdn-b&_HLS_throughput=2500000"),
     )
     .await;
     let m = metrics(addr).await;
@@ -160,7 +160,7 @@ async fn players_reporting_a_failover_are_counted_and_can_take_a_cdn_out() {
         "session=p5&served=cdn-a&_HLS_pathway=zz",
         "session=p6&_HLS_pathway=cdn-c",
     ] {
-        steer(addr, &format!("/vod/demo/steering/hls.json?{q}")).await;
+        steer(addr, &signed(&format!("/vod/demo/steering/hls.json?{q}"))).await;
     }
     let m = metrics(addr).await;
     assert_eq!(metric_sum(&m, "edgepack_cdn_failovers_total{"), 1.0, "{m}");
@@ -169,7 +169,7 @@ async fn players_reporting_a_failover_are_counted_and_can_take_a_cdn_out() {
     // dash.js: every location since its last request, quoted, the current one last.
     let dash = steer(
         addr,
-        "/vod/demo/steering/dash.json?session=p2&served=cdn-a&_DASH_pathway=%22cdn-a,cdn-b%22&_DASH_throughput=%22900000,1200000%22",
+        &signed("/vod/demo/steering/dash.json?session=p2&served=cdn-a&_DASH_pathway=%22cdn-a,cdn-b%22&_DASH_throughput=%22900000,1200000%22"),
     )
     .await;
     assert_eq!(dash["VERSION"], 1);
@@ -204,13 +204,13 @@ async fn players_reporting_a_failover_are_counted_and_can_take_a_cdn_out() {
         "session=p7&served=cdn-a.r1&_HLS_pathway=cdn-a",
         "session=p8&served=cdn-a&_HLS_pathway=cdn-a.r1",
     ] {
-        steer(addr, &format!("/vod/demo/steering/hls.json?{q}")).await;
+        steer(addr, &signed(&format!("/vod/demo/steering/hls.json?{q}"))).await;
     }
     let m = metrics(addr).await;
     assert_eq!(metric_sum(&m, "edgepack_cdn_failovers_total{"), 2.0, "{m}");
     steer(
         addr,
-        "/vod/demo/steering/hls.json?session=p9&served=cdn-a.r1&_HLS_pathway=cdn-b",
+        &signed("/vod/demo/steering/hls.json?session=p9&served=cdn-a.r1&_HLS_pathway=cdn-b"),
     )
     .await;
     let m = metrics(addr).await;
@@ -229,16 +229,26 @@ async fn one_player_reporting_again_and_again_is_one_report() {
     for _ in 0..5 {
         steer(
             node.addr,
-            "/vod/demo/steering/hls.json?session=one-player&served=cdn-a&_HLS_pathway=cdn-b",
+            &signed(
+                "/vod/demo/steering/hls.json?session=one-player&served=cdn-a&_HLS_pathway=cdn-b",
+            ),
         )
         .await;
+    }
+    // Reports with made-up sessions (no state, or a state this node did not sign) count for
+    // nothing, however many.
+    for i in 0..5 {
+        let made_up =
+            format!("/vod/demo/steering/hls.json?session=x{i}&served=cdn-a&_HLS_pathway=cdn-b");
+        steer(node.addr, &made_up).await;
+        steer(node.addr, &format!("{made_up}&state=0123456789abcdef")).await;
     }
     let m = metrics(node.addr).await;
     assert_eq!(metric(&m, "edgepack_cdn_up{cdn=\"cdn-a\"}"), 1.0, "{m}");
     // A second player is the second report.
     steer(
         node.addr,
-        "/vod/demo/steering/hls.json?session=another&served=cdn-a&_HLS_pathway=cdn-b",
+        &signed("/vod/demo/steering/hls.json?session=another&served=cdn-a&_HLS_pathway=cdn-b"),
     )
     .await;
     let m = metrics(node.addr).await;

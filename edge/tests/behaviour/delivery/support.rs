@@ -22,8 +22,30 @@ pub(super) fn fast(ramp_seconds: u64) -> String {
     format!(
         "probe_interval_ms = 100\nprobe_timeout_ms = 500\nfail_after = 2\nrecover_after = 2\n\
          hold_seconds = 1\nramp_seconds = {ramp_seconds}\nttl_seconds = 10\n\
-         degraded_ttl_seconds = 2\n"
+         degraded_ttl_seconds = 2\nstate_key_hex = \"{STATE_KEY}\"\n"
     )
+}
+
+/// The key the nodes of these tests sign steering state with.
+pub(super) const STATE_KEY: &str = "5e55102057a7e0000000000000000000";
+
+/// `query` (with `session=` and `served=`) with the `state=` a node using [`STATE_KEY`]
+/// signs them with, as a player's steering request carries it.
+pub(super) fn signed(query: &str) -> String {
+    let params = query.split_once('?').map_or(query, |(_, q)| q);
+    let param = |name: &str| {
+        params
+            .split('&')
+            .find_map(|p| p.strip_prefix(&format!("{name}=")))
+            .unwrap_or("")
+            .to_owned()
+    };
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &hex::decode(STATE_KEY).unwrap());
+    let tag = ring::hmac::sign(
+        &key,
+        format!("{}\n{}", param("session"), param("served")).as_bytes(),
+    );
+    format!("{query}&state={}", hex::encode(&tag.as_ref()[..8]))
 }
 
 /// One `[[delivery.cdns]]` entry for the CDN `at`, with `more` lines.

@@ -132,6 +132,7 @@ async fn delivery_exposition(cdn: &TestServer) -> String {
 probe_interval_ms = 100
 probe_timeout_ms = 500
 fail_after = 1
+state_key_hex = "07070707070707070707070707070707"
 
 [[delivery.cdns]]
 id = "up"
@@ -158,7 +159,13 @@ priority = 2
     fetch(&server, "/vod/demo/master.m3u8", 200).await;
     fetch(
         &server,
-        "/vod/demo/steering/hls.json?session=s1&served=dark&_HLS_pathway=up&_HLS_throughput=2000000",
+        &format!(
+            "/vod/demo/steering/hls.json?session=s1&served=dark&_HLS_pathway=up&_HLS_throughput=2000000&state={}",
+            {
+                let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[7u8; 16]);
+                hex::encode(&ring::hmac::sign(&key, b"s1\ndark").as_ref()[..8])
+            }
+        ),
         200,
     )
     .await;

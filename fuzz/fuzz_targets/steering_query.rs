@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use cdn_router::dash::{steer_mpd, DashPathway, DashSteering};
 use cdn_router::hls::{steer_multivariant, HlsSteering, PathwayUrls};
-use cdn_router::query::{parse, SteeringQuery, MAX_QUERY_BYTES, SERVED, SESSION};
+use cdn_router::query::{parse, SteeringQuery, MAX_QUERY_BYTES, SERVED, SESSION, STATE};
 use cdn_router::PathwayId;
 use libfuzzer_sys::fuzz_target;
 
@@ -67,6 +67,9 @@ fn written(q: &SteeringQuery) -> String {
     }
     if let Some(s) = &q.served {
         parts.push(format!("{SERVED}={s}"));
+    }
+    if let Some(s) = &q.state {
+        parts.push(format!("{STATE}={s}"));
     }
     if let Some(p) = &q.pathway {
         parts.push(format!("_HLS_pathway={p}"));

@@ -36,6 +36,10 @@ pub fn expand(template: &str, value: &dyn Fn(&str) -> Option<String>) -> String 
         while !out.is_char_boundary(cut) {
             cut -= 1;
         }
+        // Never in the middle of a `%XX` escape.
+        if let Some(p) = out[cut.saturating_sub(2)..cut].find('%') {
+            cut = cut.saturating_sub(2) + p;
+        }
         out.truncate(cut);
     }
     out
@@ -79,6 +83,14 @@ mod tests {
     fn the_result_is_bounded() {
         let template = "[session.id]".repeat(10_000);
         assert!(expand(&template, &|_| Some("x".repeat(100))).len() <= MAX_URL_BYTES);
+        // Cut anywhere, an escape stays whole.
+        for pad in 0..3 {
+            let t = format!("{}{}", "a".repeat(pad), "[v]".repeat(5_000));
+            let out = expand(&t, &|_| Some(" ".into()));
+            assert!(out.len() <= MAX_URL_BYTES);
+            let tail = &out[out.len() - 3..];
+            assert!(tail == "%20" || !tail.contains('%'), "{tail:?}");
+        }
         let long = format!("[{}]", "a".repeat(1000));
         assert_eq!(expand(&long, &values), long);
     }

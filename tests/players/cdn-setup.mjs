@@ -191,7 +191,9 @@ export function deliveryToml(port, { ids = ['cdn-a', 'cdn-b', 'cdn-c'], timing =
 /** Probe and steering timings of the cases (see steering.test.mjs). */
 export const TIMING = {
   probe_interval_ms: 500,
-  probe_timeout_ms: 800,
+  // Long enough that a loaded CI machine does not fail a probe of a CDN that is up (one
+  // failed probe takes a CDN out in these cases).
+  probe_timeout_ms: 1500,
   fail_after: 1,
   recover_after: 2,
   hold_seconds: 4,

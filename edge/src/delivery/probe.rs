@@ -30,7 +30,9 @@ pub fn start(delivery: &Arc<Delivery>) -> Result<(), String> {
 }
 
 async fn run(delivery: Weak<Delivery>, client: reqwest::Client, interval: Duration) {
-    let mut tick = tokio::time::interval(interval);
+    // The first probe one interval after start: a CDN that fronts this node would otherwise
+    // be probed before the node listens, fail, and be taken out at every start.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;

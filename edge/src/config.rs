@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::access::config::AccessConfig;
+use crate::ads::config::AdsConfig;
 use crate::delivery::config::DeliveryConfig;
 use crate::keys::config::{DrmConfig, KeysConfig};
 use crate::keys::policy::EncryptionPolicy;
@@ -44,6 +45,8 @@ pub struct Config {
     pub access: AccessConfig,
     /// Multi-CDN delivery: the CDNs, their health probes, content steering.
     pub delivery: DeliveryConfig,
+    /// Server-side ad insertion: ad policies, ad servers, beacons, conditioning.
+    pub ads: AdsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -147,6 +150,7 @@ impl Default for Config {
             drm: DrmConfig::default(),
             access: AccessConfig::default(),
             delivery: DeliveryConfig::default(),
+            ads: AdsConfig::default(),
         }
     }
 }
@@ -263,6 +267,7 @@ impl Config {
         self.origin.validate().map_err(ConfigError::Invalid)?;
         self.access.validate().map_err(ConfigError::Invalid)?;
         self.delivery.validate().map_err(ConfigError::Invalid)?;
+        self.ads.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }

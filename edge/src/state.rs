@@ -7,6 +7,7 @@ use std::time::Duration;
 use packager::presentation::PackagingOptions;
 
 use crate::access::Access;
+use crate::ads::Ads;
 use crate::config::Config;
 use crate::delivery::Delivery;
 use crate::http::response::CacheHeaders;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub access: Option<Arc<Access>>,
     /// Multi-CDN delivery; `None` when no CDN is configured.
     pub delivery: Option<Arc<Delivery>>,
+    /// Server-side ad insertion; `None` when no ad policy is configured.
+    pub ads: Option<Arc<Ads>>,
     /// The `Cache-Control` values of `config.cache`, made once.
     pub cache_headers: CacheHeaders,
 }
@@ -51,6 +54,8 @@ pub enum StateError {
     NeedsRestart(String),
     #[error("delivery: {0}")]
     Delivery(String),
+    #[error("ads: {0}")]
+    Ads(String),
     #[error("access: {0}")]
     Access(String),
     #[error("access log {path}: {source}")]
@@ -165,6 +170,19 @@ impl AppState {
             previous.and_then(|p| p.delivery.as_deref()),
         )
         .map_err(StateError::Delivery)?;
+        let ads = Ads::new(
+            &config.ads,
+            crate::ads::Host {
+                origins: origins.clone(),
+                packaging: PackagingOptions {
+                    target_segment_ms: config.packaging.target_segment_ms,
+                },
+                metadata_bytes: config.cache.metadata_bytes,
+                metrics: metrics.clone(),
+                previous: previous.and_then(|p| p.ads.as_deref()),
+            },
+        )
+        .map_err(StateError::Ads)?;
         budget("response", config.cache.response_bytes);
         budget("metadata", config.cache.metadata_bytes);
         Ok(Arc::new(AppState {
@@ -178,6 +196,7 @@ impl AppState {
             access_log,
             access,
             delivery,
+            ads,
         }))
     }
 }

@@ -142,6 +142,7 @@ pub fn stitch(content: &str, breaks: &[Break]) -> Result<String, StitchError> {
         out: String::with_capacity(content.len() * 2),
         map: None,
         keys: Vec::new(),
+        started: false,
     };
     w.line("#EXTM3U");
     w.line(&format!("#EXT-X-TARGETDURATION:{target}"));
@@ -163,6 +164,7 @@ pub fn stitch(content: &str, breaks: &[Break]) -> Result<String, StitchError> {
             w.line(t);
         }
         w.line(seg.uri);
+        w.started = true;
     }
     for b in next_break {
         w.ads(b);
@@ -178,6 +180,9 @@ struct Writer {
     out: String,
     map: Option<String>,
     keys: Vec<String>,
+    /// Whether a segment is written yet (a pre-roll starts the playlist with no
+    /// discontinuity: there is nothing before it to break from).
+    started: bool,
 }
 
 impl Writer {
@@ -214,12 +219,15 @@ impl Writer {
     /// The ads of a break, each after a discontinuity.
     fn ads(&mut self, b: &Break) {
         for ad in &b.ads {
-            self.line("#EXT-X-DISCONTINUITY");
+            if self.started {
+                self.line("#EXT-X-DISCONTINUITY");
+            }
             let map = ad.map_uri.as_ref().map(|u| format!("{MAP}URI=\"{u}\""));
             self.state(map.as_deref(), &ad.key_lines, true);
             for (d, uri) in &ad.segments {
                 let _ = writeln!(self.out, "#EXTINF:{d:.3},");
                 self.line(uri);
+                self.started = true;
             }
         }
     }

@@ -4,13 +4,15 @@
 //! `beacon_attempts` times with a doubling delay; a queue that is full drops the beacon and
 //! counts it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, Semaphore};
 
+use prometheus::IntCounter;
+
 use crate::ads::config::AdsConfig;
+use crate::ops::ads_metrics::AdsMetrics;
 
 /// Beacons sent at once at most.
 const IN_FLIGHT: usize = 64;
@@ -23,16 +25,34 @@ pub enum Fired {
     Duplicate,
     /// The queue is full.
     Dropped,
+    /// Not an http(s) URL, or one to a private address.
+    Refused,
 }
 
-/// Counts of what the queue did.
-#[derive(Debug, Default)]
+/// Counts of what the queue did (the `edgepack_ad_beacons_total` family).
 pub struct BeaconStats {
-    pub sent: AtomicU64,
-    pub failed: AtomicU64,
-    pub retried: AtomicU64,
-    pub dropped: AtomicU64,
-    pub duplicates: AtomicU64,
+    pub queued: IntCounter,
+    pub sent: IntCounter,
+    pub failed: IntCounter,
+    pub retried: IntCounter,
+    pub dropped: IntCounter,
+    pub duplicates: IntCounter,
+    pub refused: IntCounter,
+}
+
+impl BeaconStats {
+    pub fn new(m: &AdsMetrics) -> BeaconStats {
+        let c = |r: &str| m.beacons.with_label_values(&[r]);
+        BeaconStats {
+            queued: c("queued"),
+            sent: c("sent"),
+            failed: c("failed"),
+            retried: c("retried"),
+            dropped: c("dropped"),
+            duplicates: c("duplicate"),
+            refused: c("refused"),
+        }
+    }
 }
 
 /// The beacon queue.
@@ -40,24 +60,21 @@ pub struct Beacons {
     tx: mpsc::Sender<String>,
     fired: moka::sync::Cache<String, ()>,
     pub stats: Arc<BeaconStats>,
+    allow_private: bool,
 }
 
 impl Beacons {
     /// Starts the queue and its sender on the running tokio runtime.
-    pub fn start(config: &AdsConfig) -> Result<Arc<Beacons>, String> {
+    pub fn start(config: &AdsConfig, stats: BeaconStats) -> Result<Arc<Beacons>, String> {
         let rt = tokio::runtime::Handle::try_current()
             .map_err(|_| "the beacon queue needs a running tokio runtime".to_owned())?;
-        let tls = crate::outbound_tls::client_config(true).map_err(|e| e.to_string())?;
         let timeout = Duration::from_millis(config.beacon_timeout_ms.max(1));
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
+        let client = crate::ads::outbound::client_builder(config.allow_private_addresses)?
             .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .user_agent(concat!("edgepack/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())?;
         let (tx, rx) = mpsc::channel(config.beacon_queue.max(1));
-        let stats = Arc::new(BeaconStats::default());
+        let stats = Arc::new(stats);
         rt.spawn(send_all(
             rx,
             client,
@@ -72,26 +89,35 @@ impl Beacons {
                 .time_to_live(Duration::from_secs(6 * 3600))
                 .build(),
             stats,
+            allow_private: config.allow_private_addresses,
         }))
     }
 
     /// Fires `url`, once for `key` when there is one.
     pub fn fire(&self, key: Option<&str>, url: String) -> Fired {
+        if let Err(why) = crate::ads::outbound::check(&url, self.allow_private) {
+            tracing::debug!(%why, "a beacon URL the edge does not call");
+            self.stats.refused.inc();
+            return Fired::Refused;
+        }
         if let Some(k) = key {
             let entry = self.fired.entry(k.to_owned()).or_insert(());
             if !entry.is_fresh() {
-                self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                self.stats.duplicates.inc();
                 return Fired::Duplicate;
             }
         }
         match self.tx.try_send(url) {
-            Ok(()) => Fired::Queued,
+            Ok(()) => {
+                self.stats.queued.inc();
+                Fired::Queued
+            }
             Err(_) => {
                 // Not sent: the key may fire again when the queue has room.
                 if let Some(k) = key {
                     self.fired.invalidate(k);
                 }
-                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                self.stats.dropped.inc();
                 Fired::Dropped
             }
         }
@@ -115,7 +141,7 @@ async fn send_all(
             let _permit = permit;
             for attempt in 0..attempts {
                 if attempt > 0 {
-                    stats.retried.fetch_add(1, Ordering::Relaxed);
+                    stats.retried.inc();
                     tokio::time::sleep(backoff * 2u32.saturating_pow(attempt - 1)).await;
                 }
                 let ok = client
@@ -124,11 +150,11 @@ async fn send_all(
                     .await
                     .is_ok_and(|r| r.status().is_success() || r.status().is_redirection());
                 if ok {
-                    stats.sent.fetch_add(1, Ordering::Relaxed);
+                    stats.sent.inc();
                     return;
                 }
             }
-            stats.failed.fetch_add(1, Ordering::Relaxed);
+            stats.failed.inc();
         });
     }
 }

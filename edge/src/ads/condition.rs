@@ -8,18 +8,27 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use prometheus::{IntCounter, IntGauge};
 use tokio::sync::mpsc;
 
-/// The shape a creative is conditioned to.
+use crate::ops::ads_metrics::AdsMetrics;
+
+/// One video rendition of the ladder a creative is conditioned to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Profile {
+pub struct Rung {
     pub width: u32,
     pub height: u32,
     pub video_kbps: u32,
+}
+
+/// The shape a creative is conditioned to: the content's video ladder (one video track per
+/// rung, in one MP4), its frame rate and its audio.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Profile {
+    pub rungs: Vec<Rung>,
     /// Frames per second (the GOP is two seconds of them).
     pub fps: u32,
     pub audio_rate: u32,
@@ -27,28 +36,32 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// The file name the output of `key` in this profile is kept under.
-    fn file_name(&self, key: &str) -> String {
+    /// The file name the output of `key` in this profile is kept under: a title name the
+    /// route accepts (letters, digits, `-`, `_`, `.`), the same on every node.
+    pub fn file_name(&self, key: &str) -> String {
         let safe: String = key
             .chars()
             .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                if c.is_ascii_alphanumeric() || "-_".contains(c) {
                     c
                 } else {
                     '_'
                 }
             })
-            .take(96)
+            .take(64)
             .collect();
-        let hash = crate::hash::fnv1a(key.as_bytes(), 0);
+        let mut shape = format!(
+            "{}fps{}hz{}ch",
+            self.fps, self.audio_rate, self.audio_channels
+        );
+        for r in &self.rungs {
+            shape.push_str(&format!("-{}x{}@{}", r.width, r.height, r.video_kbps));
+        }
+        let key_hash = crate::hash::fnv1a(key.as_bytes(), 0);
+        let shape_hash = crate::hash::fnv1a(shape.as_bytes(), 0);
         format!(
-            "{safe}-{hash:016x}-{}x{}-{}k-{}fps-{}hz-{}ch.mp4",
-            self.width,
-            self.height,
-            self.video_kbps,
-            self.fps,
-            self.audio_rate,
-            self.audio_channels
+            "ad-{safe}-{key_hash:016x}-{shape_hash:08x}.mp4",
+            shape_hash = shape_hash as u32
         )
     }
 }
@@ -64,13 +77,24 @@ pub enum Status {
     Busy,
 }
 
-/// Counts of what the pool did.
-#[derive(Debug, Default)]
+/// Counts of what the pool did (the `edgepack_ad_conditioning_*` metrics).
 pub struct ConditionStats {
-    pub queued: AtomicU64,
-    pub running: AtomicU64,
-    pub done: AtomicU64,
-    pub failed: AtomicU64,
+    pub queued: IntCounter,
+    pub done: IntCounter,
+    pub failed: IntCounter,
+    pub running: IntGauge,
+}
+
+impl ConditionStats {
+    pub fn new(m: &AdsMetrics) -> ConditionStats {
+        let c = |r: &str| m.conditioning.with_label_values(&[r]);
+        ConditionStats {
+            queued: c("queued"),
+            done: c("done"),
+            failed: c("failed"),
+            running: m.conditioning_running.clone(),
+        }
+    }
 }
 
 struct Job {
@@ -112,13 +136,15 @@ impl Conditioner {
         workers: usize,
         queue: usize,
         timeout: Duration,
+        allow_private: bool,
+        stats: ConditionStats,
     ) -> Result<Arc<Conditioner>, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let rt = tokio::runtime::Handle::try_current()
             .map_err(|_| "conditioning needs a running tokio runtime".to_owned())?;
         let (tx, rx) = mpsc::channel::<Job>(queue.max(1));
         let states: Arc<Mutex<States>> = Arc::default();
-        let stats = Arc::new(ConditionStats::default());
+        let stats = Arc::new(stats);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         for _ in 0..workers.max(1) {
             let (rx, states, stats) = (rx.clone(), states.clone(), stats.clone());
@@ -127,16 +153,19 @@ impl Conditioner {
                     let Some(job) = rx.lock().await.recv().await else {
                         return;
                     };
-                    stats.running.fetch_add(1, Ordering::Relaxed);
-                    let result = run(&job, timeout).await;
-                    stats.running.fetch_sub(1, Ordering::Relaxed);
+                    stats.running.inc();
+                    let result = match reachable(&job.source, allow_private).await {
+                        Ok(()) => run(&job, timeout).await,
+                        Err(why) => Err(why),
+                    };
+                    stats.running.dec();
                     let status = match result {
                         Ok(()) => {
-                            stats.done.fetch_add(1, Ordering::Relaxed);
+                            stats.done.inc();
                             Status::Ready(job.out.clone())
                         }
                         Err(why) => {
-                            stats.failed.fetch_add(1, Ordering::Relaxed);
+                            stats.failed.inc();
                             tracing::warn!(source = %job.source, error = %why, "conditioning a creative failed");
                             Status::Failed(why)
                         }
@@ -156,7 +185,12 @@ impl Conditioner {
     /// The creative `key` (from `source`: an `http(s)` URL, or a local path) in `profile`:
     /// ready, or queued now (once, however many ask). Any other kind of source (`file:`,
     /// `concat:`, `subfile:`...) is refused: ffmpeg would read what it names.
-    pub fn request(&self, key: &str, source: &str, profile: Profile) -> Status {
+    /// Where the outputs are kept.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn request(&self, key: &str, source: &str, profile: &Profile) -> Status {
         if !acceptable_source(source) {
             return Status::Failed(format!("{source:?} is neither an http(s) URL nor a path"));
         }
@@ -181,11 +215,11 @@ impl Conditioner {
         let job = Job {
             out: out.clone(),
             source: source.to_owned(),
-            profile,
+            profile: profile.clone(),
         };
         match self.tx.try_send(job) {
             Ok(()) => {
-                self.stats.queued.fetch_add(1, Ordering::Relaxed);
+                self.stats.queued.inc();
                 states.insert(out, (Status::Pending, Instant::now()));
                 Status::Pending
             }
@@ -198,19 +232,56 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// One ffmpeg job: H.264 High at the profile's size, a keyframe every two seconds, AAC at the
-/// profile's rate and channels, `+faststart`; written to a temporary name and renamed, so a
-/// half-written file is never taken as ready.
+/// Refuses a source URL an ad server gave that names, or resolves to, a private address
+/// (ffmpeg resolves names itself, so they are checked here first).
+async fn reachable(source: &str, allow_private: bool) -> Result<(), String> {
+    let lower = source.to_ascii_lowercase();
+    if allow_private || !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Ok(());
+    }
+    crate::ads::outbound::check(source, false)?;
+    let url = reqwest::Url::parse(source).map_err(|e| e.to_string())?;
+    let host = url.host_str().unwrap_or("");
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("{host}: {e}"))?;
+    for a in addrs {
+        if !crate::ads::outbound::is_public(a.ip()) {
+            return Err(format!("{host} resolves to a private address"));
+        }
+    }
+    Ok(())
+}
+
+/// The `-filter_complex` graph that makes every rung from the first video stream: the frame
+/// rate set once, then split, each branch scaled into its box and padded.
+fn ladder_graph(p: &Profile) -> String {
+    let n = p.rungs.len().max(1);
+    let mut graph = format!("[0:v:0]fps={},split={n}", p.fps.max(1));
+    for i in 0..n {
+        graph.push_str(&format!("[s{i}]"));
+    }
+    for (i, r) in p.rungs.iter().enumerate() {
+        graph.push_str(&format!(
+            ";[s{i}]scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1[v{i}]",
+            w = r.width,
+            h = r.height
+        ));
+    }
+    graph
+}
+
+/// One ffmpeg job: one H.264 High video track per rung, a keyframe every two seconds, AAC at
+/// the profile's rate and channels, `+faststart`; written to a temporary name and renamed, so
+/// a half-written file is never taken as ready.
 async fn run(job: &Job, timeout: Duration) -> Result<(), String> {
-    let p = job.profile;
+    let p = &job.profile;
+    if p.rungs.is_empty() {
+        return Err("a profile with no video rendition".into());
+    }
     let tmp = job.out.with_extension("part.mp4");
     let gop = (p.fps.max(1) * 2).to_string();
-    let scale = format!(
-        "scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={fps}",
-        w = p.width,
-        h = p.height,
-        fps = p.fps.max(1)
-    );
     let mut cmd = tokio::process::Command::new("ffmpeg");
     // The input is read as MP4 only, over the listed protocols only: an HLS playlist or a
     // concat: list could make ffmpeg read local files into an ad.
@@ -225,32 +296,30 @@ async fn run(job: &Job, timeout: Duration) -> Result<(), String> {
         "mov",
         "-i",
         &job.source,
-        "-map",
-        "0:v:0",
-        "-map",
-        "0:a:0?",
-    ])
-    .args([
-        "-vf",
-        &scale,
+        "-filter_complex",
+        &ladder_graph(p),
+    ]);
+    for i in 0..p.rungs.len() {
+        cmd.args(["-map", &format!("[v{i}]")]);
+    }
+    cmd.args(["-map", "0:a:0?"]).args([
         "-c:v",
         "libx264",
         "-profile:v",
         "high",
         "-preset",
         "veryfast",
-    ])
-    .args([
-        "-b:v",
-        &format!("{}k", p.video_kbps),
         "-g",
         &gop,
         "-keyint_min",
         &gop,
         "-sc_threshold",
         "0",
-    ])
-    .args([
+    ]);
+    for (i, r) in p.rungs.iter().enumerate() {
+        cmd.args([format!("-b:v:{i}"), format!("{}k", r.video_kbps)]);
+    }
+    cmd.args([
         "-c:a",
         "aac",
         "-ar",

@@ -1,14 +1,31 @@
-//! The `[ads]` configuration: how far and how long the edge follows an ad server's wrappers,
-//! and how it fires beacons.
+//! The `[ads]` configuration: which assets get ads and from which ad server (`[[ads.policies]]`),
+//! how far and how long the edge follows an ad server's wrappers, how it fires beacons, where
+//! conditioned creatives are kept, and how long sessions live.
+//!
+//! ```toml
+//! [ads]
+//! conditioning_dir = "/var/cache/edgepack/ads"
+//! [[ads.policies]]
+//! assets = ["demo", "movies/*"]
+//! ad_server = "https://ads.example/vast?sid=[session.id]&avail=[avail.index]&dur=[avail.duration]"
+//! breaks = ["start", "00:10:00", "50%", "end"]   # VMAP timeOffset forms
+//! break_seconds = 30                           # [avail.duration]
+//! ```
+//! With `vmap = true` the ad server URL answers a VMAP document once per session, and its
+//! breaks replace `breaks`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+use ssai::time::{parse_offset, Offset};
 
 /// `[ads]`.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdsConfig {
+    /// The assets that get ads, and how.
+    pub policies: Vec<AdPolicy>,
     /// Wrappers followed at most, per ad (VAST error 302 past it).
     pub max_wrappers: usize,
     /// Time one ad server answer may take (VAST error 301 for a wrapper's).
@@ -21,11 +38,66 @@ pub struct AdsConfig {
     pub beacon_attempts: u32,
     pub beacon_backoff_ms: u64,
     pub beacon_timeout_ms: u64,
+    /// Where conditioned creatives are kept (and served from, as titles).
+    pub conditioning_dir: PathBuf,
+    /// ffmpeg jobs at once, jobs waiting at most, and the time one may take.
+    pub conditioning_workers: usize,
+    pub conditioning_queue: usize,
+    pub conditioning_timeout_seconds: u64,
+    /// How long a session lives after its last request, and how many are kept at most.
+    pub session_idle_seconds: u64,
+    pub max_sessions: u64,
+    /// Whether ad server answers may send the edge to loopback, private and link-local
+    /// addresses (wrappers, media files, beacons). Off: a hostile ad server cannot make the
+    /// edge call into the network it sits in. On for tests and for ad servers on a private
+    /// network.
+    pub allow_private_addresses: bool,
+}
+
+/// `[[ads.policies]]`: the ads of some assets.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AdPolicy {
+    /// Exact asset names, or prefixes ending in `*`.
+    pub assets: Vec<String>,
+    /// The ad decision server URL template: `[session.id]`, `[asset.id]`,
+    /// `[player_params.NAME]` (the `ads.NAME` query parameters of the session's first
+    /// manifest), `[avail.index]`, `[avail.duration]`, `[cache_buster]`.
+    pub ad_server: String,
+    /// Where breaks go, in VMAP `timeOffset` forms: `start`, `end`, `HH:MM:SS(.mmm)`, `n%`,
+    /// `#n` (the n-th segment boundary).
+    #[serde(default)]
+    pub breaks: Vec<String>,
+    /// The ad server answers VMAP (once per session) instead of VAST per break.
+    #[serde(default)]
+    pub vmap: bool,
+    /// `[avail.duration]`: the seconds each break asks for.
+    #[serde(default = "default_break_seconds")]
+    pub break_seconds: u32,
+}
+
+fn default_break_seconds() -> u32 {
+    30
+}
+
+impl AdPolicy {
+    fn covers(&self, asset: &str) -> bool {
+        self.assets.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => asset.starts_with(prefix),
+            None => p == asset,
+        })
+    }
+
+    /// The configured break offsets (checked by [`AdsConfig::validate`]).
+    pub fn offsets(&self) -> Vec<Offset> {
+        self.breaks.iter().filter_map(|b| parse_offset(b)).collect()
+    }
 }
 
 impl Default for AdsConfig {
     fn default() -> Self {
         AdsConfig {
+            policies: Vec::new(),
             max_wrappers: 5,
             request_timeout_ms: 1500,
             deadline_ms: 3000,
@@ -33,6 +105,13 @@ impl Default for AdsConfig {
             beacon_attempts: 4,
             beacon_backoff_ms: 500,
             beacon_timeout_ms: 2000,
+            conditioning_dir: std::env::temp_dir().join("edgepack-ads"),
+            conditioning_workers: 1,
+            conditioning_queue: 256,
+            conditioning_timeout_seconds: 300,
+            session_idle_seconds: 4 * 3600,
+            max_sessions: 200_000,
+            allow_private_addresses: false,
         }
     }
 }
@@ -44,5 +123,76 @@ impl AdsConfig {
 
     pub fn deadline(&self) -> Duration {
         Duration::from_millis(self.deadline_ms.max(1))
+    }
+
+    /// The policy of `asset`: the first that covers it.
+    pub fn policy(&self, asset: &str) -> Option<&AdPolicy> {
+        self.policies.iter().find(|p| p.covers(asset))
+    }
+
+    /// Checks what the types cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        for (i, p) in self.policies.iter().enumerate() {
+            let at = format!("ads.policies[{i}]");
+            if p.assets.is_empty() {
+                return Err(format!("{at}.assets: name at least one asset"));
+            }
+            let lower = p.ad_server.to_ascii_lowercase();
+            if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+                return Err(format!("{at}.ad_server: an http(s) URL template"));
+            }
+            if let Some(bad) = p.breaks.iter().find(|b| parse_offset(b).is_none()) {
+                return Err(format!(
+                    "{at}.breaks: {bad:?} is not a timeOffset (start, end, HH:MM:SS.mmm, n%, #n)"
+                ));
+            }
+            if p.breaks.is_empty() && !p.vmap {
+                return Err(format!("{at}: give breaks, or vmap = true"));
+            }
+        }
+        if self.max_wrappers > 20 {
+            return Err("ads.max_wrappers: at most 20".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<AdsConfig, String> {
+        let c: AdsConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        c.validate().map(|()| c)
+    }
+
+    #[test]
+    fn a_policy_covers_its_assets() {
+        let c = parse(
+            r#"
+            [[policies]]
+            assets = ["demo", "movies-*"]
+            ad_server = "http://ads.example/vast?sid=[session.id]"
+            breaks = ["start", "00:00:30", "50%", "end"]
+            "#,
+        )
+        .unwrap();
+        assert!(c.policy("demo").is_some());
+        assert!(c.policy("movies-1").is_some());
+        assert!(c.policy("other").is_none());
+        assert_eq!(c.policies[0].offsets().len(), 4);
+        assert_eq!(c.policies[0].break_seconds, 30);
+    }
+
+    #[test]
+    fn bad_policies_are_refused_with_the_field() {
+        let e = parse("[[policies]]\nassets=[\"a\"]\nad_server=\"ftp://x\"\nbreaks=[\"start\"]")
+            .unwrap_err();
+        assert!(e.contains("ad_server"), "{e}");
+        let e = parse("[[policies]]\nassets=[\"a\"]\nad_server=\"http://x\"\nbreaks=[\"soon\"]")
+            .unwrap_err();
+        assert!(e.contains("\"soon\""), "{e}");
+        let e = parse("[[policies]]\nassets=[\"a\"]\nad_server=\"http://x\"").unwrap_err();
+        assert!(e.contains("vmap"), "{e}");
     }
 }

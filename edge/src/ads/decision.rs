@@ -81,18 +81,26 @@ enum Fetched {
 
 impl Decider {
     pub fn new(config: &AdsConfig) -> Result<Decider, String> {
-        let tls = crate::outbound_tls::client_config(true).map_err(|e| e.to_string())?;
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
+        let client = crate::ads::outbound::client_builder(config.allow_private_addresses)?
             .connect_timeout(config.request_timeout())
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .user_agent(concat!("edgepack/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())?;
         Ok(Decider {
             client,
             config: config.clone(),
         })
+    }
+
+    /// The breaks of the VMAP document at `url`, or why there are none.
+    pub async fn vmap(&self, url: &str, device: &Device<'_>) -> Result<ssai::vmap::Vmap, Skip> {
+        let deadline = Instant::now() + self.config.deadline();
+        match self.fetch_text(url, device, deadline).await {
+            Err(Fetched::Timeout) => Err(Skip::Timeout),
+            Err(Fetched::Failed(why)) => Err(Skip::Error(why)),
+            Err(Fetched::Vast(_)) => Err(Skip::Empty),
+            Ok(text) if text.trim().is_empty() => Err(Skip::Empty),
+            Ok(text) => ssai::vmap::parse(&text).map_err(|e| Skip::Error(format!("not VMAP: {e}"))),
+        }
     }
 
     /// The ads of the break `url` (the ad decision server's URL, macros filled) gives.
@@ -113,7 +121,26 @@ impl Decider {
                 return decision;
             }
         };
-        let picked = pick(&vast);
+        self.decide_vast(&vast, url, device, deadline, decision)
+            .await
+    }
+
+    /// The ads of a break whose VAST document is at hand (a VMAP's `VASTAdData`).
+    pub async fn decide_document(&self, vast: &Vast, device: &Device<'_>) -> BreakDecision {
+        let deadline = Instant::now() + self.config.deadline();
+        self.decide_vast(vast, "", device, deadline, BreakDecision::default())
+            .await
+    }
+
+    async fn decide_vast(
+        &self,
+        vast: &Vast,
+        url: &str,
+        device: &Device<'_>,
+        deadline: Instant,
+        mut decision: BreakDecision,
+    ) -> BreakDecision {
+        let picked = pick(vast);
         if picked.is_empty() {
             decision.skipped = Some(Skip::Empty);
             if !vast.errors.is_empty() {
@@ -235,9 +262,29 @@ impl Decider {
 
     /// One ad server answer, read as VAST, within the per-answer timeout and the deadline.
     async fn fetch(&self, url: &str, device: &Device<'_>, deadline: Instant) -> Fetched {
+        match self.fetch_text(url, device, deadline).await {
+            Err(f) => f,
+            Ok(text) if text.trim().is_empty() => Fetched::Vast(Box::default()),
+            Ok(text) => match vast::parse(&text) {
+                Ok(v) => Fetched::Vast(Box::new(v)),
+                Err(e) => Fetched::Failed(format!("not VAST: {e}")),
+            },
+        }
+    }
+
+    /// One ad server answer's text (at most an XML document's bound), within the per-answer
+    /// timeout and the deadline; a URL the edge must not call fails at once.
+    async fn fetch_text(
+        &self,
+        url: &str,
+        device: &Device<'_>,
+        deadline: Instant,
+    ) -> Result<String, Fetched> {
+        crate::ads::outbound::check(url, self.config.allow_private_addresses)
+            .map_err(Fetched::Failed)?;
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Fetched::Timeout;
+            return Err(Fetched::Timeout);
         }
         let timeout = left.min(self.config.request_timeout());
         let mut req = self.client.get(url).timeout(timeout);
@@ -261,21 +308,15 @@ impl Decider {
         };
         let outcome = tokio::time::timeout(timeout + Duration::from_millis(50), read).await;
         match outcome {
-            Err(_) => Fetched::Timeout,
-            Ok(Err(e)) if e.is_timeout() => Fetched::Timeout,
-            Ok(Err(e)) => Fetched::Failed(format!("ad server unreachable: {e}")),
+            Err(_) => Err(Fetched::Timeout),
+            Ok(Err(e)) if e.is_timeout() => Err(Fetched::Timeout),
+            Ok(Err(e)) => Err(Fetched::Failed(format!("ad server unreachable: {e}"))),
             Ok(Ok((status, _))) if !status.is_success() => {
-                Fetched::Failed(format!("ad server answered HTTP {status}"))
+                Err(Fetched::Failed(format!("ad server answered HTTP {status}")))
             }
-            Ok(Ok((_, None))) => Fetched::Failed("ad server answer too large".into()),
-            Ok(Ok((_, Some(body)))) => match std::str::from_utf8(&body) {
-                Err(_) => Fetched::Failed("ad server answer is not UTF-8".into()),
-                Ok(text) if text.trim().is_empty() => Fetched::Vast(Box::default()),
-                Ok(text) => match vast::parse(text) {
-                    Ok(v) => Fetched::Vast(Box::new(v)),
-                    Err(e) => Fetched::Failed(format!("not VAST: {e}")),
-                },
-            },
+            Ok(Ok((_, None))) => Err(Fetched::Failed("ad server answer too large".into())),
+            Ok(Ok((_, Some(body)))) => String::from_utf8(body)
+                .map_err(|_| Fetched::Failed("ad server answer is not UTF-8".into())),
         }
     }
 }

@@ -1,14 +1,178 @@
-//! Server-side ad insertion at the edge: the IO around the pure `ssai` crate. So far:
-//! - [`config`]: the `[ads]` limits of ad decisions and beacons;
+//! Server-side ad insertion at the edge: the IO around the pure `ssai` crate.
+//! - [`config`]: `[ads]`, the policies (which assets, which ad server, where the breaks go)
+//!   and the limits;
+//! - [`outbound`]: where ad server answers may send the edge (no private addresses);
 //! - [`decision`]: asking an ad server for a break's ads, following wrappers within limits;
-//! - [`beacons`]: firing impressions, tracking and error URLs from a bounded queue, once per
-//!   session, ad and event, with retries;
-//! - [`condition`]: creatives that do not fit the content transcoded once by ffmpeg, off the
-//!   request path.
+//! - [`condition`]: every creative transcoded once by ffmpeg, off the request path, into an
+//!   MP4 shaped like the content's ladder; these files are the ads' titles;
+//! - [`session`]: ad sessions, named in the URL path;
+//! - [`plan`]: a session's breaks and ads, decided once;
+//! - [`stitch`]: a session's media playlists and MPD with its ads spliced in;
+//! - [`beacons`]: impressions, tracking and error URLs fired from a bounded queue, once per
+//!   session, ad and event, as the session fetches the ads' segments.
 //!
-//! Stitching them into sessions' manifests (the personalize phase) comes next.
+//! [`Ads`] ties them together for the request pipeline (decision 0015).
 
 pub mod beacons;
 pub mod condition;
 pub mod config;
 pub mod decision;
+pub mod outbound;
+pub mod plan;
+pub mod session;
+pub mod stitch;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use packager::presentation::PackagingOptions;
+
+use crate::ads::beacons::{BeaconStats, Beacons};
+use crate::ads::condition::{ConditionStats, Conditioner};
+use crate::ads::config::AdsConfig;
+use crate::ads::decision::Decider;
+use crate::ads::plan::Plan;
+use crate::ads::session::{AdSession, Sessions};
+use crate::media::cache::MediaCache;
+use crate::media::root::MediaRoot;
+use crate::media::title::Title;
+use crate::ops::ads_metrics::AdsMetrics;
+use crate::ops::metrics::Metrics;
+use crate::origin::Origins;
+
+/// Server-side ad insertion of a running daemon.
+pub struct Ads {
+    pub config: AdsConfig,
+    pub decider: Decider,
+    pub beacons: Arc<Beacons>,
+    pub conditioner: Arc<Conditioner>,
+    pub sessions: Arc<Sessions>,
+    /// The titles of conditioned creatives (the conditioning directory as a media root).
+    pub media: Arc<MediaCache>,
+    pub metrics: Arc<AdsMetrics>,
+}
+
+/// What the ads need of the daemon they run in.
+pub struct Host<'a> {
+    pub origins: Arc<Origins>,
+    pub packaging: PackagingOptions,
+    pub metadata_bytes: u64,
+    pub metrics: Arc<Metrics>,
+    /// The ads of the configuration before this one, whose sessions carry over.
+    pub previous: Option<&'a Ads>,
+}
+
+impl Ads {
+    /// The ads of `config`; `None` when no policy is configured. Must run on the tokio
+    /// runtime (the beacon queue and the conditioning pool start on it).
+    pub fn new(config: &AdsConfig, host: Host<'_>) -> Result<Option<Arc<Ads>>, String> {
+        config.validate()?;
+        if config.policies.is_empty() {
+            return Ok(None);
+        }
+        let metrics = host.metrics.ads.clone();
+        let conditioner = match host.previous {
+            Some(p)
+                if p.config.conditioning_dir == config.conditioning_dir
+                    && p.config.conditioning_workers == config.conditioning_workers
+                    && p.config.allow_private_addresses == config.allow_private_addresses =>
+            {
+                p.conditioner.clone()
+            }
+            _ => Conditioner::start(
+                &config.conditioning_dir,
+                config.conditioning_workers,
+                config.conditioning_queue,
+                Duration::from_secs(config.conditioning_timeout_seconds.max(1)),
+                config.allow_private_addresses,
+                ConditionStats::new(&metrics),
+            )?,
+        };
+        let sessions = match host.previous {
+            Some(p) => p.sessions.clone(),
+            None => Arc::new(Sessions::new(
+                Duration::from_secs(config.session_idle_seconds),
+                config.max_sessions,
+            )),
+        };
+        let root = MediaRoot::Local(config.conditioning_dir.clone());
+        let media = Arc::new(MediaCache::new(
+            root,
+            host.origins,
+            host.packaging,
+            host.metadata_bytes / 4,
+            // Conditioned files never change under their name.
+            Duration::from_secs(24 * 3600),
+            0,
+            host.metrics,
+        ));
+        Ok(Some(Arc::new(Ads {
+            decider: Decider::new(config)?,
+            beacons: Beacons::start(config, BeaconStats::new(&metrics))?,
+            conditioner,
+            sessions,
+            media,
+            metrics,
+            config: config.clone(),
+        })))
+    }
+
+    /// Whether `asset` gets ads.
+    pub fn covers(&self, asset: &str) -> bool {
+        self.config.policy(asset).is_some()
+    }
+
+    /// The plan of `session` over `content`, decided by the first caller (the others wait
+    /// for it).
+    pub async fn plan(&self, session: &AdSession, content: &Title) -> Arc<Plan> {
+        session
+            .plan
+            .get_or_init(|| async {
+                Arc::new(plan::decide(self, session, &content.presentation).await)
+            })
+            .await
+            .clone()
+    }
+
+    /// A beacon or error URL template filled for `session` (`[ERRORCODE]` when given).
+    pub fn fill_beacon(&self, template: &str, session: &AdSession, error: Option<&str>) -> String {
+        let buster = format!(
+            "{:08x}",
+            crate::hash::fnv1a(
+                template.as_bytes(),
+                crate::hash::fnv1a(session.id.as_bytes(), 0)
+            ) as u32
+        );
+        ssai::macros::expand(template, &|name| match name {
+            "ERRORCODE" => error.map(str::to_owned),
+            "CACHEBUSTING" => Some(buster.clone()),
+            "session.id" => Some(session.id.clone()),
+            _ => None,
+        })
+    }
+
+    /// Fires the beacons that segment `n` (from 1) of the ad in `slot` of session `id`
+    /// fires, once each. `ad` is the ad's title.
+    pub fn on_ad_segment(&self, id: &str, slot: &str, ad: &Title, n: u32) {
+        let Some(session) = self.sessions.get(id) else {
+            return;
+        };
+        let Some(plan) = session.plan.get() else {
+            return;
+        };
+        let Some(planned) = plan.ad(slot) else {
+            return;
+        };
+        let durations = stitch::segment_durations_ms(&ad.presentation);
+        let by_segment = ssai::beacons::by_segment(&planned.ad, &durations);
+        let index = (n as usize).saturating_sub(1);
+        let Some(beacons) = by_segment.get(index) else {
+            return;
+        };
+        for (j, b) in beacons.iter().enumerate() {
+            let url = self.fill_beacon(&b.url, &session, None);
+            let key = format!("{id}/{slot}/{index}/{j}");
+            self.beacons.fire(Some(&key), url);
+        }
+    }
+}

@@ -48,6 +48,8 @@ pub struct Metrics {
     pub process_memory: ProcessMemory,
     /// Playback access: decisions, revocations, the shared store, sessions.
     pub access: std::sync::Arc<crate::ops::access_metrics::AccessMetrics>,
+    /// Server-side ad insertion: sessions, ad requests, breaks, beacons, conditioning.
+    pub ads: std::sync::Arc<crate::ops::ads_metrics::AdsMetrics>,
     /// Multi-CDN delivery: CDN health and probes, steering answers, failovers.
     pub delivery: std::sync::Arc<crate::ops::delivery_metrics::DeliveryMetrics>,
 }
@@ -215,6 +217,7 @@ impl Metrics {
             process_memory: ProcessMemory::register(&r)?,
             access: std::sync::Arc::new(crate::ops::access_metrics::AccessMetrics::new(&r)?),
             delivery: std::sync::Arc::new(crate::ops::delivery_metrics::DeliveryMetrics::new(&r)?),
+            ads: std::sync::Arc::new(crate::ops::ads_metrics::AdsMetrics::new(&r)?),
             registry: r,
         };
         for cache in cache_labels {

@@ -4,6 +4,7 @@
 
 pub mod access_log;
 pub mod access_metrics;
+pub mod ads_metrics;
 pub mod delivery_metrics;
 pub mod metrics;
 pub mod process_memory;

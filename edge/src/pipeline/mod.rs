@@ -17,6 +17,7 @@
 //! A phase that refuses returns a [`Problem`]; the record phase still runs. A feature fills
 //! the phase it belongs to and leaves the others alone.
 
+pub mod ad_session;
 pub mod authorize;
 pub mod build;
 pub mod lookup;
@@ -40,11 +41,12 @@ use crate::access::renew::{self, Renewed};
 use crate::daemon::Daemon;
 use crate::http::body::PartsBody;
 use crate::http::response::{object_response, preflight, problem_response};
+use crate::pipeline::ad_session::AdPart;
 use crate::pipeline::authorize::{authorize, authorize_title, Identity};
-use crate::pipeline::personalize::{manifest_syntax, personalize, write_out};
+use crate::pipeline::personalize::{manifest_syntax, personalize, write_out, Session};
 use crate::pipeline::protect::host;
 use crate::pipeline::record::Started;
-use crate::pipeline::resolve::{resolve, Resolved};
+use crate::pipeline::resolve::resolve;
 use crate::pipeline::route::{parse_route, Route, VodObject, VodRequest};
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
@@ -212,16 +214,52 @@ async fn serve_packaged_once(
     if let Some(Renewed::Redirect(status, location)) = renewal {
         return Ok(renew::redirect(status, location));
     }
-    let session = personalize(state, identity, &resolved, vod)?;
-    let Resolved { title } = &resolved;
+    if let Some(entered) = ad_session::entry(state, req, vod) {
+        return entered;
+    }
+    // Boxed: an ad session's preparation is large, and most requests have none.
+    let ad_part = Box::pin(ad_session::prepare(state, req, vod, &resolved)).await?;
+    let (view, ad_title) = match ad_part {
+        AdPart::Shared => (None, None),
+        AdPart::Manifest(view) => (Some(view), None),
+        AdPart::AdTitle(title) => (None, Some(title)),
+        AdPart::Blank => {
+            let etag = "\"blank-vtt\"";
+            return Ok(object_response(
+                ad_session::blank(),
+                &req.headers,
+                &req.method,
+                etag,
+                &state.cache_headers,
+            ));
+        }
+    };
+    let session = personalize(state, identity, &resolved, vod, view)?;
+    // The title and object built: an ad's, for an ad's segment; else the asset's.
+    let (title, object) = match (&ad_title, &vod.object) {
+        (Some(t), VodObject::Ad(ad)) => (t, ad.object.as_ref()),
+        _ => (&resolved.title, &vod.object),
+    };
     let planned = protect::plan(state, &vod.asset, resolved.policy(state), host(req));
-    let path = req.uri.path();
-    let etag = lookup::etag(state, path, title, planned.as_ref());
+    // Below an ad session, what is built is shared by every session.
+    let shared_path;
+    let path = if vod.session.is_some() {
+        shared_path = vod.shared_path();
+        shared_path.as_str()
+    } else {
+        req.uri.path()
+    };
+    let shared_etag = lookup::etag(state, path, title, planned.as_ref());
+    // A session's manifest has its own ETag: the shared object's and the session's ads.
+    let etag = match &session {
+        Session::Ads(view, ..) => ad_session::view_etag(&shared_etag, view),
+        _ => shared_etag.clone(),
+    };
     // A HEAD of a manifest that gets a token spliced in must count the token's bytes too.
     let spliced_head = session.is_personal() && req.method == Method::HEAD;
     if !spliced_head {
         if let Some(res) =
-            lookup::answer_without_body(state, req, title, &vod.object, &etag, planned.is_some())
+            lookup::answer_without_body(state, req, title, object, &etag, planned.is_some())
         {
             return Ok(res);
         }
@@ -231,11 +269,11 @@ async fn serve_packaged_once(
             Some(plan) => Some(protect::protect(state, &vod.asset, plan).await?),
             None => None,
         };
-        build::build(state, title, &vod.object, protection.as_ref()).await
+        build::build(state, title, object, protection.as_ref()).await
     };
     let built = if state.responses.enabled() {
         // Boxed: the cache's future is large, and requests with the cache off need none.
-        Box::pin(lookup::cached(state, &etag, path, building)).await?
+        Box::pin(lookup::cached(state, &shared_etag, path, building)).await?
     } else {
         building.await?
     };
@@ -252,6 +290,11 @@ async fn serve_packaged_once(
     }
     if let Some(Renewed::Header(name, value)) = renewal {
         renew::decorate(&mut response, name, value);
+    }
+    if let Some(ad) = &ad_title {
+        if req.method == Method::GET && response.status().is_success() {
+            ad_session::fetched(state, vod, ad);
+        }
     }
     Ok(response)
 }

@@ -1,9 +1,10 @@
 //! The personalize phase: what this viewer's session changes in what they are sent: the
 //! access token in the URLs of manifests, when the token came in the query (so players need
 //! no configuration), and, for an asset delivered through several CDNs, a multivariant
-//! playlist or MPD that names every CDN and the session's steering URL; ad breaks will join
-//! them. Whatever a session adds is written on the way out ([`write_out`]) and never enters a
-//! cache key or an ETag, so segments and manifests stay built and cached once.
+//! playlist or MPD that names every CDN and the session's steering URL; and, in an ad session
+//! ([`ad_session`](crate::pipeline::ad_session)), the session's ads stitched into its
+//! playlists and MPD. Whatever a session adds is written on the way out ([`write_out`]) and
+//! never enters a cache key, so segments and manifests stay built and cached once.
 
 use http::request::Parts;
 use packager::url_query::ManifestSyntax;
@@ -11,6 +12,7 @@ use packager::url_query::ManifestSyntax;
 use crate::access::extract::Carrier;
 use crate::access::gate::Viewer;
 use crate::access::manifest_tokens;
+use crate::ads::stitch::{self, Playlist, SessionView};
 use crate::built::Built;
 use crate::delivery::{self, manifests::SessionContext};
 use crate::pipeline::authorize::Identity;
@@ -31,6 +33,9 @@ pub enum Session<'a> {
     /// A multivariant playlist or MPD that starts a steered session across the CDNs (with
     /// the viewer's token, if any, in its URLs).
     Steered(Option<&'a Viewer>, ManifestSyntax),
+    /// A manifest of an ad session, with its ads stitched in (and the viewer's token, when it
+    /// came in the query).
+    Ads(Box<SessionView>, Option<&'a Viewer>, ManifestSyntax),
 }
 
 impl Session<'_> {
@@ -68,13 +73,18 @@ pub fn manifest_syntax(object: &VodObject) -> Option<ManifestSyntax> {
     }
 }
 
-/// The session a request belongs to and what it asks of the response.
+/// The session a request belongs to and what it asks of the response. `ads` is the ad
+/// session's view, for a manifest of one.
 pub fn personalize<'a>(
     state: &AppState,
     identity: &'a Identity,
     _resolved: &Resolved,
     vod: &VodRequest,
+    ads: Option<Box<SessionView>>,
 ) -> Result<Session<'a>, Problem> {
+    if let (Some(view), Some(syntax)) = (ads, manifest_syntax(&vod.object)) {
+        return Ok(Session::Ads(view, identity.viewer(), syntax));
+    }
     // A multivariant playlist or MPD starts a session; segments never look at delivery.
     let starts_a_session = match vod.object {
         VodObject::Multivariant(_) => Some(ManifestSyntax::Hls),
@@ -151,6 +161,49 @@ pub fn write_out(
             };
             delivery::manifests::steer(delivery, req, &ctx, *syntax, built)
         }
+        (Session::Ads(view, viewer, syntax), access, _) => {
+            let built = stitched(view, resolved, vod, built);
+            match (viewer, access) {
+                (Some(v), Some(a)) => {
+                    manifest_tokens::splice(a, v, &vod.asset, duration_s, *syntax, built)
+                }
+                _ => built,
+            }
+        }
         _ => built,
+    }
+}
+
+/// A manifest of an ad session with its ads in. A manifest that cannot take them (not one
+/// the packager wrote) goes out as it is: ads never stop playback.
+fn stitched(view: &SessionView, resolved: &Resolved, vod: &VodRequest, built: Built) -> Built {
+    let text = String::from_utf8_lossy(&built.parts.concat()).into_owned();
+    let content = &resolved.title.presentation;
+    let path = vod.object.relative_path();
+    let out = match &vod.object {
+        VodObject::Multivariant(_) => Ok(stitch::multivariant(&text)),
+        VodObject::MediaPlaylist(flavor, rendition) => {
+            let playlist = Playlist::Media {
+                rendition,
+                ts: *flavor == crate::pipeline::route::Flavor::Ts,
+            };
+            stitch::hls_playlist(view, content, playlist, &path, &text).map_err(|e| e.to_string())
+        }
+        VodObject::SubtitlePlaylist(..) => {
+            stitch::hls_playlist(view, content, Playlist::Subtitles, &path, &text)
+                .map_err(|e| e.to_string())
+        }
+        VodObject::Mpd => stitch::mpd(view, &text).map_err(|e| e.to_string()),
+        _ => return built,
+    };
+    match out {
+        Ok(text) => Built {
+            parts: vec![bytes::Bytes::from(text)],
+            ..built
+        },
+        Err(why) => {
+            tracing::warn!(asset = %vod.asset, %why, "ads could not be stitched; the content goes out alone");
+            built
+        }
     }
 }

@@ -29,7 +29,37 @@ pub enum Route {
 pub struct VodRequest {
     /// The asset name as in the URL (`demo`, `movie.mp4`).
     pub asset: String,
+    /// The ad session the path names (`/vod/{asset}/s/{session}/...`), if any.
+    pub session: Option<String>,
     pub object: VodObject,
+}
+
+impl VodRequest {
+    /// The path of the object as every session shares it: without the session, and for an
+    /// ad's object without its place in the session (the cache key and ETag of what is
+    /// built).
+    pub fn shared_path(&self) -> String {
+        match &self.object {
+            VodObject::Ad(ad) => format!(
+                "/vod/{}/ad/{}/{}",
+                self.asset,
+                ad.title,
+                ad.object.relative_path()
+            ),
+            other => format!("/vod/{}/{}", self.asset, other.relative_path()),
+        }
+    }
+}
+
+/// An object of an ad's title, as a session plays it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdObject {
+    /// Where the ad is in the session (`{break}-{ad}`).
+    pub slot: String,
+    /// The ad's title (a conditioned creative).
+    pub title: String,
+    /// Its init or media segment.
+    pub object: Box<VodObject>,
 }
 
 /// An object of one asset.
@@ -51,6 +81,10 @@ pub enum VodObject {
     ClearKeyLicense,
     /// The content steering answer for HLS (`steering/hls.json`) or DASH (`steering/dash.json`).
     Steering(ManifestSyntax),
+    /// An ad's init or media segment in an ad session (`ad/{slot}/{title}/...`).
+    Ad(AdObject),
+    /// The empty WebVTT document subtitles play during an ad session's ads (`blank.vtt`).
+    BlankSubtitle,
 }
 
 impl Route {
@@ -72,6 +106,11 @@ impl Route {
                 VodObject::Key(_) => "key",
                 VodObject::ClearKeyLicense => "license",
                 VodObject::Steering(_) => "steering",
+                VodObject::Ad(ad) => match *ad.object {
+                    VodObject::Init(_) => "ad_init",
+                    _ => "ad_segment",
+                },
+                VodObject::BlankSubtitle => "subtitle",
             },
         }
     }
@@ -126,6 +165,8 @@ impl VodObject {
             ClearKeyLicense => "license/clearkey".into(),
             Steering(ManifestSyntax::Hls) => "steering/hls.json".into(),
             Steering(ManifestSyntax::Dash) => "steering/dash.json".into(),
+            Ad(ad) => format!("ad/{}/{}/{}", ad.slot, ad.title, ad.object.relative_path()),
+            BlankSubtitle => "blank.vtt".into(),
         }
     }
 }
@@ -180,9 +221,44 @@ pub fn parse_route(path: &str) -> Result<Route, Problem> {
             return Err(not_found(path));
         }
     }
+    let (session, rest) = match parts[1..] {
+        ["s", id, ..] if parts.len() > 3 => {
+            if !crate::ads::session::valid_id(id) {
+                return Err(not_found(path));
+            }
+            (Some(id.to_owned()), &parts[3..])
+        }
+        _ => (None, &parts[1..]),
+    };
+    let object = match (rest, &session) {
+        (["ad", slot, title, inner @ ..], Some(_)) => {
+            match parse_object(inner).ok_or_else(|| not_found(path))? {
+                o
+                @ (VodObject::Init(_) | VodObject::CmafSegment(..) | VodObject::TsSegment(..)) => {
+                    VodObject::Ad(AdObject {
+                        slot: (*slot).to_owned(),
+                        title: (*title).to_owned(),
+                        object: Box::new(o),
+                    })
+                }
+                _ => return Err(not_found(path)),
+            }
+        }
+        (["blank.vtt"], Some(_)) => VodObject::BlankSubtitle,
+        _ => parse_object(rest).ok_or_else(|| not_found(path))?,
+    };
+    Ok(Route::Vod(VodRequest {
+        asset: asset.to_owned(),
+        session,
+        object,
+    }))
+}
+
+/// The object the path below `/vod/{asset}/` names.
+fn parse_object(parts: &[&str]) -> Option<VodObject> {
     use Flavor::*;
     use VodObject::*;
-    let object = match parts[1..] {
+    Some(match *parts {
         ["master.m3u8"] => Multivariant(Cmaf),
         ["manifest.mpd"] => Mpd,
         ["ts", "master.m3u8"] => Multivariant(Ts),
@@ -191,39 +267,20 @@ pub fn parse_route(path: &str) -> Result<Route, Problem> {
         }
         ["sub", lang, "media.m3u8"] => SubtitlePlaylist(Cmaf, lang.to_owned()),
         ["ts", "sub", lang, "media.m3u8"] => SubtitlePlaylist(Ts, lang.to_owned()),
-        ["sub", lang, file] => match numbered(file, ".vtt") {
-            Some(n) => SubtitleSegment(Cmaf, lang.to_owned(), n),
-            None => return Err(not_found(path)),
-        },
-        ["ts", "sub", lang, file] => match numbered(file, ".vtt") {
-            Some(n) => SubtitleSegment(Ts, lang.to_owned(), n),
-            None => return Err(not_found(path)),
-        },
-        ["keys", file] => match file.strip_suffix(".key").map(str::parse) {
-            Some(Ok(kid)) => Key(kid),
-            _ => return Err(not_found(path)),
-        },
+        ["sub", lang, file] => SubtitleSegment(Cmaf, lang.to_owned(), numbered(file, ".vtt")?),
+        ["ts", "sub", lang, file] => SubtitleSegment(Ts, lang.to_owned(), numbered(file, ".vtt")?),
+        ["keys", file] => Key(file.strip_suffix(".key")?.parse().ok()?),
         ["license", "clearkey"] => ClearKeyLicense,
         ["steering", "hls.json"] => Steering(ManifestSyntax::Hls),
         ["steering", "dash.json"] => Steering(ManifestSyntax::Dash),
         ["ts", rendition, "media.m3u8"] => MediaPlaylist(Ts, rendition.to_owned()),
-        ["ts", rendition, file] => match numbered(file, ".ts") {
-            Some(n) => TsSegment(rendition.to_owned(), n),
-            None => return Err(not_found(path)),
-        },
+        ["ts", rendition, file] => TsSegment(rendition.to_owned(), numbered(file, ".ts")?),
         [rendition, "media.m3u8"] => MediaPlaylist(Cmaf, rendition.to_owned()),
         [rendition, "iframes.m3u8"] => IframePlaylist(rendition.to_owned()),
         [rendition, "init.mp4"] => Init(rendition.to_owned()),
-        [rendition, file] => match numbered(file, ".m4s") {
-            Some(n) => CmafSegment(rendition.to_owned(), n),
-            None => return Err(not_found(path)),
-        },
-        _ => return Err(not_found(path)),
-    };
-    Ok(Route::Vod(VodRequest {
-        asset: asset.to_owned(),
-        object,
-    }))
+        [rendition, file] => CmafSegment(rendition.to_owned(), numbered(file, ".m4s")?),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -21,17 +21,27 @@ use tokio::task::JoinHandle;
 #[derive(Debug, Clone)]
 pub(super) struct Answer {
     pub status: u16,
-    pub body: String,
+    pub body: Bytes,
     pub delay: Duration,
     /// Answer `status` this many times, then 200.
     pub fail_times: usize,
 }
 
 impl Answer {
+    /// A file's bytes (a creative), answered every time.
+    pub fn file(bytes: Vec<u8>) -> Answer {
+        Answer {
+            status: 200,
+            body: Bytes::from(bytes),
+            delay: Duration::ZERO,
+            fail_times: usize::MAX,
+        }
+    }
+
     pub fn vast(body: &str) -> Answer {
         Answer {
             status: 200,
-            body: body.to_owned(),
+            body: Bytes::from(body.to_owned()),
             delay: Duration::ZERO,
             fail_times: usize::MAX,
         }
@@ -155,6 +165,6 @@ async fn answer(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
     Response::builder()
         .status(status)
         .header("content-type", "application/xml")
-        .body(Full::new(Bytes::from(a.body)))
+        .body(Full::new(a.body))
         .unwrap()
 }

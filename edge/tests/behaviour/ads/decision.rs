@@ -31,6 +31,7 @@ fn decider(more: impl FnOnce(&mut AdsConfig)) -> Decider {
     let mut c = AdsConfig {
         request_timeout_ms: 400,
         deadline_ms: 1500,
+        allow_private_addresses: true,
         ..AdsConfig::default()
     };
     more(&mut c);
@@ -237,4 +238,19 @@ async fn errors_empty_answers_and_what_is_not_vast_skip_the_break() {
         .decide(&ads.url("/w-empty"), &device())
         .await;
     assert_eq!(d.failures[0].code, ErrorCode::NoAdsAfterWrapper);
+}
+
+#[tokio::test]
+async fn an_ad_server_on_a_private_address_is_not_called_unless_allowed() {
+    let server = AdServer::start().await;
+    let strict = decider(|c| c.allow_private_addresses = false);
+    let d = strict.decide(&server.url("/vast"), &device()).await;
+    assert!(
+        matches!(&d.skipped, Some(Skip::Error(why)) if why.contains("private")),
+        "{d:?}"
+    );
+    assert!(
+        server.seen("/").is_empty(),
+        "the private ad server was called"
+    );
 }

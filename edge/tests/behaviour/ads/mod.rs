@@ -6,9 +6,11 @@
 //! - `ad_server.rs`: the test ad server, answering VAST by path and recording what it got;
 //! - `decision.rs`: the break decisions;
 //! - `beacons.rs`: the beacon queue;
-//! - `condition.rs`: creatives conditioned by the real ffmpeg.
+//! - `condition.rs`: creatives conditioned by the real ffmpeg;
+//! - `sessions.rs`: ad sessions through a running daemon, stitched playlists and MPDs, beacons.
 
 mod ad_server;
 mod beacons;
 mod condition;
 mod decision;
+mod sessions;

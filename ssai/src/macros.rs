@@ -8,10 +8,12 @@
 pub const MAX_URL_BYTES: usize = 8192;
 
 /// `template` with each `[NAME]` for which `value(NAME)` gives a value replaced by it,
-/// percent-encoded.
+/// percent-encoded. A macro written percent-encoded (`%5BNAME%5D`, as ad servers that keep
+/// their URLs valid `xs:anyURI` write it) is the same macro.
 pub fn expand(template: &str, value: &dyn Fn(&str) -> Option<String>) -> String {
-    let mut out = String::with_capacity(template.len() + 32);
-    let mut rest = template;
+    let decoded = decode_brackets(template, value);
+    let mut out = String::with_capacity(decoded.len() + 32);
+    let mut rest: &str = &decoded;
     while let Some(open) = rest.find('[') {
         let (before, from) = rest.split_at(open);
         out.push_str(before);
@@ -43,6 +45,43 @@ pub fn expand(template: &str, value: &dyn Fn(&str) -> Option<String>) -> String 
         out.truncate(cut);
     }
     out
+}
+
+/// `template` with every `%5BNAME%5D` (either case) whose NAME has a value written `[NAME]`;
+/// the rest as it is.
+fn decode_brackets<'a>(
+    template: &'a str,
+    value: &dyn Fn(&str) -> Option<String>,
+) -> std::borrow::Cow<'a, str> {
+    let lower = template.to_ascii_lowercase();
+    if !lower.contains("%5b") {
+        return std::borrow::Cow::Borrowed(template);
+    }
+    let mut out = String::with_capacity(template.len());
+    let mut at = 0;
+    while let Some(open) = lower[at..].find("%5b").map(|i| at + i) {
+        let name_start = open + 3;
+        let close = lower[name_start..]
+            .find("%5d")
+            .map(|i| name_start + i)
+            .filter(|&c| c - name_start <= 128);
+        let name = close.map(|c| &template[name_start..c]);
+        match (close, name) {
+            (Some(c), Some(n)) if value(n).is_some() => {
+                out.push_str(&template[at..open]);
+                out.push('[');
+                out.push_str(n);
+                out.push(']');
+                at = c + 3;
+            }
+            _ => {
+                out.push_str(&template[at..name_start]);
+                at = name_start;
+            }
+        }
+    }
+    out.push_str(&template[at..]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// RFC 3986 percent-encoding of everything but the unreserved characters.
@@ -77,6 +116,17 @@ mod tests {
             "https://ads.example/e?c=303&s=s-1&d=tv%20%26%20box&i=2&x=[UNKNOWN]&y=["
         );
         assert_eq!(expand("no macros", &values), "no macros");
+    }
+
+    #[test]
+    fn percent_encoded_macros_are_macros_too() {
+        assert_eq!(
+            expand(
+                "https://e.example/?c=%5BERRORCODE%5D&d=%5bavail.index%5d&x=%5BUNKNOWN%5D&y=%5B",
+                &values
+            ),
+            "https://e.example/?c=303&d=2&x=%5BUNKNOWN%5D&y=%5B"
+        );
     }
 
     #[test]

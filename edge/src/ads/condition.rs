@@ -146,18 +146,20 @@ impl Conditioner {
         let states: Arc<Mutex<States>> = Arc::default();
         let stats = Arc::new(stats);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let client = crate::ads::outbound::client_builder(allow_private)?
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| e.to_string())?;
         for _ in 0..workers.max(1) {
             let (rx, states, stats) = (rx.clone(), states.clone(), stats.clone());
+            let client = client.clone();
             rt.spawn(async move {
                 loop {
                     let Some(job) = rx.lock().await.recv().await else {
                         return;
                     };
                     stats.running.inc();
-                    let result = match reachable(&job.source, allow_private).await {
-                        Ok(()) => run(&job, timeout).await,
-                        Err(why) => Err(why),
-                    };
+                    let result = condition(&job, &client, allow_private, timeout).await;
                     stats.running.dec();
                     let status = match result {
                         Ok(()) => {
@@ -232,26 +234,79 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Refuses a source URL an ad server gave that names, or resolves to, a private address
-/// (ffmpeg resolves names itself, so they are checked here first).
-async fn reachable(source: &str, allow_private: bool) -> Result<(), String> {
-    let lower = source.to_ascii_lowercase();
-    if allow_private || !(lower.starts_with("http://") || lower.starts_with("https://")) {
-        return Ok(());
+/// Creatives larger than this are not fetched.
+const MAX_CREATIVE_BYTES: u64 = 1 << 30;
+
+/// The creative of `job` as a local file: a path as it is; an `http(s)` URL fetched (with the
+/// ad-server client, so private addresses are refused unless allowed) into a temporary file
+/// beside the output, which the caller removes. ffmpeg then reads local files only, and can
+/// seek in them whatever the creative's server does with ranges.
+async fn local_source(
+    job: &Job,
+    client: &reqwest::Client,
+    allow_private: bool,
+) -> Result<(PathBuf, bool), String> {
+    let lower = job.source.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Ok((PathBuf::from(&job.source), false));
     }
-    crate::ads::outbound::check(source, false)?;
-    let url = reqwest::Url::parse(source).map_err(|e| e.to_string())?;
-    let host = url.host_str().unwrap_or("");
-    let port = url.port_or_known_default().unwrap_or(443);
-    let addrs = tokio::net::lookup_host((host, port))
+    crate::ads::outbound::check(&job.source, allow_private)?;
+    let tmp = job.out.with_extension("source.part");
+    let mut response = client
+        .get(&job.source)
+        .send()
         .await
-        .map_err(|e| format!("{host}: {e}"))?;
-    for a in addrs {
-        if !crate::ads::outbound::is_public(a.ip()) {
-            return Err(format!("{host} resolves to a private address"));
+        .map_err(|e| format!("creative {}: {e}", job.source))?;
+    if !response.status().is_success() {
+        return Err(format!(
+            "creative {}: HTTP {}",
+            job.source,
+            response.status()
+        ));
+    }
+    let mut file = tokio::fs::File::create(&tmp)
+        .await
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let mut written = 0u64;
+    let copied = async {
+        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+            written += chunk.len() as u64;
+            if written > MAX_CREATIVE_BYTES {
+                return Err(format!("creative larger than {MAX_CREATIVE_BYTES} bytes"));
+            }
+            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    match copied.await {
+        Ok(()) => Ok((tmp, true)),
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            Err(format!("creative {}: {e}", job.source))
         }
     }
-    Ok(())
+}
+
+/// One job: the creative fetched when it is remote, then conditioned.
+async fn condition(
+    job: &Job,
+    client: &reqwest::Client,
+    allow_private: bool,
+    timeout: Duration,
+) -> Result<(), String> {
+    let fetched = tokio::time::timeout(timeout, local_source(job, client, allow_private))
+        .await
+        .map_err(|_| format!("fetching the creative took longer than {timeout:?}"))??;
+    let (source, temporary) = fetched;
+    let result = run(job, &source, timeout).await;
+    if temporary {
+        let _ = tokio::fs::remove_file(&source).await;
+    }
+    result
 }
 
 /// The `-filter_complex` graph that makes every rung from the first video stream: the frame
@@ -275,7 +330,7 @@ fn ladder_graph(p: &Profile) -> String {
 /// One ffmpeg job: one H.264 High video track per rung, a keyframe every two seconds, AAC at
 /// the profile's rate and channels, `+faststart`; written to a temporary name and renamed, so
 /// a half-written file is never taken as ready.
-async fn run(job: &Job, timeout: Duration) -> Result<(), String> {
+async fn run(job: &Job, source: &Path, timeout: Duration) -> Result<(), String> {
     let p = &job.profile;
     if p.rungs.is_empty() {
         return Err("a profile with no video rendition".into());
@@ -283,22 +338,21 @@ async fn run(job: &Job, timeout: Duration) -> Result<(), String> {
     let tmp = job.out.with_extension("part.mp4");
     let gop = (p.fps.max(1) * 2).to_string();
     let mut cmd = tokio::process::Command::new("ffmpeg");
-    // The input is read as MP4 only, over the listed protocols only: an HLS playlist or a
-    // concat: list could make ffmpeg read local files into an ad.
+    // The input is read as MP4 only, from a local file only: an HLS playlist or a concat:
+    // list could make ffmpeg read other files, or the network, into an ad.
     cmd.args([
         "-nostdin",
         "-v",
         "error",
         "-y",
         "-protocol_whitelist",
-        "file,http,https,tcp,tls",
+        "file",
         "-f",
         "mov",
         "-i",
-        &job.source,
-        "-filter_complex",
-        &ladder_graph(p),
-    ]);
+    ])
+    .arg(source)
+    .args(["-filter_complex", &ladder_graph(p)]);
     for i in 0..p.rungs.len() {
         cmd.args(["-map", &format!("[v{i}]")]);
     }

@@ -129,8 +129,28 @@ impl AdServer {
     }
 }
 
+/// `body` with `{session}` replaced by the request's session, as a real ad server writes
+/// per-request tracking URLs.
+fn fill_session(body: Bytes, session: Option<&str>) -> Bytes {
+    match (std::str::from_utf8(&body), session) {
+        (Ok(text), Some(s)) if text.contains("{session}") => {
+            Bytes::from(text.replace("{session}", s))
+        }
+        _ => body,
+    }
+}
+
+/// The `sid` query parameter of `query`.
+fn sid(query: Option<&str>) -> Option<String> {
+    query?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("sid="))
+        .map(str::to_owned)
+}
+
 async fn answer(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
+    let session = sid(req.uri().query());
     state.seen.lock().unwrap().push(Seen {
         path_and_query: req
             .uri()
@@ -165,6 +185,6 @@ async fn answer(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
     Response::builder()
         .status(status)
         .header("content-type", "application/xml")
-        .body(Full::new(a.body))
+        .body(Full::new(fill_session(a.body, session.as_deref())))
         .unwrap()
 }

@@ -7,10 +7,12 @@
 //! - `decision.rs`: the break decisions;
 //! - `beacons.rs`: the beacon queue;
 //! - `condition.rs`: creatives conditioned by the real ffmpeg;
+//! - `documents.rs`: the test ad server's VAST checked against the IAB XSD (xmllint);
 //! - `sessions.rs`: ad sessions through a running daemon, stitched playlists and MPDs, beacons.
 
 mod ad_server;
 mod beacons;
 mod condition;
 mod decision;
+mod documents;
 mod sessions;

@@ -12,66 +12,46 @@ use edge::Config;
 
 use super::ad_server::{AdServer, Answer};
 use crate::common::{
-    demo_media, get, get_ok, metric, playlist_uris, start_with, test_media, TestServer,
+    demo_media, get, get_ok, metric, playlist_uris, repo_root, start_with, test_media, TestServer,
 };
 
-/// A one-ad VAST 4 answer with every tracking event; URLs on `base`.
-fn vast(base: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<VAST version="4.2" xmlns="http://www.iab.com/VAST">
-  <Ad id="ad-1" sequence="1">
-    <InLine>
-      <AdSystem>test</AdSystem>
-      <AdTitle>tone</AdTitle>
-      <Impression><![CDATA[{base}/t/impression?s=[session.id]]]></Impression>
-      <Error><![CDATA[{base}/t/error?s=[session.id]&code=[ERRORCODE]]]></Error>
-      <Creatives>
-        <Creative id="cr-1" adId="ad-1">
-          <UniversalAdId idRegistry="test">tone-8s</UniversalAdId>
-          <Linear>
-            <Duration>00:00:08.000</Duration>
-            <TrackingEvents>
-              <Tracking event="start"><![CDATA[{base}/t/start?s=[session.id]]]></Tracking>
-              <Tracking event="firstQuartile"><![CDATA[{base}/t/firstQuartile?s=[session.id]]]></Tracking>
-              <Tracking event="midpoint"><![CDATA[{base}/t/midpoint?s=[session.id]]]></Tracking>
-              <Tracking event="thirdQuartile"><![CDATA[{base}/t/thirdQuartile?s=[session.id]]]></Tracking>
-              <Tracking event="complete"><![CDATA[{base}/t/complete?s=[session.id]]]></Tracking>
-            </TrackingEvents>
-            <MediaFiles>
-              <MediaFile delivery="progressive" type="video/mp4" width="320" height="180" bitrate="200"><![CDATA[{base}/creative.mp4]]></MediaFile>
-            </MediaFiles>
-          </Linear>
-        </Creative>
-      </Creatives>
-    </InLine>
-  </Ad>
-</VAST>"#
-    )
+/// A document of testdata/vast with `{base}` filled (the ad server fills `{session}`).
+pub(super) fn document(name: &str, base: &str) -> String {
+    std::fs::read_to_string(repo_root().join("testdata/vast").join(name))
+        .unwrap()
+        .replace("{base}", base)
 }
 
-const EVENTS: [&str; 6] = [
+/// Beacons of an ad (`ad=N`) or a wrapper (`wrapper=outer|inner`).
+const EVENTS: [&str; 7] = [
     "impression",
     "start",
     "firstQuartile",
     "midpoint",
     "thirdQuartile",
     "complete",
+    "progress",
 ];
 
-fn config(ad_server: &str, dir: &Path) -> Config {
+fn policy(ad_server: String, vmap: bool) -> AdPolicy {
+    AdPolicy {
+        assets: vec!["demo".into()],
+        ad_server,
+        breaks: if vmap {
+            Vec::new()
+        } else {
+            vec!["start".into(), "00:00:12".into()]
+        },
+        vmap,
+        break_seconds: 30,
+    }
+}
+
+fn config_with(policy: AdPolicy, dir: &Path) -> Config {
     Config {
         media_root: demo_media().into(),
         ads: AdsConfig {
-            policies: vec![AdPolicy {
-                assets: vec!["demo".into()],
-                ad_server: format!(
-                    "{ad_server}/vast?sid=[session.id]&avail=[avail.index]&x=[player_params.x]"
-                ),
-                breaks: vec!["start".into(), "00:00:12".into()],
-                vmap: false,
-                break_seconds: 30,
-            }],
+            policies: vec![policy],
             conditioning_dir: dir.to_owned(),
             allow_private_addresses: true,
             request_timeout_ms: 500,
@@ -83,12 +63,58 @@ fn config(ad_server: &str, dir: &Path) -> Config {
     }
 }
 
-async fn ad_server() -> AdServer {
+/// A pre-roll behind two wrappers (avail 1) and a two-ad pod mid-roll at 12 s (avail 2).
+fn config(ad_server: &str, dir: &Path) -> Config {
+    config_with(
+        policy(
+            format!("{ad_server}/vast/avail-[avail.index]?sid=[session.id]&x=[player_params.x]"),
+            false,
+        ),
+        dir,
+    )
+}
+
+/// The test ad server: the documents of testdata/vast, two creatives (the second with
+/// 44.1 kHz audio, which conditioning makes 48 kHz like the content), and beacon endpoints.
+pub(super) async fn ad_server() -> AdServer {
     let ads = AdServer::start().await;
-    ads.set("/vast", Answer::vast(&vast(&ads.url(""))));
-    let creative =
-        std::fs::read(test_media().join("h264_avc1_25fps_aac_48k_moov_first.mp4")).unwrap();
-    ads.set("/creative.mp4", Answer::file(creative));
+    let base = ads.url("");
+    ads.set(
+        "/vast/avail-1",
+        Answer::vast(&document("wrapper_outer.xml", &base)),
+    );
+    ads.set(
+        "/vast/wrapper-outer",
+        Answer::vast(&document("wrapper_outer.xml", &base)),
+    );
+    ads.set(
+        "/vast/wrapper-inner",
+        Answer::vast(&document("wrapper_inner.xml", &base)),
+    );
+    ads.set(
+        "/vast/avail-2",
+        Answer::vast(&document("pod_two_ads.xml", &base)),
+    );
+    ads.set(
+        "/vast/pod",
+        Answer::vast(&document("pod_two_ads.xml", &base)),
+    );
+    ads.set(
+        "/vast/vmap",
+        Answer::vast(&document("vmap_pre_mid.xml", &base)),
+    );
+    for (path, file) in [
+        (
+            "/creative/one.mp4",
+            "h264_avc1_25fps_aac_48k_moov_first.mp4",
+        ),
+        ("/creative/two.mp4", "h264_25fps_aac_44.1k.mp4"),
+    ] {
+        ads.set(
+            path,
+            Answer::file(std::fs::read(test_media().join(file)).unwrap()),
+        );
+    }
     for e in EVENTS.iter().chain(&["error"]) {
         ads.set(&format!("/t/{e}"), Answer::vast(""));
     }
@@ -110,9 +136,31 @@ async fn open(edge: &TestServer, query: &str) -> (String, String) {
     (id, location)
 }
 
-/// How many times the ad server got beacon `event` for session `id`.
-fn count(ads: &AdServer, event: &str, id: &str) -> usize {
-    ads.seen(&format!("/t/{event}?s={id}")).len()
+/// How many times the ad server got beacon `event` of `whose` (`ad=1`, `wrapper=outer`...) for
+/// session `id`.
+fn count(ads: &AdServer, event: &str, id: &str, whose: &str) -> usize {
+    ads.seen(&format!("/t/{event}?s={id}&{whose}")).len()
+}
+
+/// Waits for the conditioning jobs to have made `n` creatives.
+async fn conditioned(edge: &TestServer, n: f64) {
+    let start = Instant::now();
+    loop {
+        let m = metrics(edge).await;
+        if metric(&m, "edgepack_ad_conditioning_jobs_total{result=\"done\"}") >= n {
+            return;
+        }
+        assert_eq!(
+            metric(&m, "edgepack_ad_conditioning_jobs_total{result=\"failed\"}"),
+            0.0,
+            "{m}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "conditioning did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 async fn eventually(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
@@ -126,8 +174,13 @@ async fn eventually(what: &str, deadline: Duration, mut done: impl FnMut() -> bo
     }
 }
 
+/// The ad metrics of the exposition (the rest would only crowd a failure's message).
 async fn metrics(edge: &TestServer) -> String {
-    String::from_utf8_lossy(&get_ok(edge.addr, "/metrics").await).into_owned()
+    String::from_utf8_lossy(&get_ok(edge.addr, "/metrics").await)
+        .lines()
+        .filter(|l| l.starts_with("edgepack_ad"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn segment_lines(playlist: &str) -> Vec<&str> {
@@ -158,15 +211,20 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
     let dir = tempfile::tempdir().unwrap();
     let edge = start_with(config(&ads.url(""), dir.path())).await;
 
-    // The first session asks for both breaks; the creative is not conditioned yet, so its
-    // breaks are skipped and VAST error 407 is reported, once per ad.
+    // The first session asks for both breaks; the creatives are not conditioned yet, so its
+    // breaks are skipped and VAST error 407 goes to every error URL on each ad's way: the
+    // two wrappers' and the ad's for the pre-roll, each ad's for the pod.
     let (first, location) = open(&edge, "?ads.x=7").await;
     let master = get_ok(edge.addr, &location).await;
     // No ad plays in it: the session's manifests are the shared ones, I-frames and all.
     assert!(String::from_utf8_lossy(&master).contains("I-FRAME"));
-    let asked = ads.seen("/vast");
+    let asked = ads.seen("/vast/avail-");
     assert_eq!(asked.len(), 2, "one ad request per break: {asked:?}");
-    for (i, seen) in asked.iter().enumerate() {
+    for i in 1..=2 {
+        let seen = asked
+            .iter()
+            .find(|s| s.path_and_query.starts_with(&format!("/vast/avail-{i}?")))
+            .unwrap();
         assert!(
             seen.path_and_query.contains(&format!("sid={first}")),
             "{seen:?}"
@@ -175,42 +233,27 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
             seen.path_and_query.contains("x=7"),
             "player params: {seen:?}"
         );
-        assert!(asked
-            .iter()
-            .any(|s| s.path_and_query.contains(&format!("avail={}", i + 1))));
     }
+    assert_eq!(ads.seen("/vast/wrapper-inner").len(), 1);
     eventually(
         "VAST error 407 for the first session",
         Duration::from_secs(5),
-        || ads.seen(&format!("/t/error?s={first}&code=407")).len() == 2,
+        || ads.seen(&format!("/t/error?s={first}&")).len() == 5,
     )
     .await;
+    for e in ads.seen(&format!("/t/error?s={first}&")) {
+        assert!(e.path_and_query.ends_with("code=407"), "{e:?}");
+    }
     let content_only = get_ok(
         edge.addr,
         &format!("/vod/demo/s/{first}/video_180p-v1/media.m3u8"),
     )
     .await;
     assert!(!String::from_utf8_lossy(&content_only).contains("DISCONTINUITY"));
-    assert_eq!(count(&ads, "impression", &first), 0);
+    assert_eq!(count(&ads, "impression", &first, "ad=1"), 0);
 
-    // Once conditioned, the next session plays the ad in both breaks.
-    let start = Instant::now();
-    loop {
-        let m = metrics(&edge).await;
-        if metric(&m, "edgepack_ad_conditioning_jobs_total{result=\"done\"}") >= 1.0 {
-            break;
-        }
-        assert_eq!(
-            metric(&m, "edgepack_ad_conditioning_jobs_total{result=\"failed\"}"),
-            0.0,
-            "{m}"
-        );
-        assert!(
-            start.elapsed() < Duration::from_secs(180),
-            "conditioning did not finish"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // Once conditioned, the next session plays the pre-roll and the pod.
+    conditioned(&edge, 2.0).await;
     let (id, location) = open(&edge, "").await;
     let master = String::from_utf8_lossy(&get_ok(edge.addr, &location).await).into_owned();
     assert!(
@@ -221,36 +264,37 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
     let playlist = String::from_utf8_lossy(&get_ok(edge.addr, &playlist_path).await).into_owned();
     let discontinuities = playlist.matches("#EXT-X-DISCONTINUITY\n").count();
     assert_eq!(
-        discontinuities, 3,
-        "pre-roll | content | mid-roll | content:\n{playlist}"
+        discontinuities, 4,
+        "pre-roll | content | ad 1 | ad 2 | content:\n{playlist}"
     );
-    let uris = segment_lines(&playlist);
-    let ad_uris: Vec<&&str> = uris.iter().filter(|u| u.contains("ad/")).collect();
-    assert!(
-        ad_uris
-            .iter()
-            .all(|u| u.starts_with("../ad/0-0/") || u.starts_with("../ad/1-0/")),
-        "{ad_uris:?}"
-    );
-    let first_ad: Vec<String> = uris
-        .iter()
-        .filter(|u| u.starts_with("../ad/0-0/"))
-        .map(|u| resolve(&playlist_path, u))
-        .collect();
-    assert!(first_ad.len() >= 2, "{playlist}");
-    // The ad's segments follow the content's ladder: the 180p rendition plays the ad's 180p.
     let maps: Vec<&str> = playlist
         .lines()
         .filter(|l| l.starts_with("#EXT-X-MAP"))
         .collect();
-    assert_eq!(maps.len(), 4, "one map per stretch: {maps:?}");
+    assert_eq!(maps.len(), 5, "one map per stretch: {maps:?}");
+    let uris = segment_lines(&playlist);
+    for slot in ["0-0", "1-0", "1-1"] {
+        assert_eq!(
+            uris.iter()
+                .filter(|u| u.starts_with(&format!("../ad/{slot}/")))
+                .count(),
+            2,
+            "{slot}: {playlist}"
+        );
+    }
+    let pre_roll: Vec<String> = uris
+        .iter()
+        .filter(|u| u.starts_with("../ad/0-0/"))
+        .map(|u| resolve(&playlist_path, u))
+        .collect();
+    // The ad's segments follow the content's ladder: the 180p rendition plays the ad's 180p.
     let ad_map = maps[0]
         .trim_start_matches("#EXT-X-MAP:URI=\"")
         .trim_end_matches('"');
     let mut bytes = get_ok(edge.addr, &resolve(&playlist_path, ad_map))
         .await
         .to_vec();
-    for uri in &first_ad {
+    for uri in &pre_roll {
         bytes.extend_from_slice(&get_ok(edge.addr, uri).await);
     }
     let file = dir.path().join("fetched-ad.mp4");
@@ -264,20 +308,32 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
     );
     crate::common::decodes_cleanly(&file);
 
-    // Every beacon of the pre-roll fired once, with the session's id.
+    // Every beacon of the pre-roll fired once: the ad's and both wrappers'.
+    let pre_roll_beacons = |ads: &AdServer| {
+        let mut all = Vec::new();
+        for e in EVENTS {
+            all.push((e, "ad=1", count(ads, e, &id, "ad=1")));
+        }
+        for w in ["wrapper=outer", "wrapper=inner"] {
+            for e in ["impression", "start", "complete"] {
+                all.push((e, w, count(ads, e, &id, w)));
+            }
+        }
+        all
+    };
     eventually("the pre-roll's beacons", Duration::from_secs(5), || {
-        EVENTS.iter().all(|e| count(&ads, e, &id) >= 1)
+        pre_roll_beacons(&ads).iter().all(|(_, _, n)| *n >= 1)
     })
     .await;
     // Fetching it all again, and the audio's ad segments, fires nothing more.
-    for uri in &first_ad {
+    for uri in &pre_roll {
         get_ok(edge.addr, uri).await;
     }
     let audio_path = format!("/vod/demo/s/{id}/audio_en-a1/media.m3u8");
     let audio = String::from_utf8_lossy(&get_ok(edge.addr, &audio_path).await).into_owned();
     assert_eq!(
         audio.matches("#EXT-X-DISCONTINUITY\n").count(),
-        3,
+        4,
         "{audio}"
     );
     for uri in segment_lines(&audio)
@@ -287,16 +343,16 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
         get_ok(edge.addr, &resolve(&audio_path, uri)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    for e in EVENTS {
-        assert_eq!(count(&ads, e, &id), 1, "{e} for {id}");
+    for (e, whose, n) in pre_roll_beacons(&ads) {
+        assert_eq!(n, 1, "{e} of {whose} for {id}");
     }
-    // The mid-roll has not been fetched: none of its beacons.
-    assert_eq!(ads.seen(&format!("/t/complete?s={id}")).len(), 1);
+    // The pod has not been fetched: none of its second ad's beacons.
+    assert_eq!(count(&ads, "impression", &id, "ad=2"), 0);
 
     // Subtitles: an empty WebVTT document per ad segment.
     let subs_path = format!("/vod/demo/s/{id}/sub/en/media.m3u8");
     let subs = String::from_utf8_lossy(&get_ok(edge.addr, &subs_path).await).into_owned();
-    assert_eq!(subs.matches("#EXT-X-DISCONTINUITY\n").count(), 3, "{subs}");
+    assert_eq!(subs.matches("#EXT-X-DISCONTINUITY\n").count(), 4, "{subs}");
     let blank = segment_lines(&subs)
         .into_iter()
         .find(|u| u.ends_with("blank.vtt"))
@@ -304,33 +360,43 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
     let blank = get_ok(edge.addr, &resolve(&subs_path, blank)).await;
     assert!(blank.starts_with(b"WEBVTT"));
 
-    // MPEG-TS: the same breaks, TS ad segments ffprobe reads.
+    // MPEG-TS: the same breaks, TS ad segments that decode.
     let ts_path = format!("/vod/demo/s/{id}/ts/video_180p-v1/media.m3u8");
     let ts = String::from_utf8_lossy(&get_ok(edge.addr, &ts_path).await).into_owned();
-    assert_eq!(ts.matches("#EXT-X-DISCONTINUITY\n").count(), 3, "{ts}");
+    assert_eq!(ts.matches("#EXT-X-DISCONTINUITY\n").count(), 4, "{ts}");
     let ts_ad = segment_lines(&ts)
         .into_iter()
-        .find(|u| u.contains("/ts/") && u.contains("ad/0-0/"))
+        .find(|u| u.contains("/ts/") && u.contains("ad/1-1/"))
         .unwrap();
     let ts_file = dir.path().join("fetched-ad.ts");
     std::fs::write(&ts_file, get_ok(edge.addr, &resolve(&ts_path, ts_ad)).await).unwrap();
     crate::common::decodes_cleanly(&ts_file);
+    // The 44.1 kHz creative was conditioned to the content's 48 kHz.
+    assert!(
+        crate::common::streams(&ts_file)
+            .iter()
+            .any(|s| s.0 == "aac" && s.3 == "48000"),
+        "{:?}",
+        crate::common::streams(&ts_file)
+    );
 
     // DASH: one Period per ad and per stretch of content.
     let mpd = String::from_utf8_lossy(
         &get_ok(edge.addr, &format!("/vod/demo/s/{id}/manifest.mpd")).await,
     )
     .into_owned();
-    assert_eq!(mpd.matches("<Period").count(), 4, "{mpd}");
+    assert_eq!(mpd.matches("<Period").count(), 5, "{mpd}");
     assert!(mpd.contains("<BaseURL>ad/0-0/"), "{mpd}");
 
     let m = metrics(&edge).await;
-    assert!(
-        metric(&m, "edgepack_ad_breaks_total{result=\"filled\"}") >= 2.0,
+    assert_eq!(
+        metric(&m, "edgepack_ad_breaks_total{result=\"filled\"}"),
+        2.0,
         "{m}"
     );
-    assert!(
-        metric(&m, "edgepack_ad_breaks_total{result=\"not_ready\"}") >= 2.0,
+    assert_eq!(
+        metric(&m, "edgepack_ad_breaks_total{result=\"not_ready\"}"),
+        2.0,
         "{m}"
     );
     assert!(
@@ -338,12 +404,63 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
         "{m}"
     );
     assert_eq!(metric(&m, "edgepack_ad_sessions_total"), 2.0, "{m}");
+    assert_eq!(
+        metric(&m, "edgepack_ads_total{result=\"not_ready\"}"),
+        3.0,
+        "{m}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vmap_session_places_the_ad_servers_breaks() {
+    let ads = ad_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let base = ads.url("");
+    let edge = start_with(config_with(
+        policy(format!("{base}/vast/vmap?sid=[session.id]"), true),
+        dir.path(),
+    ))
+    .await;
+    let (first, location) = open(&edge, "").await;
+    get_ok(edge.addr, &location).await;
+    assert_eq!(ads.seen(&format!("/vast/vmap?sid={first}")).len(), 1);
+    assert_eq!(
+        ads.seen(&format!("/vast/pod?sid={first}")).len(),
+        2,
+        "the mid-roll's pod and the wrappers' target"
+    );
+    conditioned(&edge, 2.0).await;
+    let (id, _) = open(&edge, "").await;
+    let playlist = String::from_utf8_lossy(
+        &get_ok(
+            edge.addr,
+            &format!("/vod/demo/s/{id}/video_270p-v1/media.m3u8"),
+        )
+        .await,
+    )
+    .into_owned();
+    assert_eq!(
+        playlist.matches("#EXT-X-DISCONTINUITY\n").count(),
+        4,
+        "{playlist}"
+    );
+    // The mid-roll at 12 s is after the third 4 s content segment.
+    let lines = segment_lines(&playlist);
+    let first_ad_after_content = lines
+        .iter()
+        .position(|u| u.starts_with("../ad/1-0/"))
+        .unwrap();
+    assert_eq!(
+        &lines[first_ad_after_content - 3..first_ad_after_content],
+        ["1.m4s", "2.m4s", "3.m4s"]
+    );
 }
 
 /// The content alone, and the reason counted, for an ad server that fails.
 async fn content_alone(answer: Answer, reason: &str) {
     let ads = AdServer::start().await;
-    ads.set("/vast", answer);
+    ads.set("/vast/avail-1", answer.clone());
+    ads.set("/vast/avail-2", answer);
     let dir = tempfile::tempdir().unwrap();
     let edge = start_with(config(&ads.url(""), dir.path())).await;
     let (id, location) = open(&edge, "").await;

@@ -185,7 +185,52 @@ pub fn hls_playlist(
                 .collect(),
         })
         .collect();
-    ssai::hls::stitch(text, &breaks)
+    let stitched = ssai::hls::stitch(text, &breaks)?;
+    Ok(if keys.iter().any(|k| is_aes128_without_iv(k)) {
+        explicit_aes_ivs(&stitched)
+    } else {
+        stitched
+    })
+}
+
+fn is_aes128_without_iv(line: &str) -> bool {
+    line.starts_with("#EXT-X-KEY:") && line.contains("METHOD=AES-128") && !line.contains(",IV=")
+}
+
+/// The segment number (from 1) a segment URI ends in (`.../7.ts`).
+fn segment_number(uri: &str) -> Option<u64> {
+    let file = uri.rsplit('/').next()?.split('?').next()?;
+    let (stem, _) = file.split_once('.')?;
+    stem.parse().ok().filter(|&n| n > 0)
+}
+
+/// An AES-128 playlist with each segment's IV written out. Without an `IV` attribute the IV
+/// is the segment's media sequence number (RFC 8216 5.2), and each segment was encrypted with
+/// its number in its own title less one; in a stitched playlist its position no longer says
+/// that, so every segment gets its key line with its own IV.
+pub fn explicit_aes_ivs(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut key: Option<&str> = None;
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("#EXT-X-KEY:") {
+            if is_aes128_without_iv(line) {
+                key = Some(line);
+                continue;
+            }
+            key = None;
+        }
+        if let (Some(k), true) = (key, line.starts_with("#EXTINF")) {
+            let uri = lines[i + 1..].iter().find(|l| !l.starts_with('#'));
+            if let Some(n) = uri.and_then(|u| segment_number(u)) {
+                out.push_str(k);
+                out.push_str(&format!(",IV=0x{:032x}\n", n - 1));
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// The session's multivariant playlist: the content's without I-frame streams (their
@@ -247,6 +292,24 @@ mod tests {
             content_key_lines(text),
             ["#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"a\""]
         );
+    }
+
+    #[test]
+    fn aes_128_segments_get_their_own_iv() {
+        let stitched = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-KEY:METHOD=AES-128,URI=\"../../keys/k.key\"\n#EXTINF:4.000,\n../../ad/0-0/a.mp4/ts/v1/1.ts\n#EXTINF:4.000,\n../../ad/0-0/a.mp4/ts/v1/2.ts\n#EXT-X-DISCONTINUITY\n#EXT-X-KEY:METHOD=AES-128,URI=\"../../keys/k.key\"\n#EXTINF:4.00000,\n1.ts\n#EXT-X-ENDLIST\n";
+        let out = explicit_aes_ivs(stitched);
+        let keys: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with("#EXT-X-KEY"))
+            .collect();
+        assert_eq!(keys.len(), 3, "{out}");
+        assert!(keys[0].ends_with(",IV=0x00000000000000000000000000000000"));
+        assert!(keys[1].ends_with(",IV=0x00000000000000000000000000000001"));
+        // The content's first segment after the ad: its own number, not its position.
+        assert!(keys[2].ends_with(",IV=0x00000000000000000000000000000000"));
+        assert!(out.contains("#EXT-X-DISCONTINUITY\n#EXT-X-KEY"), "{out}");
+        let parsed = m3u8_rs::parse_media_playlist_res(out.as_bytes()).unwrap();
+        assert_eq!(parsed.segments.len(), 3);
     }
 
     #[test]

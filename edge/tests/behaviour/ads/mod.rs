@@ -8,6 +8,7 @@
 //! - `beacons.rs`: the beacon queue;
 //! - `condition.rs`: creatives conditioned by the real ffmpeg;
 //! - `documents.rs`: the test ad server's VAST checked against the IAB XSD (xmllint);
+//! - `encrypted.rs`: ads in AES-128 and cbcs content, under the content's key;
 //! - `sessions.rs`: ad sessions through a running daemon, stitched playlists and MPDs, beacons.
 
 mod ad_server;
@@ -15,4 +16,5 @@ mod beacons;
 mod condition;
 mod decision;
 mod documents;
+mod encrypted;
 mod sessions;

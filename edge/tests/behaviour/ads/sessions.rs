@@ -33,7 +33,7 @@ const EVENTS: [&str; 7] = [
     "progress",
 ];
 
-fn policy(ad_server: String, vmap: bool) -> AdPolicy {
+pub(super) fn policy(ad_server: String, vmap: bool) -> AdPolicy {
     AdPolicy {
         assets: vec!["demo".into()],
         ad_server,
@@ -47,7 +47,7 @@ fn policy(ad_server: String, vmap: bool) -> AdPolicy {
     }
 }
 
-fn config_with(policy: AdPolicy, dir: &Path) -> Config {
+pub(super) fn config_with(policy: AdPolicy, dir: &Path) -> Config {
     Config {
         media_root: demo_media().into(),
         ads: AdsConfig {
@@ -122,17 +122,17 @@ pub(super) async fn ad_server() -> AdServer {
 }
 
 /// A new session: the redirect from the asset's multivariant playlist, and the session id.
-async fn open(edge: &TestServer, query: &str) -> (String, String) {
-    let entry = get(edge.addr, &format!("/vod/demo/master.m3u8{query}")).await;
+pub(super) async fn open(edge: &TestServer, asset: &str, query: &str) -> (String, String) {
+    let entry = get(edge.addr, &format!("/vod/{asset}/master.m3u8{query}")).await;
     assert_eq!(entry.status, 302, "{}", entry.text());
     assert_eq!(entry.header("cache-control"), Some("no-store"));
     let location = entry.header("location").unwrap().to_owned();
     let id = location
-        .strip_prefix("/vod/demo/s/")
+        .strip_prefix(&format!("/vod/{asset}/s/"))
         .and_then(|rest| rest.split('/').next())
         .unwrap()
         .to_owned();
-    assert_eq!(location, format!("/vod/demo/s/{id}/master.m3u8{query}"));
+    assert_eq!(location, format!("/vod/{asset}/s/{id}/master.m3u8{query}"));
     (id, location)
 }
 
@@ -143,7 +143,7 @@ fn count(ads: &AdServer, event: &str, id: &str, whose: &str) -> usize {
 }
 
 /// Waits for the conditioning jobs to have made `n` creatives.
-async fn conditioned(edge: &TestServer, n: f64) {
+pub(super) async fn conditioned(edge: &TestServer, n: f64) {
     let start = Instant::now();
     loop {
         let m = metrics(edge).await;
@@ -183,7 +183,7 @@ async fn metrics(edge: &TestServer) -> String {
         .join("\n")
 }
 
-fn segment_lines(playlist: &str) -> Vec<&str> {
+pub(super) fn segment_lines(playlist: &str) -> Vec<&str> {
     playlist
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
@@ -191,7 +191,7 @@ fn segment_lines(playlist: &str) -> Vec<&str> {
 }
 
 /// Resolves `uri` against the directory of `base` (a path), as a player does.
-fn resolve(base: &str, uri: &str) -> String {
+pub(super) fn resolve(base: &str, uri: &str) -> String {
     let mut parts: Vec<&str> = base.split('/').collect();
     parts.pop();
     for piece in uri.split('/') {
@@ -214,7 +214,7 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
     // The first session asks for both breaks; the creatives are not conditioned yet, so its
     // breaks are skipped and VAST error 407 goes to every error URL on each ad's way: the
     // two wrappers' and the ad's for the pre-roll, each ad's for the pod.
-    let (first, location) = open(&edge, "?ads.x=7").await;
+    let (first, location) = open(&edge, "demo", "?ads.x=7").await;
     let master = get_ok(edge.addr, &location).await;
     // No ad plays in it: the session's manifests are the shared ones, I-frames and all.
     assert!(String::from_utf8_lossy(&master).contains("I-FRAME"));
@@ -254,7 +254,7 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
 
     // Once conditioned, the next session plays the pre-roll and the pod.
     conditioned(&edge, 2.0).await;
-    let (id, location) = open(&edge, "").await;
+    let (id, location) = open(&edge, "demo", "").await;
     let master = String::from_utf8_lossy(&get_ok(edge.addr, &location).await).into_owned();
     assert!(
         !master.contains("I-FRAME"),
@@ -421,7 +421,7 @@ async fn a_vmap_session_places_the_ad_servers_breaks() {
         dir.path(),
     ))
     .await;
-    let (first, location) = open(&edge, "").await;
+    let (first, location) = open(&edge, "demo", "").await;
     get_ok(edge.addr, &location).await;
     assert_eq!(ads.seen(&format!("/vast/vmap?sid={first}")).len(), 1);
     assert_eq!(
@@ -430,7 +430,7 @@ async fn a_vmap_session_places_the_ad_servers_breaks() {
         "the mid-roll's pod and the wrappers' target"
     );
     conditioned(&edge, 2.0).await;
-    let (id, _) = open(&edge, "").await;
+    let (id, _) = open(&edge, "demo", "").await;
     let playlist = String::from_utf8_lossy(
         &get_ok(
             edge.addr,
@@ -463,7 +463,7 @@ async fn content_alone(answer: Answer, reason: &str) {
     ads.set("/vast/avail-2", answer);
     let dir = tempfile::tempdir().unwrap();
     let edge = start_with(config(&ads.url(""), dir.path())).await;
-    let (id, location) = open(&edge, "").await;
+    let (id, location) = open(&edge, "demo", "").await;
     let started = Instant::now();
     get_ok(edge.addr, &location).await;
     assert!(

@@ -74,6 +74,20 @@ pub struct AdPolicy {
     /// `[avail.duration]`: the seconds each break asks for.
     #[serde(default = "default_break_seconds")]
     pub break_seconds: u32,
+    /// How HLS players get the ads: `stitched` into the media playlists (discontinuities), or
+    /// `guided` (HLS Interstitials: an `EXT-X-DATERANGE` per break whose asset list names the
+    /// session's ads). DASH is always stitched (one Period per ad).
+    #[serde(default)]
+    pub mode: AdMode,
+}
+
+/// How ads reach HLS players.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AdMode {
+    #[default]
+    Stitched,
+    Guided,
 }
 
 fn default_break_seconds() -> u32 {
@@ -182,6 +196,12 @@ mod tests {
         assert!(c.policy("other").is_none());
         assert_eq!(c.policies[0].offsets().len(), 4);
         assert_eq!(c.policies[0].break_seconds, 30);
+        assert_eq!(c.policies[0].mode, AdMode::Stitched);
+        let guided = parse(
+            "[[policies]]\nassets=[\"a\"]\nad_server=\"http://x\"\nbreaks=[\"start\"]\nmode=\"guided\"",
+        )
+        .unwrap();
+        assert_eq!(guided.policies[0].mode, AdMode::Guided);
     }
 
     #[test]

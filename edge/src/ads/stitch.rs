@@ -14,7 +14,9 @@ use packager::mp4::Codec;
 use packager::presentation::{Presentation, Rendition};
 use ssai::dash::{AdPeriod, DashBreak};
 use ssai::hls::{AdSegments, Break};
+use ssai::interstitials::{Asset, Interstitial};
 
+use crate::ads::config::AdMode;
 use crate::ads::plan::Plan;
 use crate::ads::session::AdSession;
 use crate::media::title::Title;
@@ -26,6 +28,8 @@ pub const BLANK_VTT: &str = "WEBVTT\n\n";
 #[derive(Debug, Clone)]
 pub struct SessionView {
     pub session: Arc<AdSession>,
+    /// Stitched, or guided (HLS Interstitials).
+    pub mode: AdMode,
     pub plan: Arc<Plan>,
     pub breaks: Vec<LoadedBreak>,
     /// Each ad's own MPD by slot (for an MPD request only), under the content's protection.
@@ -35,7 +39,11 @@ pub struct SessionView {
 /// A break whose ads' titles are loaded.
 #[derive(Debug, Clone)]
 pub struct LoadedBreak {
+    /// Its number in the session, from 1 (its asset list is `assets/{number}.json`).
+    pub number: u32,
     pub before_segment: usize,
+    /// Where it is, milliseconds into the content.
+    pub at_ms: u64,
     pub ads: Vec<LoadedAd>,
 }
 
@@ -56,6 +64,12 @@ pub fn segment_durations_ms(p: &Presentation) -> Vec<u64> {
         .iter()
         .map(|t| t.duration * 1000 / scale)
         .collect()
+}
+
+/// An ad's length as players see it: its lead rendition's segments (the audio track may run a
+/// few milliseconds longer).
+pub fn ad_seconds(p: &Presentation) -> f64 {
+    segment_durations_ms(p).iter().sum::<u64>() as f64 / 1000.0
 }
 
 /// Whether an ad title can stand in for content `p`: video where the content has video,
@@ -231,6 +245,43 @@ pub fn explicit_aes_ivs(text: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A media or subtitle playlist of a guided session at `path`: `text` (the content's) with an
+/// interstitial per break, whose asset list is the session's `assets/{number}.json`.
+pub fn interstitials(view: &SessionView, path: &str, text: &str) -> String {
+    let root = to_root(path);
+    let breaks: Vec<Interstitial> = view
+        .breaks
+        .iter()
+        .map(|b| Interstitial {
+            id: format!("break-{}", b.number),
+            at_ms: b.at_ms,
+            asset_list: format!("{root}assets/{}.json", b.number),
+            planned_s: Some(
+                b.ads
+                    .iter()
+                    .map(|a| a.title.presentation.duration_seconds())
+                    .sum(),
+            ),
+        })
+        .collect();
+    ssai::interstitials::media_playlist(text, &breaks)
+}
+
+/// The asset list of break `number` of a guided session: its ads' multivariant playlists,
+/// relative to the list (`assets/N.json`, so `../ad/...`).
+pub fn asset_list(view: &SessionView, number: u32) -> Option<String> {
+    let b = view.breaks.iter().find(|b| b.number == number)?;
+    let assets: Vec<Asset> = b
+        .ads
+        .iter()
+        .map(|ad| Asset {
+            uri: format!("../ad/{}/{}/master.m3u8", ad.slot, ad.title_name),
+            duration_s: ad_seconds(&ad.title.presentation),
+        })
+        .collect();
+    Some(ssai::interstitials::asset_list(&assets))
 }
 
 /// The session's multivariant playlist: the content's without I-frame streams (their

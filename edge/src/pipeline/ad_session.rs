@@ -13,6 +13,7 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::{header, HeaderValue, Response, StatusCode};
 
+use crate::ads::config::AdMode;
 use crate::ads::session::Opening;
 use crate::ads::stitch::{self, LoadedAd, LoadedBreak, SessionView};
 use crate::ads::Ads;
@@ -35,6 +36,8 @@ pub enum AdPart {
     AdTitle(Arc<Title>),
     /// The empty subtitle document.
     Blank,
+    /// A guided session's asset list (JSON).
+    AssetList(String),
 }
 
 /// The ads of `vod`'s asset, when it has a policy.
@@ -112,10 +115,12 @@ pub async fn prepare(
 ) -> Result<AdPart, Problem> {
     let (Some(id), Some(ads)) = (vod.session.as_deref(), ads_of(state, vod)) else {
         return match vod.object {
-            VodObject::Ad(_) | VodObject::BlankSubtitle => Err(Problem::new(
-                ProblemKind::NotFound,
-                format!("'{}' has no ad sessions", vod.asset),
-            )),
+            VodObject::Ad(_) | VodObject::BlankSubtitle | VodObject::AssetList(_) => {
+                Err(Problem::new(
+                    ProblemKind::NotFound,
+                    format!("'{}' has no ad sessions", vod.asset),
+                ))
+            }
             _ => Ok(AdPart::Shared),
         };
     };
@@ -133,10 +138,11 @@ pub async fn prepare(
         VodObject::Multivariant(_)
         | VodObject::MediaPlaylist(..)
         | VodObject::SubtitlePlaylist(..)
-        | VodObject::Mpd => {
+        | VodObject::Mpd
+        | VodObject::AssetList(_) => {
             let plan = ads.plan(&session, &resolved.title).await;
             let mut breaks = Vec::new();
-            for b in plan.filled() {
+            for (number, b) in (1u32..).zip(plan.filled()) {
                 let mut loaded = Vec::new();
                 for ad in &b.ads {
                     match ads.media.title(&ad.title).await {
@@ -159,10 +165,33 @@ pub async fn prepare(
                 }
                 if !loaded.is_empty() {
                     breaks.push(LoadedBreak {
+                        number,
                         before_segment: b.placement.before_segment,
+                        at_ms: b.placement.at_ms,
                         ads: loaded,
                     });
                 }
+            }
+            let mode = ads
+                .config
+                .policy(&vod.asset)
+                .map_or(AdMode::Stitched, |p| p.mode);
+            if let VodObject::AssetList(n) = vod.object {
+                let view = SessionView {
+                    session,
+                    mode,
+                    plan,
+                    breaks,
+                    ad_mpds: Vec::new(),
+                };
+                return stitch::asset_list(&view, n)
+                    .map(AdPart::AssetList)
+                    .ok_or_else(|| {
+                        Problem::new(
+                            ProblemKind::NotFound,
+                            format!("no break {n} in this session"),
+                        )
+                    });
             }
             if breaks.is_empty() {
                 // No ad plays in this session: its manifests are the shared ones.
@@ -175,6 +204,7 @@ pub async fn prepare(
             };
             Ok(AdPart::Manifest(Box::new(SessionView {
                 session,
+                mode,
                 plan,
                 breaks,
                 ad_mpds,

@@ -223,6 +223,13 @@ async fn serve_packaged_once(
         AdPart::Shared => (None, None),
         AdPart::Manifest(view) => (Some(view), None),
         AdPart::AdTitle(title) => (None, Some(title)),
+        AdPart::AssetList(json) => {
+            return Ok(crate::http::response::no_store(
+                json.into_bytes(),
+                "application/json",
+                &req.method,
+            ));
+        }
         AdPart::Blank => {
             let etag = "\"blank-vtt\"";
             return Ok(object_response(

@@ -180,7 +180,13 @@ fn stitched(view: &SessionView, resolved: &Resolved, vod: &VodRequest, built: Bu
     let text = String::from_utf8_lossy(&built.parts.concat()).into_owned();
     let content = &resolved.title.presentation;
     let path = vod.object.relative_path();
+    let guided = view.mode == crate::ads::config::AdMode::Guided;
     let out = match &vod.object {
+        // Guided: the content plays untouched, with an interstitial per break.
+        VodObject::Multivariant(_) if guided => return built,
+        VodObject::MediaPlaylist(..) | VodObject::SubtitlePlaylist(..) if guided => {
+            Ok(stitch::interstitials(view, &path, &text))
+        }
         VodObject::Multivariant(_) => Ok(stitch::multivariant(&text)),
         VodObject::MediaPlaylist(flavor, rendition) => {
             let playlist = Playlist::Media {

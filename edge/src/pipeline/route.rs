@@ -85,6 +85,8 @@ pub enum VodObject {
     Ad(AdObject),
     /// The empty WebVTT document subtitles play during an ad session's ads (`blank.vtt`).
     BlankSubtitle,
+    /// The HLS Interstitials asset list of break N of an ad session (`assets/N.json`).
+    AssetList(u32),
 }
 
 impl Route {
@@ -108,8 +110,12 @@ impl Route {
                 VodObject::Steering(_) => "steering",
                 VodObject::Ad(ad) => match *ad.object {
                     VodObject::Init(_) => "ad_init",
+                    VodObject::Multivariant(_)
+                    | VodObject::MediaPlaylist(..)
+                    | VodObject::IframePlaylist(_) => "ad_playlist",
                     _ => "ad_segment",
                 },
+                VodObject::AssetList(_) => "asset_list",
                 VodObject::BlankSubtitle => "subtitle",
             },
         }
@@ -167,6 +173,7 @@ impl VodObject {
             Steering(ManifestSyntax::Dash) => "steering/dash.json".into(),
             Ad(ad) => format!("ad/{}/{}/{}", ad.slot, ad.title, ad.object.relative_path()),
             BlankSubtitle => "blank.vtt".into(),
+            AssetList(n) => format!("assets/{n}.json"),
         }
     }
 }
@@ -233,18 +240,25 @@ pub fn parse_route(path: &str) -> Result<Route, Problem> {
     let object = match (rest, &session) {
         (["ad", slot, title, inner @ ..], Some(_)) => {
             match parse_object(inner).ok_or_else(|| not_found(path))? {
-                o
-                @ (VodObject::Init(_) | VodObject::CmafSegment(..) | VodObject::TsSegment(..)) => {
-                    VodObject::Ad(AdObject {
-                        slot: (*slot).to_owned(),
-                        title: (*title).to_owned(),
-                        object: Box::new(o),
-                    })
-                }
+                // An ad's keys are the content's (ads are encrypted with its key).
+                o @ (VodObject::Key(_) | VodObject::ClearKeyLicense) => o,
+                o @ (VodObject::Init(_)
+                | VodObject::CmafSegment(..)
+                | VodObject::TsSegment(..)
+                | VodObject::Multivariant(_)
+                | VodObject::MediaPlaylist(..)
+                | VodObject::IframePlaylist(_)) => VodObject::Ad(AdObject {
+                    slot: (*slot).to_owned(),
+                    title: (*title).to_owned(),
+                    object: Box::new(o),
+                }),
                 _ => return Err(not_found(path)),
             }
         }
         (["blank.vtt"], Some(_)) => VodObject::BlankSubtitle,
+        (["assets", file], Some(_)) => {
+            VodObject::AssetList(numbered(file, ".json").ok_or_else(|| not_found(path))?)
+        }
         _ => parse_object(rest).ok_or_else(|| not_found(path))?,
     };
     Ok(Route::Vod(VodRequest {
@@ -352,6 +366,51 @@ mod tests {
             let path = format!("/vod/x.mp4/{}", object.relative_path());
             assert_eq!(vod(&path), object, "{path}");
         }
+    }
+
+    #[test]
+    fn session_paths_name_the_session_and_ad_objects() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let parsed = |p: &str| match parse_route(p) {
+            Ok(Route::Vod(v)) => v,
+            other => panic!("{p}: {other:?}"),
+        };
+        let v = parsed(&format!("/vod/a/s/{id}/v1/media.m3u8"));
+        assert_eq!(v.session.as_deref(), Some(id));
+        assert_eq!(
+            v.object,
+            VodObject::MediaPlaylist(Flavor::Cmaf, "v1".into())
+        );
+        assert_eq!(v.shared_path(), "/vod/a/v1/media.m3u8");
+        let ad = parsed(&format!("/vod/a/s/{id}/ad/1-0/ad-x.mp4/ts/v2/3.ts"));
+        assert_eq!(ad.shared_path(), "/vod/a/ad/ad-x.mp4/ts/v2/3.ts");
+        assert_eq!(
+            format!("/vod/a/s/{id}/{}", ad.object.relative_path()),
+            format!("/vod/a/s/{id}/ad/1-0/ad-x.mp4/ts/v2/3.ts")
+        );
+        // An ad's key is the content's.
+        let key = parsed(&format!(
+            "/vod/a/s/{id}/ad/0-0/ad-x.mp4/keys/000102030405060708090a0b0c0d0e0f.key"
+        ));
+        assert!(matches!(key.object, VodObject::Key(_)));
+        assert_eq!(
+            parsed(&format!("/vod/a/s/{id}/assets/2.json")).object,
+            VodObject::AssetList(2)
+        );
+        assert_eq!(
+            parsed(&format!("/vod/a/s/{id}/blank.vtt")).object,
+            VodObject::BlankSubtitle
+        );
+        // Not a session id, ad objects outside a session, and ad objects that are not media.
+        assert!(parse_route("/vod/a/s/XYZ/v1/media.m3u8").is_err());
+        assert!(parse_route("/vod/a/ad/0-0/ad-x.mp4/v1/1.m4s").is_err());
+        assert!(parse_route(&format!("/vod/a/s/{id}/ad/0-0/ad-x.mp4/sub/en.vtt")).is_err());
+        assert!(parse_route(&format!("/vod/a/s/{id}/assets/0.json")).is_err());
+        // A rendition called `s` is still a rendition.
+        assert_eq!(
+            parsed("/vod/a/s/1.m4s").object,
+            VodObject::CmafSegment("s".into(), 1)
+        );
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub async fn build(
         Init(id) => cmaf::init(p, id, protection)?,
         CmafSegment(id, n) => cmaf::segment(state, title, id, *n, protection).await?,
         TsSegment(id, n) => ts::segment(state, title, id, *n, protection).await?,
-        Key(_) | ClearKeyLicense | Steering(_) | Ad(_) | BlankSubtitle => {
+        Key(_) | ClearKeyLicense | Steering(_) | Ad(_) | BlankSubtitle | AssetList(_) => {
             return Err(Problem::new(
                 ProblemKind::NotFound,
                 "keys, licenses, steering answers and ad objects are not packaged from the asset",

@@ -9,10 +9,18 @@
 //!   wrapper's URLs merged in;
 //! - `vmap_parse`: `ssai/testdata/vmap_every_offset.xml` (five breaks, every `timeOffset`
 //!   form, one with an embedded VAST answer);
-//! - `vast_parse_pod`: `ssai/testdata/vast4_inline_pod.xml` (a 2-ad pod and a buffet ad).
+//! - `vast_parse_pod`: `ssai/testdata/vast4_inline_pod.xml` (a 2-ad pod and a buffet ad);
+//! - `stitch_hls_2h_10_breaks`: a session's media playlist: a 2-hour CMAF content playlist
+//!   (1,800 segments of 4 s, its map and two `cbcs` key lines, as the packager writes it)
+//!   with 10 breaks of a 2-ad pod (4 segments each) spliced in, every boundary's
+//!   discontinuity, map and keys written;
+//! - `interstitials_hls_2h_10_breaks`: the same playlist in the guided mode (a date anchor
+//!   and 10 `EXT-X-DATERANGE` interstitials).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use ssai::chain::{pick, Chain, ResolvedAd};
+use ssai::hls::{AdSegments, Break};
+use ssai::interstitials::Interstitial;
 
 const VMAP: &str = include_str!("../../ssai/testdata/vmap_every_offset.xml");
 const POD: &str = include_str!("../../ssai/testdata/vast4_inline_pod.xml");
@@ -171,7 +179,59 @@ fn resolve_chain(wrappers: &[String], inline: &str) -> Vec<ResolvedAd> {
         .collect()
 }
 
+/// A 2-hour CMAF media playlist as the packager writes it (4 s segments, `cbcs` keys).
+fn two_hour_playlist() -> String {
+    let mut p = String::from(
+        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"../keys/d3922132909c88b88c733489c3aaadb2.key\",KEYFORMAT=\"identity\",KEYFORMATVERSIONS=\"1\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"https://edge.example/vod/movie/license/clearkey\",KEYID=0xd3922132909c88b88c733489c3aaadb2,KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\"\n",
+    );
+    for n in 1..=1800 {
+        p.push_str(&format!("#EXTINF:4.00000,\n{n}.m4s\n"));
+    }
+    p.push_str("#EXT-X-ENDLIST\n");
+    p
+}
+
+/// 10 breaks of a 2-ad pod, 4 segments each, every 180 content segments (12 minutes).
+fn ten_breaks() -> Vec<Break> {
+    let title = "ad-edgepack-test_tone-one-9ddb318a2522ba3e-8cb9665c.mp4";
+    (0..10)
+        .map(|b| Break {
+            before_segment: b * 180,
+            ads: (0..2)
+                .map(|a| AdSegments {
+                    map_uri: Some(format!("../ad/{b}-{a}/{title}/v2/init.mp4")),
+                    key_lines: vec!["#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"../keys/d3922132909c88b88c733489c3aaadb2.key\",KEYFORMAT=\"identity\",KEYFORMATVERSIONS=\"1\"".into()],
+                    segments: (1..=4)
+                        .map(|n| (4.0, format!("../ad/{b}-{a}/{title}/v2/{n}.m4s")))
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 fn bench(c: &mut Criterion) {
+    let content = two_hour_playlist();
+    let breaks = ten_breaks();
+    let stitched = ssai::hls::stitch(&content, &breaks).expect("the bench playlist");
+    assert_eq!(stitched.matches("#EXT-X-DISCONTINUITY").count(), 10 * 2 + 9);
+    c.bench_function("stitch_hls_2h_10_breaks", |b| {
+        b.iter(|| ssai::hls::stitch(black_box(&content), black_box(&breaks)))
+    });
+    let interstitials: Vec<Interstitial> = (0..10u64)
+        .map(|b| Interstitial {
+            id: format!("break-{}", b + 1),
+            at_ms: b * 720_000,
+            asset_list: format!("../assets/{}.json", b + 1),
+            planned_s: Some(32.0),
+        })
+        .collect();
+    c.bench_function("interstitials_hls_2h_10_breaks", |b| {
+        b.iter(|| {
+            ssai::interstitials::media_playlist(black_box(&content), black_box(&interstitials))
+        })
+    });
+
     let wrappers: Vec<String> = (1..=3).map(wrapper).collect();
     let inline = inline_pod();
     // The documents are what the bench means them to be.

@@ -6,7 +6,7 @@
 //! - [`condition`]: every creative transcoded once by ffmpeg, off the request path, into an
 //!   MP4 shaped like the content's ladder; these files are the ads' titles;
 //! - [`session`]: ad sessions, named in the URL path;
-//! - [`plan`]: a session's breaks and ads, decided once;
+//! - [`plan`]: a session's breaks and ads; [`planner`]: deciding them, once per session;
 //! - [`stitch`]: a session's media playlists and MPD with its ads spliced in;
 //! - [`beacons`]: impressions, tracking and error URLs fired from a bounded queue, once per
 //!   session, ad and event, as the session fetches the ads' segments.
@@ -19,6 +19,7 @@ pub mod config;
 pub mod decision;
 pub mod outbound;
 pub mod plan;
+pub mod planner;
 pub mod session;
 pub mod stitch;
 
@@ -31,7 +32,6 @@ use crate::ads::beacons::{BeaconStats, Beacons};
 use crate::ads::condition::{ConditionStats, Conditioner};
 use crate::ads::config::AdsConfig;
 use crate::ads::decision::Decider;
-use crate::ads::plan::Plan;
 use crate::ads::session::{AdSession, Sessions};
 use crate::media::cache::MediaCache;
 use crate::media::root::MediaRoot;
@@ -120,18 +120,6 @@ impl Ads {
     /// Whether `asset` gets ads.
     pub fn covers(&self, asset: &str) -> bool {
         self.config.policy(asset).is_some()
-    }
-
-    /// The plan of `session` over `content`, decided by the first caller (the others wait
-    /// for it).
-    pub async fn plan(&self, session: &AdSession, content: &Title) -> Arc<Plan> {
-        session
-            .plan
-            .get_or_init(|| async {
-                Arc::new(plan::decide(self, session, &content.presentation).await)
-            })
-            .await
-            .clone()
     }
 
     /// A beacon or error URL template filled for `session` (`[ERRORCODE]` when given).

@@ -14,6 +14,8 @@ pub struct AdsMetrics {
     pub requests: IntCounterVec,
     /// Time a break's decision took, wrappers included.
     pub request_duration: Histogram,
+    /// How far after its cue each break was placed (the next content segment boundary).
+    pub break_drift: Histogram,
     /// Breaks by `result`: `filled`, or the reason nothing plays (`timeout`, `empty`,
     /// `error`, `no_fit`, `not_ready`).
     pub breaks: IntCounterVec,
@@ -61,6 +63,17 @@ impl AdsMetrics {
                 r.register(Box::new(h.clone()))?;
                 h
             },
+            break_drift: {
+                let h = Histogram::with_opts(
+                    HistogramOpts::new(
+                        "edgepack_ad_break_drift_seconds",
+                        "How far after its cue a break was placed (the next content segment boundary).",
+                    )
+                    .buckets(vec![0.0, 0.04, 0.5, 1.0, 2.0, 4.0, 6.0, 10.0]),
+                )?;
+                r.register(Box::new(h.clone()))?;
+                h
+            },
             breaks: counter(
                 r,
                 "edgepack_ad_breaks_total",
@@ -86,7 +99,37 @@ impl AdsMetrics {
                 &["result"],
             )?,
             conditioning_running,
-        })
+        }
+        .with_children())
+    }
+
+    /// Every child of the families with a fixed set of labels, at zero, so dashboards and
+    /// alerts see a series before the first event of its kind.
+    fn with_children(self) -> AdsMetrics {
+        for r in ["filled", "empty", "timeout", "error"] {
+            self.requests.with_label_values(&[r]);
+        }
+        for r in ["filled", "timeout", "empty", "error", "no_fit", "not_ready"] {
+            self.breaks.with_label_values(&[r]);
+        }
+        for r in ["played", "not_ready", "no_fit", "failed"] {
+            self.ads.with_label_values(&[r]);
+        }
+        for r in ["queued", "done", "failed"] {
+            self.conditioning.with_label_values(&[r]);
+        }
+        for r in [
+            "queued",
+            "sent",
+            "failed",
+            "retried",
+            "duplicate",
+            "dropped",
+            "refused",
+        ] {
+            self.beacons.with_label_values(&[r]);
+        }
+        self
     }
 
     /// Metrics on a registry of their own (tests, and tools that use one part alone).

@@ -140,7 +140,7 @@ pub async fn prepare(
         | VodObject::SubtitlePlaylist(..)
         | VodObject::Mpd
         | VodObject::AssetList(_) => {
-            let plan = ads.plan(&session, &resolved.title).await;
+            let plan = crate::ads::planner::plan_of(ads, &session, &resolved.title).await;
             let mut breaks = Vec::new();
             for (number, b) in (1u32..).zip(plan.filled()) {
                 let mut loaded = Vec::new();

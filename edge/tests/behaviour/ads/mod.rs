@@ -9,6 +9,7 @@
 //! - `condition.rs`: creatives conditioned by the real ffmpeg;
 //! - `documents.rs`: the test ad server's VAST checked against the IAB XSD (xmllint);
 //! - `encrypted.rs`: ads in AES-128 and cbcs content, under the content's key;
+//! - `faults.rs`: a wrapper loop, a 6-deep chain, a creative that cannot be fetched;
 //! - `sessions.rs`: ad sessions through a running daemon, stitched playlists and MPDs, beacons.
 
 mod ad_server;
@@ -17,4 +18,5 @@ mod condition;
 mod decision;
 mod documents;
 mod encrypted;
+mod faults;
 mod sessions;

@@ -65,7 +65,7 @@ pub(super) fn config_with(policy: AdPolicy, dir: &Path) -> Config {
 }
 
 /// A pre-roll behind two wrappers (avail 1) and a two-ad pod mid-roll at 12 s (avail 2).
-fn config(ad_server: &str, dir: &Path) -> Config {
+pub(super) fn config(ad_server: &str, dir: &Path) -> Config {
     config_with(
         policy(
             format!("{ad_server}/vast/avail-[avail.index]?sid=[session.id]&x=[player_params.x]"),
@@ -164,7 +164,7 @@ pub(super) async fn conditioned(edge: &TestServer, n: f64) {
     }
 }
 
-async fn eventually(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
+pub(super) async fn eventually(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(
@@ -176,7 +176,7 @@ async fn eventually(what: &str, deadline: Duration, mut done: impl FnMut() -> bo
 }
 
 /// The ad metrics of the exposition (the rest would only crowd a failure's message).
-async fn metrics(edge: &TestServer) -> String {
+pub(super) async fn metrics(edge: &TestServer) -> String {
     String::from_utf8_lossy(&get_ok(edge.addr, "/metrics").await)
         .lines()
         .filter(|l| l.starts_with("edgepack_ad"))
@@ -189,6 +189,49 @@ pub(super) fn segment_lines(playlist: &str) -> Vec<&str> {
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .collect()
+}
+
+/// The ad in `slot` of the media playlist at `path`: its map and segments, as one file.
+async fn stretch(edge: &TestServer, path: &str, slot: &str, dir: &Path) -> std::path::PathBuf {
+    let text = String::from_utf8_lossy(&get_ok(edge.addr, path).await).into_owned();
+    let prefix = format!("../ad/{slot}/");
+    let map = text
+        .lines()
+        .find(|l| l.starts_with("#EXT-X-MAP") && l.contains(&prefix))
+        .unwrap()
+        .trim_start_matches("#EXT-X-MAP:URI=\"")
+        .trim_end_matches('"')
+        .to_owned();
+    let mut bytes = get_ok(edge.addr, &resolve(path, &map)).await.to_vec();
+    for uri in segment_lines(&text)
+        .iter()
+        .filter(|u| u.starts_with(&prefix))
+    {
+        bytes.extend_from_slice(&get_ok(edge.addr, &resolve(path, uri)).await);
+    }
+    let file = dir.join(format!("{}-{slot}.mp4", path.replace('/', "_")));
+    std::fs::write(&file, bytes).unwrap();
+    file
+}
+
+/// The first and last presentation time (seconds) of the one stream in `file`.
+fn bounds(file: &Path) -> (f64, f64) {
+    let v = crate::common::ffprobe(file, &["-show_entries", "packet=pts_time,duration_time"]);
+    let packets = v["packets"].as_array().unwrap();
+    let time = |p: &serde_json::Value, k: &str| {
+        p[k].as_str()
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let start = packets
+        .iter()
+        .map(|p| time(p, "pts_time"))
+        .fold(f64::MAX, f64::min);
+    let end = packets
+        .iter()
+        .map(|p| time(p, "pts_time") + time(p, "duration_time"))
+        .fold(0.0, f64::max);
+    (start, end)
 }
 
 /// Resolves `uri` against the directory of `base` (a path), as a player does.
@@ -308,7 +351,7 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
         "{streams:?}"
     );
     crate::common::decodes_cleanly(&file);
-
+    let audio_path = format!("/vod/demo/s/{id}/audio_en-a1/media.m3u8");
     // Every beacon of the pre-roll fired once: the ad's and both wrappers'.
     let pre_roll_beacons = |ads: &AdServer| {
         let mut all = Vec::new();
@@ -330,7 +373,6 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
     for uri in &pre_roll {
         get_ok(edge.addr, uri).await;
     }
-    let audio_path = format!("/vod/demo/s/{id}/audio_en-a1/media.m3u8");
     let audio = String::from_utf8_lossy(&get_ok(edge.addr, &audio_path).await).into_owned();
     assert_eq!(
         audio.matches("#EXT-X-DISCONTINUITY\n").count(),
@@ -349,6 +391,29 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
     }
     // The pod has not been fetched: none of its second ad's beacons.
     assert_eq!(count(&ads, "impression", &id, "ad=2"), 0);
+
+    // Audio and video of each ad start and end together, within one AAC frame, so the
+    // splices back to the content keep A/V in sync.
+    for slot in ["0-0", "1-0", "1-1"] {
+        let video = bounds(&stretch(&edge, &playlist_path, slot, dir.path()).await);
+        let audio = bounds(&stretch(&edge, &audio_path, slot, dir.path()).await);
+        let frame = 1024.0 / 48_000.0;
+        assert!(
+            (video.0 - audio.0).abs() <= frame,
+            "{slot} starts: video {video:?}, audio {audio:?}"
+        );
+        assert!(
+            (video.1 - audio.1).abs() <= frame,
+            "{slot} ends: video {video:?}, audio {audio:?}"
+        );
+    }
+    // Fetching the pod fired its ads' beacons: the second ad's once each.
+    eventually(
+        "the pod's second ad's beacons",
+        Duration::from_secs(5),
+        || EVENTS[..6].iter().all(|e| count(&ads, e, &id, "ad=2") == 1),
+    )
+    .await;
 
     // Subtitles: an empty WebVTT document per ad segment.
     let subs_path = format!("/vod/demo/s/{id}/sub/en/media.m3u8");
@@ -592,11 +657,7 @@ async fn a_guided_session_gets_interstitials_and_asset_lists() {
         "{}",
         ranges[1]
     );
-    assert!(
-        ranges[1].contains("PLANNED-DURATION=16.0"),
-        "{}",
-        ranges[1]
-    );
+    assert!(ranges[1].contains("PLANNED-DURATION=16.0"), "{}", ranges[1]);
     m3u8_rs::parse_media_playlist_res(playlist.as_bytes()).unwrap();
 
     // The asset list names the pod's two ads; each is a playable HLS title of its own.

@@ -95,17 +95,32 @@ impl Beacons {
 
     /// Fires `url`, once for `key` when there is one.
     pub fn fire(&self, key: Option<&str>, url: String) -> Fired {
+        match key {
+            Some(k) => self.fire_once(k, || url),
+            None => self.send(None, url),
+        }
+    }
+
+    /// Fires the URL `url` makes, once for `key`: a key that fired already costs a lookup,
+    /// and its URL is never made (a player fetching segments again is the common case).
+    pub fn fire_once(&self, key: &str, url: impl FnOnce() -> String) -> Fired {
+        if self.fired.contains_key(key) {
+            self.stats.duplicates.inc();
+            return Fired::Duplicate;
+        }
+        let entry = self.fired.entry_by_ref(key).or_insert(());
+        if !entry.is_fresh() {
+            self.stats.duplicates.inc();
+            return Fired::Duplicate;
+        }
+        self.send(Some(key), url())
+    }
+
+    fn send(&self, key: Option<&str>, url: String) -> Fired {
         if let Err(why) = crate::ads::outbound::check(&url, self.allow_private) {
             tracing::debug!(%why, "a beacon URL the edge does not call");
             self.stats.refused.inc();
             return Fired::Refused;
-        }
-        if let Some(k) = key {
-            let entry = self.fired.entry(k.to_owned()).or_insert(());
-            if !entry.is_fresh() {
-                self.stats.duplicates.inc();
-                return Fired::Duplicate;
-            }
         }
         match self.tx.try_send(url) {
             Ok(()) => {

@@ -151,16 +151,18 @@ impl Ads {
         let Some(planned) = plan.ad(slot) else {
             return;
         };
-        let durations = stitch::segment_durations_ms(&ad.presentation);
-        let by_segment = ssai::beacons::by_segment(&planned.ad, &durations);
+        let by_segment = planned.beacons.get_or_init(|| {
+            let durations = stitch::segment_durations_ms(&ad.presentation);
+            ssai::beacons::by_segment(&planned.ad, &durations)
+        });
         let index = (n as usize).saturating_sub(1);
         let Some(beacons) = by_segment.get(index) else {
             return;
         };
         for (j, b) in beacons.iter().enumerate() {
-            let url = self.fill_beacon(&b.url, &session, None);
             let key = format!("{id}/{slot}/{index}/{j}");
-            self.beacons.fire(Some(&key), url);
+            self.beacons
+                .fire_once(&key, || self.fill_beacon(&b.url, &session, None));
         }
     }
 }

@@ -1,6 +1,9 @@
 //! A session's ad plan: where its breaks go in the content and which ads play in each (decided
 //! by [`planner`](crate::ads::planner), kept in the session).
 
+use std::sync::OnceLock;
+
+use ssai::beacons::Beacon;
 use ssai::chain::ResolvedAd;
 use ssai::splice::Placement;
 
@@ -27,6 +30,9 @@ pub struct PlannedAd {
     /// Its title: the conditioned creative's file in the conditioning directory.
     pub title: String,
     pub ad: ResolvedAd,
+    /// The beacons each of its segments fires, worked out on its first fetch (they depend
+    /// on its title's segments).
+    pub beacons: OnceLock<Vec<Vec<Beacon>>>,
 }
 
 impl Plan {

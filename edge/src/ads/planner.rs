@@ -263,6 +263,7 @@ fn plan_break(
                     slot,
                     title: title.to_owned(),
                     ad,
+                    beacons: std::sync::OnceLock::new(),
                 });
             }
             Status::Pending | Status::Busy => {

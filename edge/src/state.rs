@@ -33,8 +33,8 @@ pub struct AppState {
     pub access: Option<Arc<Access>>,
     /// Multi-CDN delivery; `None` when no CDN is configured.
     pub delivery: Option<Arc<Delivery>>,
-    /// Server-side ad insertion; `None` when no ad policy is configured.
-    pub ads: Option<Arc<Ads>>,
+    /// Server-side ad insertion (idle for assets without an ad policy).
+    pub ads: Arc<Ads>,
     /// The `Cache-Control` values of `config.cache`, made once.
     pub cache_headers: CacheHeaders,
 }
@@ -179,7 +179,7 @@ impl AppState {
                 },
                 metadata_bytes: config.cache.metadata_bytes,
                 metrics: metrics.clone(),
-                previous: previous.and_then(|p| p.ads.as_deref()),
+                previous: previous.map(|p| p.ads.as_ref()),
             },
         )
         .map_err(StateError::Ads)?;

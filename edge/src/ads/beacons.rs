@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, Semaphore};
 use prometheus::IntCounter;
 
 use crate::ads::config::AdsConfig;
+use crate::ads::deferred::Deferred;
 use crate::ops::ads_metrics::AdsMetrics;
 
 /// Beacons sent at once at most.
@@ -58,16 +59,16 @@ impl BeaconStats {
 /// The beacon queue.
 pub struct Beacons {
     tx: mpsc::Sender<String>,
+    /// The sender task, spawned on the first beacon.
+    sender: Deferred,
     fired: moka::sync::Cache<String, ()>,
     pub stats: Arc<BeaconStats>,
     allow_private: bool,
 }
 
 impl Beacons {
-    /// Starts the queue and its sender on the running tokio runtime.
+    /// The queue; its sender starts on the tokio runtime with the first beacon.
     pub fn start(config: &AdsConfig, stats: BeaconStats) -> Result<Arc<Beacons>, String> {
-        let rt = tokio::runtime::Handle::try_current()
-            .map_err(|_| "the beacon queue needs a running tokio runtime".to_owned())?;
         let timeout = Duration::from_millis(config.beacon_timeout_ms.max(1));
         let client = crate::ads::outbound::client_builder(config.allow_private_addresses)?
             .timeout(timeout)
@@ -75,15 +76,16 @@ impl Beacons {
             .map_err(|e| e.to_string())?;
         let (tx, rx) = mpsc::channel(config.beacon_queue.max(1));
         let stats = Arc::new(stats);
-        rt.spawn(send_all(
+        let sender = Deferred::new(vec![Box::pin(send_all(
             rx,
             client,
             stats.clone(),
             config.beacon_attempts.max(1),
             Duration::from_millis(config.beacon_backoff_ms),
-        ));
+        ))]);
         Ok(Arc::new(Beacons {
             tx,
+            sender,
             fired: moka::sync::Cache::builder()
                 .max_capacity(1_000_000)
                 .time_to_live(Duration::from_secs(6 * 3600))
@@ -117,6 +119,7 @@ impl Beacons {
     }
 
     fn send(&self, key: Option<&str>, url: String) -> Fired {
+        self.sender.start();
         if let Err(why) = crate::ads::outbound::check(&url, self.allow_private) {
             tracing::debug!(%why, "a beacon URL the edge does not call");
             self.stats.refused.inc();

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use prometheus::{IntCounter, IntGauge};
 use tokio::sync::mpsc;
 
+use crate::ads::deferred::Deferred;
 use crate::ops::ads_metrics::AdsMetrics;
 
 /// One video rendition of the ladder a creative is conditioned to.
@@ -107,6 +108,8 @@ struct Job {
 pub struct Conditioner {
     dir: PathBuf,
     tx: mpsc::Sender<Job>,
+    /// The ffmpeg workers, spawned with the first request.
+    workers: Deferred,
     /// Each output's status and since when.
     states: Arc<Mutex<States>>,
     pub stats: Arc<ConditionStats>,
@@ -140,8 +143,6 @@ impl Conditioner {
         stats: ConditionStats,
     ) -> Result<Arc<Conditioner>, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let rt = tokio::runtime::Handle::try_current()
-            .map_err(|_| "conditioning needs a running tokio runtime".to_owned())?;
         let (tx, rx) = mpsc::channel::<Job>(queue.max(1));
         let states: Arc<Mutex<States>> = Arc::default();
         let stats = Arc::new(stats);
@@ -150,10 +151,12 @@ impl Conditioner {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| e.to_string())?;
+        let mut tasks: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> =
+            Vec::new();
         for _ in 0..workers.max(1) {
             let (rx, states, stats) = (rx.clone(), states.clone(), stats.clone());
             let client = client.clone();
-            rt.spawn(async move {
+            tasks.push(Box::pin(async move {
                 loop {
                     let Some(job) = rx.lock().await.recv().await else {
                         return;
@@ -174,11 +177,12 @@ impl Conditioner {
                     };
                     lock(&states).insert(job.out, (status, Instant::now()));
                 }
-            });
+            }));
         }
         Ok(Arc::new(Conditioner {
             dir: dir.to_owned(),
             tx,
+            workers: Deferred::new(tasks),
             states,
             stats,
         }))
@@ -196,6 +200,7 @@ impl Conditioner {
         if !acceptable_source(source) {
             return Status::Failed(format!("{source:?} is neither an http(s) URL nor a path"));
         }
+        self.workers.start();
         let out = self.dir.join(profile.file_name(key));
         let mut states = lock(&self.states);
         if let Some((s, at)) = states.get(&out) {

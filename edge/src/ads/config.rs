@@ -55,11 +55,19 @@ pub struct AdsConfig {
 }
 
 /// `[[ads.policies]]`: the ads of some assets.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(from = "PolicyToml")]
 pub struct AdPolicy {
     /// Exact asset names, or prefixes ending in `*`.
     pub assets: Vec<String>,
+    pub rules: AdRules,
+}
+
+/// An asset's ads: what `[[ads.policies]]` says after `assets`, and what the `[ads]` table of
+/// an asset definition file says (which wins over the configured policies).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AdRules {
     /// The ad decision server URL template: `[session.id]`, `[asset.id]`,
     /// `[player_params.NAME]` (the `ads.NAME` query parameters of the session's first
     /// manifest), `[avail.index]`, `[avail.duration]`, `[cache_buster]`.
@@ -79,6 +87,37 @@ pub struct AdPolicy {
     /// session's ads). DASH is always stitched (one Period per ad).
     #[serde(default)]
     pub mode: AdMode,
+}
+
+/// `[[ads.policies]]` as written: `assets` and the rules side by side.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyToml {
+    assets: Vec<String>,
+    ad_server: String,
+    #[serde(default)]
+    breaks: Vec<String>,
+    #[serde(default)]
+    vmap: bool,
+    #[serde(default = "default_break_seconds")]
+    break_seconds: u32,
+    #[serde(default)]
+    mode: AdMode,
+}
+
+impl From<PolicyToml> for AdPolicy {
+    fn from(t: PolicyToml) -> AdPolicy {
+        AdPolicy {
+            assets: t.assets,
+            rules: AdRules {
+                ad_server: t.ad_server,
+                breaks: t.breaks,
+                vmap: t.vmap,
+                break_seconds: t.break_seconds,
+                mode: t.mode,
+            },
+        }
+    }
 }
 
 /// How ads reach HLS players.
@@ -101,10 +140,29 @@ impl AdPolicy {
             None => p == asset,
         })
     }
+}
 
-    /// The configured break offsets (checked by [`AdsConfig::validate`]).
+impl AdRules {
+    /// The configured break offsets (checked by [`AdRules::validate`]).
     pub fn offsets(&self) -> Vec<Offset> {
         self.breaks.iter().filter_map(|b| parse_offset(b)).collect()
+    }
+
+    /// Checks what the types cannot; `at` names the rules in the message.
+    pub fn validate(&self, at: &str) -> Result<(), String> {
+        let lower = self.ad_server.to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+            return Err(format!("{at}.ad_server: an http(s) URL template"));
+        }
+        if let Some(bad) = self.breaks.iter().find(|b| parse_offset(b).is_none()) {
+            return Err(format!(
+                "{at}.breaks: {bad:?} is not a timeOffset (start, end, HH:MM:SS.mmm, n%, #n)"
+            ));
+        }
+        if self.breaks.is_empty() && !self.vmap {
+            return Err(format!("{at}: give breaks, or vmap = true"));
+        }
+        Ok(())
     }
 }
 
@@ -139,9 +197,12 @@ impl AdsConfig {
         Duration::from_millis(self.deadline_ms.max(1))
     }
 
-    /// The policy of `asset`: the first that covers it.
-    pub fn policy(&self, asset: &str) -> Option<&AdPolicy> {
-        self.policies.iter().find(|p| p.covers(asset))
+    /// The configured rules of `asset`: those of the first policy that covers it.
+    pub fn rules(&self, asset: &str) -> Option<&AdRules> {
+        self.policies
+            .iter()
+            .find(|p| p.covers(asset))
+            .map(|p| &p.rules)
     }
 
     /// Checks what the types cannot.
@@ -151,18 +212,7 @@ impl AdsConfig {
             if p.assets.is_empty() {
                 return Err(format!("{at}.assets: name at least one asset"));
             }
-            let lower = p.ad_server.to_ascii_lowercase();
-            if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-                return Err(format!("{at}.ad_server: an http(s) URL template"));
-            }
-            if let Some(bad) = p.breaks.iter().find(|b| parse_offset(b).is_none()) {
-                return Err(format!(
-                    "{at}.breaks: {bad:?} is not a timeOffset (start, end, HH:MM:SS.mmm, n%, #n)"
-                ));
-            }
-            if p.breaks.is_empty() && !p.vmap {
-                return Err(format!("{at}: give breaks, or vmap = true"));
-            }
+            p.rules.validate(&at)?;
         }
         if self.max_wrappers > 20 {
             return Err("ads.max_wrappers: at most 20".into());
@@ -191,17 +241,23 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert!(c.policy("demo").is_some());
-        assert!(c.policy("movies-1").is_some());
-        assert!(c.policy("other").is_none());
-        assert_eq!(c.policies[0].offsets().len(), 4);
-        assert_eq!(c.policies[0].break_seconds, 30);
-        assert_eq!(c.policies[0].mode, AdMode::Stitched);
+        assert!(c.rules("demo").is_some());
+        assert!(c.rules("movies-1").is_some());
+        assert!(c.rules("other").is_none());
+        let rules = &c.policies[0].rules;
+        assert_eq!(rules.offsets().len(), 4);
+        assert_eq!(rules.break_seconds, 30);
+        assert_eq!(rules.mode, AdMode::Stitched);
         let guided = parse(
             "[[policies]]\nassets=[\"a\"]\nad_server=\"http://x\"\nbreaks=[\"start\"]\nmode=\"guided\"",
         )
         .unwrap();
-        assert_eq!(guided.policies[0].mode, AdMode::Guided);
+        assert_eq!(guided.policies[0].rules.mode, AdMode::Guided);
+        let e = parse(
+            "[[policies]]\nassets=[\"a\"]\nad_server=\"http://x\"\nbreaks=[\"start\"]\nmodes=1",
+        )
+        .unwrap_err();
+        assert!(e.contains("unknown field"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`session`]: ad sessions, named in the URL path;
 //! - [`plan`]: a session's breaks and ads; [`planner`]: deciding them, once per session;
 //! - [`stitch`]: a session's media playlists and MPD with its ads spliced in;
+//! - [`deferred`]: background tasks spawned on first use;
 //! - [`beacons`]: impressions, tracking and error URLs fired from a bounded queue, once per
 //!   session, ad and event, as the session fetches the ads' segments.
 //!
@@ -17,6 +18,7 @@ pub mod beacons;
 pub mod condition;
 pub mod config;
 pub mod decision;
+pub mod deferred;
 pub mod outbound;
 pub mod plan;
 pub mod planner;
@@ -30,7 +32,7 @@ use packager::presentation::PackagingOptions;
 
 use crate::ads::beacons::{BeaconStats, Beacons};
 use crate::ads::condition::{ConditionStats, Conditioner};
-use crate::ads::config::AdsConfig;
+use crate::ads::config::{AdRules, AdsConfig};
 use crate::ads::decision::Decider;
 use crate::ads::session::{AdSession, Sessions};
 use crate::media::cache::MediaCache;
@@ -63,13 +65,11 @@ pub struct Host<'a> {
 }
 
 impl Ads {
-    /// The ads of `config`; `None` when no policy is configured. Must run on the tokio
-    /// runtime (the beacon queue and the conditioning pool start on it).
-    pub fn new(config: &AdsConfig, host: Host<'_>) -> Result<Option<Arc<Ads>>, String> {
+    /// The ads of `config` (asset definitions may give ads to any asset, so they exist
+    /// whatever the configured policies). The beacon queue and the conditioning pool start
+    /// on the tokio runtime when first used.
+    pub fn new(config: &AdsConfig, host: Host<'_>) -> Result<Arc<Ads>, String> {
         config.validate()?;
-        if config.policies.is_empty() {
-            return Ok(None);
-        }
         let metrics = host.metrics.ads.clone();
         let conditioner = match host.previous {
             Some(p)
@@ -106,7 +106,7 @@ impl Ads {
             0,
             host.metrics,
         ));
-        Ok(Some(Arc::new(Ads {
+        Ok(Arc::new(Ads {
             decider: Decider::new(config)?,
             beacons: Beacons::start(config, BeaconStats::new(&metrics))?,
             conditioner,
@@ -114,12 +114,12 @@ impl Ads {
             media,
             metrics,
             config: config.clone(),
-        })))
+        }))
     }
 
-    /// Whether `asset` gets ads.
-    pub fn covers(&self, asset: &str) -> bool {
-        self.config.policy(asset).is_some()
+    /// The ads of `asset`: its definition file's, else the first configured policy's.
+    pub fn rules<'a>(&'a self, asset: &str, title: &'a Title) -> Option<&'a AdRules> {
+        title.ads.as_ref().or_else(|| self.config.rules(asset))
     }
 
     /// A beacon or error URL template filled for `session` (`[ERRORCODE]` when given).

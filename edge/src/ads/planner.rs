@@ -20,19 +20,26 @@ use ssai::time::Offset;
 use ssai::vmap::AdSource;
 
 use crate::ads::condition::{Profile, Rung, Status};
-use crate::ads::config::AdPolicy;
+use crate::ads::config::AdRules;
 use crate::ads::decision::{AdFailure, BreakDecision, Device};
 use crate::ads::plan::{Plan, PlannedAd, PlannedBreak};
 use crate::ads::session::AdSession;
 use crate::ads::Ads;
 use crate::media::title::Title;
 
-/// The plan of `session` over `content`, decided by the first caller (the others wait for
-/// it).
-pub async fn plan_of(ads: &Ads, session: &AdSession, content: &Title) -> Arc<Plan> {
+/// The plan of `session` over `content` under `rules`, decided by the first caller (the
+/// others wait for it).
+pub async fn plan_of(
+    ads: &Ads,
+    session: &AdSession,
+    content: &Title,
+    rules: &AdRules,
+) -> Arc<Plan> {
     session
         .plan
-        .get_or_init(|| async { Arc::new(decide(ads, session, &content.presentation).await) })
+        .get_or_init(|| async {
+            Arc::new(decide(ads, session, rules, &content.presentation).await)
+        })
         .await
         .clone()
 }
@@ -96,10 +103,7 @@ pub fn profile_of(p: &Presentation) -> Profile {
 }
 
 /// Decides the plan of `session` over content `p`.
-pub async fn decide(ads: &Ads, session: &AdSession, p: &Presentation) -> Plan {
-    let Some(policy) = ads.config.policy(&session.asset) else {
-        return Plan::default();
-    };
+pub async fn decide(ads: &Ads, session: &AdSession, policy: &AdRules, p: &Presentation) -> Plan {
     let device = Device {
         ip: session.opening.device_ip.as_deref(),
         user_agent: session.opening.user_agent.as_deref(),
@@ -152,7 +156,7 @@ pub async fn decide(ads: &Ads, session: &AdSession, p: &Presentation) -> Plan {
 async fn sources(
     ads: &Ads,
     session: &AdSession,
-    policy: &AdPolicy,
+    policy: &AdRules,
     device: &Device<'_>,
 ) -> Vec<(Offset, Source)> {
     if !policy.vmap {
@@ -188,12 +192,7 @@ async fn sources(
 }
 
 /// The ad server URL of break `index` (1-based; 0 for the session's VMAP).
-fn expand_ad_server(
-    template: &str,
-    session: &AdSession,
-    policy: &AdPolicy,
-    index: usize,
-) -> String {
+fn expand_ad_server(template: &str, session: &AdSession, policy: &AdRules, index: usize) -> String {
     let buster = format!(
         "{:08x}",
         crate::hash::fnv1a(session.id.as_bytes(), index as u64) as u32

@@ -32,13 +32,21 @@ pub struct AssetDefinition {
     /// Subtitle files by language (`en = "movie.en.vtt"`), resolved like `sources`.
     #[serde(default)]
     pub subtitles: BTreeMap<String, String>,
+    /// The asset's ads (server-side ad insertion), instead of a configured policy.
+    pub ads: Option<crate::ads::config::AdRules>,
 }
 
 /// Parses the text of the definition file `name`.
 pub fn parse_definition(name: &str, text: &[u8]) -> Result<AssetDefinition, Problem> {
     let invalid = |detail: String| Problem::new(ProblemKind::AssetDefinitionInvalid, detail);
     let text = std::str::from_utf8(text).map_err(|_| invalid(format!("{name}: not UTF-8")))?;
-    toml::from_str(text).map_err(|e| invalid(format!("{name}: {}", e.message())))
+    let definition: AssetDefinition =
+        toml::from_str(text).map_err(|e| invalid(format!("{name}: {}", e.message())))?;
+    if let Some(ads) = &definition.ads {
+        ads.validate("ads")
+            .map_err(|e| invalid(format!("{name}: {e}")))?;
+    }
+    Ok(definition)
 }
 
 #[cfg(test)]
@@ -57,5 +65,23 @@ mod tests {
         assert!(d.encryption.is_none());
         let e = parse_definition("x.toml", b"source = 1").unwrap_err();
         assert!(e.detail.contains("unknown field"), "{}", e.detail);
+    }
+
+    #[test]
+    fn an_ad_policy_is_read_and_checked() {
+        let d = parse_definition(
+            "asset.toml",
+            b"[ads]\nad_server = \"https://ads.example/v?s=[session.id]\"\nbreaks = [\"start\", \"50%\"]\nmode = \"guided\"\n",
+        )
+        .unwrap();
+        let ads = d.ads.unwrap();
+        assert_eq!(ads.offsets().len(), 2);
+        assert_eq!(ads.mode, crate::ads::config::AdMode::Guided);
+        let e = parse_definition(
+            "asset.toml",
+            b"[ads]\nad_server = \"https://a\"\nbreaks = [\"soon\"]\n",
+        )
+        .unwrap_err();
+        assert!(e.detail.contains("asset.toml: ads.breaks"), "{}", e.detail);
     }
 }

@@ -31,6 +31,8 @@ pub struct Title {
     pub policy: Option<EncryptionPolicy>,
     /// Whether the asset definition asks for tokens, if it says.
     pub access: Option<crate::access::config::AccessMode>,
+    /// The ads of the asset definition file, if it has any.
+    pub ads: Option<crate::ads::config::AdRules>,
 }
 
 /// The objects that make up an asset.
@@ -333,6 +335,7 @@ pub fn assemble(
             .as_ref()
             .and_then(|d| d.encryption.clone()),
         access: listing.definition.as_ref().and_then(|d| d.access),
+        ads: listing.definition.as_ref().and_then(|d| d.ads.clone()),
     })
 }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::{header, HeaderValue, Response, StatusCode};
 
-use crate::ads::config::AdMode;
+use crate::ads::config::AdRules;
 use crate::ads::session::Opening;
 use crate::ads::stitch::{self, LoadedAd, LoadedBreak, SessionView};
 use crate::ads::Ads;
@@ -40,9 +40,15 @@ pub enum AdPart {
     AssetList(String),
 }
 
-/// The ads of `vod`'s asset, when it has a policy.
-fn ads_of<'a>(state: &'a AppState, vod: &VodRequest) -> Option<&'a Ads> {
-    state.ads.as_deref().filter(|a| a.covers(&vod.asset))
+/// The ads of `vod`'s asset and their rules, when it has any (its definition file's, or a
+/// configured policy's).
+fn ads_of<'a>(
+    state: &'a AppState,
+    vod: &VodRequest,
+    title: &'a Title,
+) -> Option<(&'a Ads, &'a AdRules)> {
+    let ads = state.ads.as_ref();
+    ads.rules(&vod.asset, title).map(|r| (ads, r))
 }
 
 /// The viewer's address for the ad server: the socket's peer is not known here, so the
@@ -72,11 +78,12 @@ pub fn entry(
     state: &AppState,
     req: &Parts,
     vod: &VodRequest,
+    resolved: &Resolved,
 ) -> Option<Result<Response<PartsBody>, Problem>> {
     if vod.session.is_some() || !matches!(vod.object, VodObject::Multivariant(_) | VodObject::Mpd) {
         return None;
     }
-    let ads = ads_of(state, vod)?;
+    let (ads, _) = ads_of(state, vod, &resolved.title)?;
     let session = match ads.sessions.start(&vod.asset, opening(req)) {
         Ok(s) => s,
         Err(why) => return Some(Err(Problem::new(ProblemKind::Internal, why))),
@@ -113,7 +120,9 @@ pub async fn prepare(
     vod: &VodRequest,
     resolved: &Resolved,
 ) -> Result<AdPart, Problem> {
-    let (Some(id), Some(ads)) = (vod.session.as_deref(), ads_of(state, vod)) else {
+    let (Some(id), Some((ads, rules))) =
+        (vod.session.as_deref(), ads_of(state, vod, &resolved.title))
+    else {
         return match vod.object {
             VodObject::Ad(_) | VodObject::BlankSubtitle | VodObject::AssetList(_) => {
                 Err(Problem::new(
@@ -140,7 +149,7 @@ pub async fn prepare(
         | VodObject::SubtitlePlaylist(..)
         | VodObject::Mpd
         | VodObject::AssetList(_) => {
-            let plan = crate::ads::planner::plan_of(ads, &session, &resolved.title).await;
+            let plan = crate::ads::planner::plan_of(ads, &session, &resolved.title, rules).await;
             let mut breaks = Vec::new();
             for (number, b) in (1u32..).zip(plan.filled()) {
                 let mut loaded = Vec::new();
@@ -172,10 +181,7 @@ pub async fn prepare(
                     });
                 }
             }
-            let mode = ads
-                .config
-                .policy(&vod.asset)
-                .map_or(AdMode::Stitched, |p| p.mode);
+            let mode = rules.mode;
             if let VodObject::AssetList(n) = vod.object {
                 let view = SessionView {
                     session,
@@ -270,12 +276,10 @@ pub fn view_etag(shared: &str, view: &SessionView) -> String {
 
 /// After an ad's segment went out: the beacons its fetch stands for.
 pub fn fetched(state: &AppState, vod: &VodRequest, ad_title: &Title) {
-    let (Some(id), VodObject::Ad(ad), Some(ads)) =
-        (vod.session.as_deref(), &vod.object, state.ads.as_deref())
-    else {
+    let (Some(id), VodObject::Ad(ad)) = (vod.session.as_deref(), &vod.object) else {
         return;
     };
     if let VodObject::CmafSegment(_, n) | VodObject::TsSegment(_, n) = *ad.object {
-        ads.on_ad_segment(id, &ad.slot, ad_title, n);
+        state.ads.on_ad_segment(id, &ad.slot, ad_title, n);
     }
 }

@@ -214,7 +214,7 @@ async fn serve_packaged_once(
     if let Some(Renewed::Redirect(status, location)) = renewal {
         return Ok(renew::redirect(status, location));
     }
-    if let Some(entered) = ad_session::entry(state, req, vod) {
+    if let Some(entered) = ad_session::entry(state, req, vod, &resolved) {
         return entered;
     }
     // Boxed: an ad session's preparation is large, and most requests have none.

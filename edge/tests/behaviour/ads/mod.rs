@@ -7,6 +7,7 @@
 //! - `decision.rs`: the break decisions;
 //! - `beacons.rs`: the beacon queue;
 //! - `condition.rs`: creatives conditioned by the real ffmpeg;
+//! - `definitions.rs`: an asset's ads from its definition file;
 //! - `documents.rs`: the test ad server's VAST checked against the IAB XSD (xmllint);
 //! - `encrypted.rs`: ads in AES-128 and cbcs content, under the content's key;
 //! - `faults.rs`: a wrapper loop, a 6-deep chain, a creative that cannot be fetched;
@@ -16,6 +17,7 @@ mod ad_server;
 mod beacons;
 mod condition;
 mod decision;
+mod definitions;
 mod documents;
 mod encrypted;
 mod faults;

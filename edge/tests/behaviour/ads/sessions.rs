@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use edge::ads::config::{AdPolicy, AdsConfig};
+use edge::ads::config::{AdMode, AdPolicy, AdRules, AdsConfig};
 use edge::Config;
 
 use super::ad_server::{AdServer, Answer};
@@ -36,15 +36,17 @@ const EVENTS: [&str; 7] = [
 pub(super) fn policy(ad_server: String, vmap: bool) -> AdPolicy {
     AdPolicy {
         assets: vec!["demo".into()],
-        ad_server,
-        breaks: if vmap {
-            Vec::new()
-        } else {
-            vec!["start".into(), "00:00:12".into()]
+        rules: AdRules {
+            ad_server,
+            breaks: if vmap {
+                Vec::new()
+            } else {
+                vec!["start".into(), "00:00:12".into()]
+            },
+            vmap,
+            break_seconds: 30,
+            mode: AdMode::Stitched,
         },
-        vmap,
-        break_seconds: 30,
-        mode: edge::ads::config::AdMode::Stitched,
     }
 }
 
@@ -617,7 +619,7 @@ async fn a_guided_session_gets_interstitials_and_asset_lists() {
         format!("{}/vast/avail-[avail.index]?sid=[session.id]", ads.url("")),
         false,
     );
-    p.mode = edge::ads::config::AdMode::Guided;
+    p.rules.mode = AdMode::Guided;
     let edge = start_with(config_with(p, dir.path())).await;
     let (_, location) = open(&edge, "demo", "").await;
     get_ok(edge.addr, &location).await;

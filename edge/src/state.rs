@@ -106,19 +106,23 @@ impl AppState {
                 && c.cache.title_revalidate_seconds == config.cache.title_revalidate_seconds
                 && c.cache.opening_segments == config.cache.opening_segments
                 && c.origin == config.origin
+                && c.ads.policies == config.ads.policies
         }) {
             Some(p) => p.media.clone(),
-            None => Arc::new(MediaCache::new(
-                config.media_root.clone(),
-                origins.clone(),
-                PackagingOptions {
-                    target_segment_ms: config.packaging.target_segment_ms,
-                },
-                config.cache.metadata_bytes,
-                Duration::from_secs(config.cache.title_revalidate_seconds.max(1)),
-                config.cache.opening_segments,
-                metrics.clone(),
-            )),
+            None => Arc::new(
+                MediaCache::new(
+                    config.media_root.clone(),
+                    origins.clone(),
+                    PackagingOptions {
+                        target_segment_ms: config.packaging.target_segment_ms,
+                    },
+                    config.cache.metadata_bytes,
+                    Duration::from_secs(config.cache.title_revalidate_seconds.max(1)),
+                    config.cache.opening_segments,
+                    metrics.clone(),
+                )
+                .with_ad_policies(&config.ads.policies),
+            ),
         };
         // Cached responses depend on everything that shapes output, keys included.
         let responses = match same(&|c| {

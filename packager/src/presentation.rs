@@ -108,6 +108,17 @@ impl Presentation {
         subtitles: Vec<SubtitleSource>,
         options: PackagingOptions,
     ) -> Result<Self> {
+        Self::build_with_cues(sources, subtitles, options, &[])
+    }
+
+    /// Plans a title whose segments are also cut at `cues` (ad breaks): see
+    /// [`plan_boundaries`].
+    pub fn build_with_cues(
+        sources: Vec<SourceFile>,
+        subtitles: Vec<SubtitleSource>,
+        options: PackagingOptions,
+        cues: &[crate::segment::Cue],
+    ) -> Result<Self> {
         let target = options.target_segment_ms.max(500);
         let mut video_tracks = Vec::new();
         let mut audio_tracks = Vec::new();
@@ -150,7 +161,7 @@ impl Presentation {
                 .map(|&(s, t)| &sources[s].movie.tracks[t]),
         );
         let lead = &sources[lead_s].movie.tracks[lead_t];
-        let boundaries = plan_boundaries(lead, timeline_offset(lead, origin), target);
+        let boundaries = plan_boundaries(lead, timeline_offset(lead, origin), target, cues);
         let rendition = |(s, t): (usize, usize)| {
             let source = &sources[s];
             let track = &source.movie.tracks[t];

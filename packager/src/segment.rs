@@ -102,18 +102,55 @@ pub struct Boundaries {
     pub starts: Vec<u64>,
 }
 
+/// A point the content is cut at, for an ad break: the segment before it ends at the first
+/// keyframe at or after it, and the next starts there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cue {
+    /// Milliseconds from the start of the presentation.
+    At(u64),
+    /// A share of the lead track's duration, in millionths.
+    Fraction(u32),
+}
+
+impl Cue {
+    /// The cue in `lead`'s ticks from its first presentation time.
+    fn ticks(self, lead: &Track) -> u64 {
+        let ts = u128::from(lead.timescale);
+        let t = match self {
+            Cue::At(ms) => u128::from(ms) * ts / 1000,
+            Cue::Fraction(ppm) => u128::from(lead.samples.duration()) * u128::from(ppm) / 1_000_000,
+        };
+        u64::try_from(t).unwrap_or(u64::MAX)
+    }
+}
+
 /// Chooses segment starts on `lead`'s sync samples: a new segment begins at the first sync
-/// sample presented at least `target_ms` after the current segment's start. A GOP longer
-/// than the target makes a longer segment; nothing is ever cut between keyframes. Times are
-/// presentation times on the output timeline (`offset` moves the lead onto it).
-pub fn plan_boundaries(lead: &Track, offset: u64, target_ms: u32) -> Boundaries {
+/// sample presented at least `target_ms` after the current segment's start, and at the first
+/// sync sample at or after each of `cues` (so a break goes where it was asked for, give or
+/// take a GOP). A GOP longer than the target makes a longer segment; nothing is ever cut
+/// between keyframes. Times are presentation times on the output timeline (`offset` moves
+/// the lead onto it).
+pub fn plan_boundaries(lead: &Track, offset: u64, target_ms: u32, cues: &[Cue]) -> Boundaries {
     let ts = u128::from(lead.timescale);
     let target = u128::from(target_ms);
-    let mut starts = vec![lead.samples.presentation_time(0) + offset];
+    let first = lead.samples.presentation_time(0) + offset;
+    let mut cue_ticks: Vec<u64> = cues
+        .iter()
+        .map(|c| first.saturating_add(c.ticks(lead)))
+        .collect();
+    cue_ticks.sort_unstable();
+    let mut next_cue = 0;
+    let mut starts = vec![first];
     for i in lead.samples.sync_indices() {
         let t = lead.samples.presentation_time(i) + offset;
         let current = *starts.last().unwrap_or(&0);
-        if u128::from(t) * 1000 >= u128::from(current) * 1000 + target * ts && t > current {
+        // Cues at or before the current segment's start are behind us.
+        while next_cue < cue_ticks.len() && cue_ticks[next_cue] <= current {
+            next_cue += 1;
+        }
+        let cue_due = next_cue < cue_ticks.len() && cue_ticks[next_cue] <= t;
+        let target_reached = u128::from(t) * 1000 >= u128::from(current) * 1000 + target * ts;
+        if t > current && (target_reached || cue_due) {
             starts.push(t);
         }
     }
@@ -202,7 +239,7 @@ mod tests {
     fn cuts_on_keyframes_at_target() {
         // 25 fps (timescale 25), keyframe every 50 frames (2 s), 10 s long, target 4 s.
         let v = track(25, &[1; 250], 50);
-        let b = plan_boundaries(&v, 0, 4000);
+        let b = plan_boundaries(&v, 0, 4000, &[]);
         assert_eq!(b.starts, [0, 100, 200]);
         let spans = cut_track(&v, 0, &b);
         assert_eq!(spans.len(), 3);
@@ -218,16 +255,33 @@ mod tests {
     }
 
     #[test]
+    fn a_cue_cuts_at_the_keyframe_at_or_after_it() {
+        // Keyframes every 2 s; a cue at 5 s cuts at 6 s, one at 10 s exactly at 10 s, and
+        // the 4 s rhythm goes on from each cut.
+        let v = track(25, &[1; 500], 50);
+        let b = plan_boundaries(&v, 0, 4000, &[Cue::At(5000), Cue::At(10_000)]);
+        assert_eq!(b.starts, [0, 100, 150, 250, 350, 450]);
+        // Half of 20 s: 10 s.
+        let b = plan_boundaries(&v, 0, 4000, &[Cue::Fraction(500_000)]);
+        assert_eq!(b.starts, [0, 100, 200, 250, 350, 450]);
+        // A cue on an existing boundary, or past the end, changes nothing.
+        assert_eq!(
+            plan_boundaries(&v, 0, 4000, &[Cue::At(8000), Cue::At(60_000)]).starts,
+            plan_boundaries(&v, 0, 4000, &[]).starts
+        );
+    }
+
+    #[test]
     fn long_gop_gives_long_segments() {
         let v = track(25, &[1; 550], 250);
-        let b = plan_boundaries(&v, 0, 4000);
+        let b = plan_boundaries(&v, 0, 4000, &[]);
         assert_eq!(b.starts, [0, 250, 500]);
     }
 
     #[test]
     fn audio_cut_at_first_frame_at_or_after_boundary() {
         let v = track(25, &[1; 250], 50);
-        let b = plan_boundaries(&v, 0, 4000);
+        let b = plan_boundaries(&v, 0, 4000, &[]);
         // AAC at 48 kHz: 1024-sample frames.
         let a = track(48000, &[1024; 470], 1);
         let spans = cut_track(&a, 0, &b);

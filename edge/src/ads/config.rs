@@ -134,7 +134,8 @@ fn default_break_seconds() -> u32 {
 }
 
 impl AdPolicy {
-    fn covers(&self, asset: &str) -> bool {
+    /// Whether the policy is `asset`'s.
+    pub fn covers(&self, asset: &str) -> bool {
         self.assets.iter().any(|p| match p.strip_suffix('*') {
             Some(prefix) => asset.starts_with(prefix),
             None => p == asset,
@@ -146,6 +147,26 @@ impl AdRules {
     /// The configured break offsets (checked by [`AdRules::validate`]).
     pub fn offsets(&self) -> Vec<Offset> {
         self.breaks.iter().filter_map(|b| parse_offset(b)).collect()
+    }
+
+    /// Where the content is cut for these breaks: each break at a time or a share of the
+    /// duration (`start`, `end` and positions are on boundaries already). VMAP breaks are the
+    /// ad server's, per session, and are not known when the content is planned.
+    pub fn cues(&self) -> Vec<packager::segment::Cue> {
+        use packager::segment::Cue;
+        if self.vmap {
+            return Vec::new();
+        }
+        self.offsets()
+            .into_iter()
+            .filter_map(|o| match o {
+                Offset::Time(ms) if ms > 0 => Some(Cue::At(ms)),
+                Offset::Percent(p) if p > 0.0 && p < 100.0 => {
+                    Some(Cue::Fraction((p * 10_000.0).round() as u32))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// Checks what the types cannot; `at` names the rules in the message.
@@ -246,6 +267,13 @@ mod tests {
         assert!(c.rules("other").is_none());
         let rules = &c.policies[0].rules;
         assert_eq!(rules.offsets().len(), 4);
+        assert_eq!(
+            rules.cues(),
+            [
+                packager::segment::Cue::At(30_000),
+                packager::segment::Cue::Fraction(500_000)
+            ]
+        );
         assert_eq!(rules.break_seconds, 30);
         assert_eq!(rules.mode, AdMode::Stitched);
         let guided = parse(

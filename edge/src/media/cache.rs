@@ -19,9 +19,13 @@ use moka::future::Cache;
 use moka::notification::RemovalCause;
 use packager::mp4::Movie;
 use packager::presentation::PackagingOptions;
+use packager::segment::Cue;
 
+use crate::ads::config::AdPolicy;
 use crate::media::root::MediaRoot;
-use crate::media::title::{assemble, identify, list_asset, load_subtitles, Listing, Title};
+use crate::media::title::{
+    assemble, identify, list_asset, load_subtitles, with_cues, Listing, Title,
+};
 use crate::ops::metrics::Metrics;
 use crate::origin::{
     parse_found, parse_off_runtime, FoundMoov, Origins, SourceIdentity, SourceRef,
@@ -49,6 +53,9 @@ pub struct MediaCache {
     openings: Cache<String, Arc<Title>>,
     /// Segments an opening is planned to hold (at the target duration); 0: no openings.
     opening_segments: u32,
+    /// The configured ad policies, whose breaks titles are cut at (an asset definition's own
+    /// `[ads]` wins).
+    ad_policies: Vec<AdPolicy>,
     metrics: Arc<Metrics>,
 }
 
@@ -95,7 +102,27 @@ impl MediaCache {
                 .time_to_live(revalidate)
                 .build(),
             opening_segments,
+            ad_policies: Vec::new(),
             metrics,
+        }
+    }
+
+    /// The same cache, cutting titles at the breaks of `policies` too.
+    pub fn with_ad_policies(mut self, policies: &[AdPolicy]) -> Self {
+        self.ad_policies = policies.to_vec();
+        self
+    }
+
+    /// Where `asset` (listed as `listing`) is cut for ad breaks.
+    fn cues(&self, asset: &str, listing: &Listing) -> Vec<Cue> {
+        match listing.definition.as_ref().and_then(|d| d.ads.as_ref()) {
+            Some(rules) => rules.cues(),
+            None => self
+                .ad_policies
+                .iter()
+                .find(|p| p.covers(asset))
+                .map(|p| p.rules.cues())
+                .unwrap_or_default(),
         }
     }
 
@@ -185,6 +212,12 @@ impl MediaCache {
     async fn load_opening(self: &Arc<Self>, asset: &str) -> Result<Arc<Title>, Problem> {
         let listing = list_asset(&self.origins, &self.root, asset).await?;
         let (ids, fingerprint) = identify(&self.origins, &listing).await?;
+        let cues = self.cues(asset, &listing);
+        if cues.iter().any(|c| matches!(c, Cue::Fraction(_))) {
+            // A share of the duration is known only from the whole sample table: no opening.
+            return self.title_on_miss(asset).await;
+        }
+        let fingerprint = with_cues(fingerprint, &cues);
         let mut cached = Vec::with_capacity(listing.videos.len());
         let mut found = Vec::new();
         for (k, ((_, source), id)) in listing.videos.iter().zip(&ids).enumerate() {
@@ -208,7 +241,15 @@ impl MediaCache {
                 movies[*k] = Some(Arc::new(movie));
             }
             let movies: Vec<Arc<Movie>> = movies.into_iter().flatten().collect();
-            let title = assemble(&list, &sources, movies, Vec::new(), options, fingerprint)?;
+            let title = assemble(
+                &list,
+                &sources,
+                movies,
+                Vec::new(),
+                options,
+                &cues,
+                fingerprint,
+            )?;
             Ok(Arc::new(title))
         })
         .await
@@ -323,6 +364,7 @@ impl MediaCache {
         let started = std::time::Instant::now();
         let listing = list_asset(&self.origins, &self.root, asset).await?;
         let (ids, fingerprint) = identify(&self.origins, &listing).await?;
+        let fingerprint = with_cues(fingerprint, &self.cues(asset, &listing));
         tracing::debug!(
             asset,
             identified_us = started.elapsed().as_micros() as u64,
@@ -353,8 +395,17 @@ impl MediaCache {
         let subtitles = load_subtitles(&self.origins, &listing).await?;
         let loaded = started.elapsed();
         let options = self.options;
+        let cues = self.cues(asset, &listing);
         let title = tokio::task::spawn_blocking(move || {
-            assemble(&listing, &ids, movies, subtitles, options, fingerprint)
+            assemble(
+                &listing,
+                &ids,
+                movies,
+                subtitles,
+                options,
+                &cues,
+                fingerprint,
+            )
         })
         .await
         .map_err(|e| {

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use packager::presentation::{PackagingOptions, Presentation, SourceFile, SubtitleSource};
+use packager::segment::Cue;
 
 use crate::hash::fnv1a;
 use crate::keys::policy::EncryptionPolicy;
@@ -302,13 +303,25 @@ pub async fn load_subtitles(
     Ok(out)
 }
 
-/// Puts parsed sources and subtitles together into a title.
+/// `fingerprint` with the `cues` the title is cut at (they change its segments, so its ETags).
+pub fn with_cues(fingerprint: u64, cues: &[Cue]) -> u64 {
+    cues.iter().fold(fingerprint, |h, c| {
+        let (kind, value) = match c {
+            Cue::At(ms) => (0u8, *ms),
+            Cue::Fraction(ppm) => (1, u64::from(*ppm)),
+        };
+        fnv1a(&value.to_be_bytes(), fnv1a(&[kind], h))
+    })
+}
+
+/// Puts parsed sources and subtitles together into a title, cut at `cues` too.
 pub fn assemble(
     listing: &Listing,
     ids: &[SourceIdentity],
     movies: Vec<Arc<packager::mp4::Movie>>,
     subtitles: Vec<SubtitleSource>,
     options: PackagingOptions,
+    cues: &[Cue],
     fingerprint: u64,
 ) -> Result<Title, Problem> {
     let sources = listing
@@ -320,7 +333,7 @@ pub fn assemble(
             movie,
         })
         .collect();
-    let presentation = Presentation::build(sources, subtitles, options)?;
+    let presentation = Presentation::build_with_cues(sources, subtitles, options, cues)?;
     Ok(Title {
         presentation,
         sources: listing

@@ -178,6 +178,7 @@ impl AppState {
             &config.ads,
             crate::ads::Host {
                 origins: origins.clone(),
+                media_root: config.media_root.clone(),
                 packaging: PackagingOptions {
                     target_segment_ms: config.packaging.target_segment_ms,
                 },

@@ -132,7 +132,7 @@ impl<'a> Chain<'a> {
 }
 
 /// An ad ready to stitch: its creative, its media files and every URL to tell.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResolvedAd {
     pub ad_id: Option<String>,
     pub creative_id: Option<String>,

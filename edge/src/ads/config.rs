@@ -87,6 +87,10 @@ pub struct AdRules {
     /// session's ads). DASH is always stitched (one Period per ad).
     #[serde(default)]
     pub mode: AdMode,
+    /// An MP4 (a path below the media root, or an http(s) URL) played in a break the ad
+    /// server left empty; without one the content plays on.
+    #[serde(default)]
+    pub slate: Option<String>,
 }
 
 /// `[[ads.policies]]` as written: `assets` and the rules side by side.
@@ -103,6 +107,8 @@ struct PolicyToml {
     break_seconds: u32,
     #[serde(default)]
     mode: AdMode,
+    #[serde(default)]
+    slate: Option<String>,
 }
 
 impl From<PolicyToml> for AdPolicy {
@@ -115,6 +121,7 @@ impl From<PolicyToml> for AdPolicy {
                 vmap: t.vmap,
                 break_seconds: t.break_seconds,
                 mode: t.mode,
+                slate: t.slate,
             },
         }
     }
@@ -182,6 +189,19 @@ impl AdRules {
         }
         if self.breaks.is_empty() && !self.vmap {
             return Err(format!("{at}: give breaks, or vmap = true"));
+        }
+        if let Some(slate) = &self.slate {
+            let lower = slate.to_ascii_lowercase();
+            let url = lower.starts_with("http://") || lower.starts_with("https://");
+            let below_root = !slate.is_empty()
+                && !slate.starts_with('/')
+                && !slate.contains(':')
+                && slate.split('/').all(|p| !p.is_empty() && p != "..");
+            if !(url || below_root) {
+                return Err(format!(
+                    "{at}.slate: {slate:?} is neither a path below the media root nor an http(s) URL"
+                ));
+            }
         }
         Ok(())
     }

@@ -52,11 +52,15 @@ pub struct Ads {
     /// The titles of conditioned creatives (the conditioning directory as a media root).
     pub media: Arc<MediaCache>,
     pub metrics: Arc<AdsMetrics>,
+    /// The content's media root, where slates are found.
+    media_root: MediaRoot,
 }
 
 /// What the ads need of the daemon they run in.
 pub struct Host<'a> {
     pub origins: Arc<Origins>,
+    /// The content's media root (slates are found there).
+    pub media_root: MediaRoot,
     pub packaging: PackagingOptions,
     pub metadata_bytes: u64,
     pub metrics: Arc<Metrics>,
@@ -113,8 +117,21 @@ impl Ads {
             sessions,
             media,
             metrics,
+            media_root: host.media_root,
             config: config.clone(),
         }))
+    }
+
+    /// Where the slate `slate` (a path below the media root, or a URL) is read from.
+    pub fn slate_source(&self, slate: &str) -> Option<String> {
+        let lower = slate.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            return Some(slate.to_owned());
+        }
+        match &self.media_root {
+            MediaRoot::Local(dir) => Some(dir.join(slate).display().to_string()),
+            MediaRoot::Http(base) => base.join(slate).ok().map(|u| u.to_string()),
+        }
     }
 
     /// The ads of `asset`: its definition file's, else the first configured policy's.

@@ -145,8 +145,9 @@ pub async fn decide(ads: &Ads, session: &AdSession, policy: &AdRules, p: &Presen
     .await;
     let mut plan = Plan::default();
     for (b, ((placement, _), decision)) in placed.into_iter().zip(decisions).enumerate() {
-        plan.breaks
-            .push(plan_break(ads, session, &profile, b, placement, decision));
+        plan.breaks.push(plan_break(
+            ads, session, &profile, b, placement, decision, policy,
+        ));
     }
     plan
 }
@@ -218,6 +219,7 @@ fn plan_break(
     index: usize,
     placement: Placement,
     decision: BreakDecision,
+    rules: &AdRules,
 ) -> PlannedBreak {
     let request_result = match &decision.skipped {
         None => "filled",
@@ -290,6 +292,17 @@ fn plan_break(
         .breaks
         .with_label_values(&[skipped.unwrap_or("filled")])
         .inc();
+    if skipped.is_some() {
+        // A break with nothing to play plays the slate, when there is one (and it is ready).
+        if let Some(slate) = slate(ads, rules, profile) {
+            planned.push(PlannedAd {
+                slot: format!("{index}-slate"),
+                title: slate,
+                ad: ResolvedAd::default(),
+                beacons: std::sync::OnceLock::new(),
+            });
+        }
+    }
     ads.metrics
         .break_drift
         .observe(placement.drift_ms as f64 / 1000.0);
@@ -297,6 +310,18 @@ fn plan_break(
         placement,
         ads: planned,
         skipped,
+    }
+}
+
+/// The slate's title, conditioned to `profile` (queued the first time it is asked for).
+fn slate(ads: &Ads, rules: &AdRules, profile: &Profile) -> Option<String> {
+    let source = ads.slate_source(rules.slate.as_deref()?)?;
+    match ads
+        .conditioner
+        .request(&format!("slate|{source}"), &source, profile)
+    {
+        Status::Ready(path) => path.file_name()?.to_str().map(str::to_owned),
+        _ => None,
     }
 }
 

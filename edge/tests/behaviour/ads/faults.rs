@@ -1,7 +1,7 @@
 //! Faults of a session's ad chain, each giving the content alone (playback never stops), the
 //! reason counted, and the VAST error code at the error URLs of every server on the ad's way:
 //! a wrapper loop and a 6-deep chain (302), a creative that cannot be fetched (407 while its
-//! job runs, then 401 once it failed).
+//! job runs, then 401 once it failed); a break the ad server left empty plays the slate.
 
 use std::time::{Duration, Instant};
 
@@ -199,6 +199,56 @@ async fn a_creative_that_cannot_be_fetched_is_407_then_401_and_the_content_plays
     assert_eq!(
         metric(&m, "edgepack_ads_total{result=\"played\"}"),
         1.0,
+        "{m}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_break_left_empty_plays_the_slate() {
+    let ads = AdServer::start().await;
+    let empty = Answer::vast("<VAST version=\"4.2\"/>");
+    ads.set("/vast/avail-1", empty.clone());
+    ads.set("/vast/avail-2", empty);
+    ads.set(
+        "/slate.mp4",
+        Answer::file(
+            std::fs::read(
+                crate::common::test_media().join("h264_avc1_25fps_aac_48k_moov_first.mp4"),
+            )
+            .unwrap(),
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(&ads.url(""), dir.path());
+    c.ads.policies[0].rules.slate = Some(ads.url("/slate.mp4"));
+    let edge = start_with(c).await;
+    // The first session asks for the slate; it is conditioned like a creative.
+    let (first, location) = open(&edge, "demo", "").await;
+    get_ok(edge.addr, &location).await;
+    content_alone(&edge, &first).await;
+    super::sessions::conditioned(&edge, 1.0).await;
+    let (id, location) = open(&edge, "demo", "").await;
+    get_ok(edge.addr, &location).await;
+    let playlist = String::from_utf8_lossy(
+        &get_ok(
+            edge.addr,
+            &format!("/vod/demo/s/{id}/video_180p-v1/media.m3u8"),
+        )
+        .await,
+    )
+    .into_owned();
+    assert!(playlist.contains("../ad/0-slate/"), "{playlist}");
+    assert!(playlist.contains("../ad/1-slate/"), "{playlist}");
+    // The breaks still count as empty: the slate is no ad.
+    let m = metrics(&edge).await;
+    assert_eq!(
+        metric(&m, "edgepack_ad_breaks_total{result=\"empty\"}"),
+        4.0,
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, "edgepack_ad_breaks_total{result=\"filled\"}"),
+        0.0,
         "{m}"
     );
 }

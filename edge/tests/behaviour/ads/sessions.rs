@@ -46,6 +46,7 @@ pub(super) fn policy(ad_server: String, vmap: bool) -> AdPolicy {
             vmap,
             break_seconds: 30,
             mode: AdMode::Stitched,
+            slate: None,
         },
     }
 }

@@ -3,6 +3,7 @@
 //! timeouts, errors, empty answers, server-side headers; beacons fired once per key, retried,
 //! and dropped when the queue is full; creatives conditioned by ffmpeg.
 //!
+//! - `access.rs`: ads with playback tokens on;
 //! - `ad_server.rs`: the test ad server, answering VAST by path and recording what it got;
 //! - `decision.rs`: the break decisions;
 //! - `beacons.rs`: the beacon queue;
@@ -13,6 +14,7 @@
 //! - `faults.rs`: a wrapper loop, a 6-deep chain, a creative that cannot be fetched;
 //! - `sessions.rs`: ad sessions through a running daemon, stitched playlists and MPDs, beacons.
 
+mod access;
 mod ad_server;
 mod beacons;
 mod condition;

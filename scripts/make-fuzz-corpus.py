@@ -48,6 +48,7 @@ import glob
 import hashlib
 import hmac
 import os
+import re
 import struct
 import sys
 
@@ -247,12 +248,19 @@ ROUTES = [
     "/vod/demo/license/clearkey",
     "/vod/../etc/passwd",
     "/vod/demo/v1/0.m4s",
+    "/vod/demo/s/0123456789abcdef0123456789abcdef/master.m3u8?ads.gender=f&cat=x",
+    "/vod/demo/s/0123456789abcdef0123456789abcdef/ts/video_180p-v1/media.m3u8",
+    "/vod/demo/s/0123456789abcdef0123456789abcdef/ad/1-0/ad-x-0123456789abcdef-89abcdef.mp4/v2/3.m4s",
+    "/vod/demo/s/0123456789abcdef0123456789abcdef/ad/0-slate/ad-y.mp4/keys/0123456789abcdef0123456789abcdef.key",
+    "/vod/demo/s/0123456789abcdef0123456789abcdef/assets/2.json",
+    "/vod/demo/s/0123456789abcdef0123456789abcdef/blank.vtt",
 ]
 
 
 def route(seeds):
     for i, path in enumerate(ROUTES):
         name = path.strip("/").replace("/", "_").replace(".", "-") or "root"
+        name = re.sub(r"[^A-Za-z0-9_-]", "-", name)
         seeds["route-%02d-%s" % (i, name[:60])] = path.encode()
 
 
@@ -271,6 +279,11 @@ def asset_definition(seeds):
         b'sources = ["../common/video.mp4", "/abs/audio.mp4", "http://o:8080/a/b.mp4?x=1#f"]\n'
         b'[encryption]\nmethod = "aes-128"\ndrm = []\n'
         b'[subtitles]\nen = "sub/en.vtt"\n"fr-CA" = "https://subs.example.com/fr.vtt"\n'
+    )
+    seeds["ads.toml"] = (
+        b'[ads]\nad_server = "https://ads.example/vast?sid=[session.id]&avail=[avail.index]"\n'
+        b'breaks = ["start", "00:10:00", "50%", "#3", "end"]\nbreak_seconds = 30\n'
+        b'mode = "guided"\nslate = "slates/back-soon.mp4"\n'
     )
     seeds["inline.toml"] = (
         b'encryption = { method = "cenc", drm = ["clearkey"] }\n'
@@ -596,6 +609,11 @@ def vast(seeds):
     for path in sorted(glob.glob(os.path.join(SSAI_TESTDATA, "vast*.xml"))):
         with open(path, "rb") as f:
             seeds[os.path.basename(path)] = f.read()
+    # The test ad server's documents (valid VAST 4.2), as it answers them.
+    for name in ("pod_two_ads.xml", "wrapper_outer.xml", "wrapper_inner.xml"):
+        with open(os.path.join(REPO, "testdata", "vast", name), "rb") as f:
+            text = f.read().replace(b"{base}", b"http://ads.test").replace(b"{session}", b"s-1")
+        seeds["test-ad-server-" + name] = text
     progress = ('<Tracking event="progress" offset="00:00:02.500"><![CDATA[https://ads.example/p1]]>'
                 '</Tracking>\n<Tracking event="progress" offset="25%"><![CDATA['
                 'https://ads.example/p2]]></Tracking>\n')

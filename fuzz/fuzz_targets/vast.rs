@@ -31,11 +31,13 @@ fn value(name: &str) -> Option<String> {
     }
 }
 
-/// `template` filled in: bounded, and unchanged when it has no macro to fill.
+/// `template` filled in: bounded, and unchanged when it has no macro to fill (written
+/// `[NAME]` or percent-encoded).
 fn url(template: &str) {
     let out = expand(template, &value);
     assert!(out.len() <= MAX_URL_BYTES, "{} bytes", out.len());
-    if !template.contains('[') && template.len() <= MAX_URL_BYTES {
+    let encoded = template.to_ascii_lowercase().contains("%5b");
+    if !template.contains('[') && !encoded && template.len() <= MAX_URL_BYTES {
         assert_eq!(out, template);
     }
 }

@@ -38,9 +38,11 @@ pub fn expand(template: &str, value: &dyn Fn(&str) -> Option<String>) -> String 
         while !out.is_char_boundary(cut) {
             cut -= 1;
         }
-        // Never in the middle of a `%XX` escape.
-        if let Some(p) = out[cut.saturating_sub(2)..cut].find('%') {
-            cut = cut.saturating_sub(2) + p;
+        // Never in the middle of a `%XX` escape (looked for in bytes: the two before the
+        // cut may end a multi-byte character, and `%` is never inside one).
+        let from = cut.saturating_sub(2);
+        if let Some(p) = out.as_bytes()[from..cut].iter().position(|&b| b == b'%') {
+            cut = from + p;
         }
         out.truncate(cut);
     }
@@ -141,6 +143,10 @@ mod tests {
             let tail = &out[out.len() - 3..];
             assert!(tail == "%20" || !tail.contains('%'), "{tail:?}");
         }
+        // A cut that falls just after a multi-byte character (the fuzzer's find).
+        let t = format!("{}[v]", "€".repeat(2800));
+        let out = expand(&t, &|_| Some("x".into()));
+        assert!(out.len() <= MAX_URL_BYTES && out.ends_with('€'));
         let long = format!("[{}]", "a".repeat(1000));
         assert_eq!(expand(&long, &values), long);
     }

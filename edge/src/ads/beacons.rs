@@ -110,7 +110,9 @@ impl Beacons {
             self.stats.duplicates.inc();
             return Fired::Duplicate;
         }
-        let entry = self.fired.entry_by_ref(key).or_insert(());
+        // `or_insert_with`, not `or_insert`: only it makes concurrent callers of one key one
+        // (the audio and video of an ad fetched at once would both fire otherwise).
+        let entry = self.fired.entry_by_ref(key).or_insert_with(|| ());
         if !entry.is_fresh() {
             self.stats.duplicates.inc();
             return Fired::Duplicate;

@@ -310,7 +310,59 @@ fn content_period(
                 .collect();
         }
     }
+    if n > 0 {
+        // The content resumes after a break: each AdaptationSet is period-connected to the
+        // same one in the content Period before (same id, same Representations and init
+        // segments, the media timeline going on), so a player may keep its decoders.
+        // Period continuity does not hold: ads come between.
+        for set in p.children.iter_mut().filter(|c| c.name == "AdaptationSet") {
+            connect(set, &format!("content-{}", n - 1));
+        }
+    }
     Ok(p)
+}
+
+/// Elements an AdaptationSet's `SupplementalProperty` comes before (ISO/IEC 23009-1 order).
+const AFTER_PROPERTIES: [&str; 18] = [
+    "InbandEventStream",
+    "Switching",
+    "RandomAccess",
+    "GroupLabel",
+    "Label",
+    "ProducerReferenceTime",
+    "ContentPopularityRate",
+    "Resync",
+    "Accessibility",
+    "Role",
+    "Rating",
+    "Viewpoint",
+    "ContentComponent",
+    "BaseURL",
+    "SegmentBase",
+    "SegmentList",
+    "SegmentTemplate",
+    "Representation",
+];
+
+/// Marks `set` as period-connected to the same AdaptationSet of Period `previous`.
+fn connect(set: &mut Element, previous: &str) {
+    let property = Element {
+        name: "SupplementalProperty".into(),
+        attrs: vec![
+            (
+                "schemeIdUri".into(),
+                "urn:mpeg:dash:period-connectivity:2015".into(),
+            ),
+            ("value".into(), previous.to_owned()),
+        ],
+        ..Element::default()
+    };
+    let at = set
+        .children
+        .iter()
+        .position(|c| AFTER_PROPERTIES.contains(&c.name.as_str()))
+        .unwrap_or(set.children.len());
+    set.children.insert(at, property);
 }
 
 /// An ad as a Period with id `id`, starting at `start`; and its duration in seconds.

@@ -169,3 +169,44 @@ fn no_break_keeps_one_content_period_and_bad_input_is_refused() {
     assert_eq!(parse_iso_duration("PT1H2M3.5S"), Some(3723.5));
     assert_eq!(parse_iso_duration("P1D"), None);
 }
+
+#[test]
+fn content_after_a_break_is_period_connected_to_the_content_before() {
+    let text = stitch_mpd(
+        CONTENT,
+        &[DashBreak {
+            before_segment: 3,
+            ads: vec![ad("mid")],
+        }],
+    )
+    .unwrap();
+    let mpd = dash_mpd::parse(&text).unwrap();
+    let connectivity = |p: &dash_mpd::Period| -> Vec<Option<String>> {
+        p.adaptations
+            .iter()
+            .map(|a| {
+                a.supplemental_property
+                    .iter()
+                    .find(|s| s.schemeIdUri == "urn:mpeg:dash:period-connectivity:2015")
+                    .and_then(|s| s.value.clone())
+            })
+            .collect()
+    };
+    let periods = &mpd.periods;
+    assert_eq!(periods.len(), 3);
+    assert!(connectivity(&periods[0]).iter().all(Option::is_none));
+    assert!(
+        connectivity(&periods[1]).iter().all(Option::is_none),
+        "the ad is not"
+    );
+    let after = connectivity(&periods[2]);
+    assert!(!after.is_empty());
+    assert!(
+        after.iter().all(|v| v.as_deref() == Some("content-0")),
+        "{after:?}"
+    );
+    // Written before the sets' templates and Representations, where the schema wants it.
+    let set = text.split("<Period id=\"content-1\"").nth(1).unwrap();
+    let property = set.find("period-connectivity").unwrap();
+    assert!(property < set.find("<Representation").unwrap());
+}

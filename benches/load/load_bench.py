@@ -126,6 +126,15 @@ def make_media(plan):
 # ------------------------------------------------------------------ servers
 
 
+def edgepack_binary(given):
+    """The binary `--bin` names, or a release build made now."""
+    if given:
+        return Path(given).resolve()
+    log("cargo build --release -p edgepack")
+    run(["cargo", "build", "--release", "--locked", "-p", "edgepack"], cwd=REPO)
+    return REPO / "target" / "release" / "edgepack"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -333,12 +342,7 @@ def main():
             raise SystemExit(f"{tool} is not installed (scripts/install-test-deps.sh installs it)")
     OUT.mkdir(parents=True, exist_ok=True)
 
-    if args.bin:
-        binary = Path(args.bin).resolve()
-    else:
-        log("cargo build --release -p edgepack")
-        run(["cargo", "build", "--release", "--locked", "-p", "edgepack"], cwd=REPO)
-        binary = REPO / "target" / "release" / "edgepack"
+    binary = edgepack_binary(args.bin)
 
     media = make_media(plan)
     www = OUT / f"www-{plan['name']}"

@@ -38,7 +38,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_bench import OUT, REPO, free_port, log, median, pinned, run, wait_port, wrk  # noqa: E402
+from load_bench import OUT, REPO, edgepack_binary, free_port, log, pinned, wait_port, wrk  # noqa: E402
 
 VAST = REPO / "testdata" / "vast"
 MEDIA = REPO / "testdata" / "media"
@@ -180,12 +180,7 @@ def main():
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is not installed (scripts/install-test-deps.sh installs it)")
     OUT.mkdir(parents=True, exist_ok=True)
-    if args.bin:
-        binary = Path(args.bin).resolve()
-    else:
-        log("cargo build --release -p edgepack")
-        run(["cargo", "build", "--release", "--locked", "-p", "edgepack"], cwd=REPO)
-        binary = REPO / "target" / "release" / "edgepack"
+    binary = edgepack_binary(args.bin)
 
     ads = AdServer()
     work = Path(tempfile.mkdtemp(prefix="ssai-bench-"))

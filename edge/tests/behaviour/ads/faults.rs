@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::ad_server::{AdServer, Answer};
-use super::sessions::{config, document, eventually, metrics, open};
+use super::sessions::{config, document, eventually, expect_metric, metrics, open};
 use crate::common::{get_ok, metric, start_with, TestServer};
 
 /// A wrapper (testdata's outer wrapper) whose ad tag is `next`.
@@ -77,16 +77,8 @@ async fn a_wrapper_loop_ends_in_302_and_the_content_plays() {
         ads.seen("/vast/loop")
     );
     let m = metrics(&edge).await;
-    assert_eq!(
-        metric(&m, "edgepack_ad_breaks_total{result=\"error\"}"),
-        1.0,
-        "{m}"
-    );
-    assert_eq!(
-        metric(&m, "edgepack_ad_breaks_total{result=\"empty\"}"),
-        1.0,
-        "{m}"
-    );
+    expect_metric(&m, "edgepack_ad_breaks_total{result=\"error\"}", 1.0);
+    expect_metric(&m, "edgepack_ad_breaks_total{result=\"empty\"}", 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -191,16 +183,8 @@ async fn a_creative_that_cannot_be_fetched_is_407_then_401_and_the_content_plays
     )
     .await;
     let m = metrics(&edge).await;
-    assert_eq!(
-        metric(&m, "edgepack_ads_total{result=\"failed\"}"),
-        1.0,
-        "{m}"
-    );
-    assert_eq!(
-        metric(&m, "edgepack_ads_total{result=\"played\"}"),
-        1.0,
-        "{m}"
-    );
+    expect_metric(&m, "edgepack_ads_total{result=\"failed\"}", 1.0);
+    expect_metric(&m, "edgepack_ads_total{result=\"played\"}", 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -241,14 +225,6 @@ async fn a_break_left_empty_plays_the_slate() {
     assert!(playlist.contains("../ad/1-slate/"), "{playlist}");
     // The breaks still count as empty: the slate is no ad.
     let m = metrics(&edge).await;
-    assert_eq!(
-        metric(&m, "edgepack_ad_breaks_total{result=\"empty\"}"),
-        4.0,
-        "{m}"
-    );
-    assert_eq!(
-        metric(&m, "edgepack_ad_breaks_total{result=\"filled\"}"),
-        0.0,
-        "{m}"
-    );
+    expect_metric(&m, "edgepack_ad_breaks_total{result=\"empty\"}", 4.0);
+    expect_metric(&m, "edgepack_ad_breaks_total{result=\"filled\"}", 0.0);
 }

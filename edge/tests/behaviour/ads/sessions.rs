@@ -154,10 +154,10 @@ pub(super) async fn conditioned(edge: &TestServer, n: f64) {
         if metric(&m, "edgepack_ad_conditioning_jobs_total{result=\"done\"}") >= n {
             return;
         }
-        assert_eq!(
-            metric(&m, "edgepack_ad_conditioning_jobs_total{result=\"failed\"}"),
+        expect_metric(
+            &m,
+            "edgepack_ad_conditioning_jobs_total{result=\"failed\"}",
             0.0,
-            "{m}"
         );
         assert!(
             start.elapsed() < Duration::from_secs(180),
@@ -176,6 +176,11 @@ pub(super) async fn eventually(what: &str, deadline: Duration, mut done: impl Fn
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Asserts that the series `series` of the exposition `m` reads `want`.
+pub(super) fn expect_metric(m: &str, series: &str, want: f64) {
+    assert_eq!(metric(m, series), want, "{series} in\n{m}");
 }
 
 /// The ad metrics of the exposition (the rest would only crowd a failure's message).
@@ -458,26 +463,14 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
     assert!(mpd.contains("<BaseURL>ad/0-0/"), "{mpd}");
 
     let m = metrics(&edge).await;
-    assert_eq!(
-        metric(&m, "edgepack_ad_breaks_total{result=\"filled\"}"),
-        2.0,
-        "{m}"
-    );
-    assert_eq!(
-        metric(&m, "edgepack_ad_breaks_total{result=\"not_ready\"}"),
-        2.0,
-        "{m}"
-    );
+    expect_metric(&m, "edgepack_ad_breaks_total{result=\"filled\"}", 2.0);
+    expect_metric(&m, "edgepack_ad_breaks_total{result=\"not_ready\"}", 2.0);
     assert!(
         metric(&m, "edgepack_ad_beacons_total{result=\"duplicate\"}") >= 1.0,
         "{m}"
     );
-    assert_eq!(metric(&m, "edgepack_ad_sessions_total"), 2.0, "{m}");
-    assert_eq!(
-        metric(&m, "edgepack_ads_total{result=\"not_ready\"}"),
-        3.0,
-        "{m}"
-    );
+    expect_metric(&m, "edgepack_ad_sessions_total", 2.0);
+    expect_metric(&m, "edgepack_ads_total{result=\"not_ready\"}", 3.0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

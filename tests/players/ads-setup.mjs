@@ -113,13 +113,18 @@ export function expectedBeacons() {
 }
 
 export const ENCRYPTED_ASSET = 'demo_cbcs';
+// The guided (HLS Interstitials) asset: its asset.toml's [ads] table (the
+// same ad server and breaks, `mode = "guided"`) wins over the configured policy.
+export const GUIDED_ASSET = 'demo_guided';
 
 /**
- * A media root with `demo` (symlinks to the demo title's files) and
- * `demo_cbcs` (the same with an asset.toml asking for cbcs, ClearKey and
- * the others signalled), and a config: the static content key of
- * encrypted-setup.mjs and an `[ads]` policy for both assets (a pre-roll and
- * a mid-roll at 12 s, each a VAST request to the test ad server).
+ * A media root with `demo` (symlinks to the demo title's files), `demo_cbcs`
+ * (the same with an asset.toml asking for cbcs, ClearKey and the others
+ * signalled) and `demo_guided` (the same with an asset.toml whose `[ads]`
+ * table has the policy's ad server and breaks in `mode = "guided"`), and a
+ * config: the static content key of encrypted-setup.mjs and an `[ads]`
+ * policy for the first two (a pre-roll and a mid-roll at 12 s, each a VAST
+ * request to the test ad server).
  * @returns {{dir, mediaRoot, configPath, conditioningDir, cleanup()}}
  */
 export function makeAdsEnv(sourceTitle, adServerBase) {
@@ -129,13 +134,20 @@ export function makeAdsEnv(sourceTitle, adServerBase) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgepack-ads-'));
   try {
     const mediaRoot = path.join(dir, 'media');
-    for (const asset of ['demo', ENCRYPTED_ASSET]) {
+    for (const asset of ['demo', ENCRYPTED_ASSET, GUIDED_ASSET]) {
       const d = path.join(mediaRoot, asset);
       fs.mkdirSync(d, { recursive: true });
       for (const f of files) fs.symlinkSync(path.join(src, f), path.join(d, f));
     }
     const p = POLICIES[ENCRYPTED_ASSET];
     fs.writeFileSync(path.join(mediaRoot, ENCRYPTED_ASSET, 'asset.toml'), `[encryption]\nmethod = ${JSON.stringify(p.method)}\ndrm = [${p.drm.map((x) => JSON.stringify(x)).join(', ')}]\n`);
+    fs.writeFileSync(path.join(mediaRoot, GUIDED_ASSET, 'asset.toml'), [
+      '[ads]',
+      `ad_server = "${adServerBase}/vast/avail-[avail.index]?sid=[session.id]"`,
+      'breaks = ["start", "00:00:12"]',
+      'mode = "guided"',
+      '',
+    ].join('\n'));
     const conditioningDir = path.join(dir, 'conditioned');
     fs.mkdirSync(conditioningDir);
     const configPath = path.join(dir, 'edgepack.toml');
@@ -285,4 +297,83 @@ export async function sessionLayout(baseUrl, asset, id, manifest) {
   const media = await get(mediaUrl);
   if (media.status !== 200) throw new Error(`${mediaUrl}: HTTP ${media.status}`);
   return { text: media.text, mediaUrl, stretches: hlsStretches(media.text).map((s) => ({ kind: s.kind, slot: s.slot, start: s.start, end: s.start + s.duration })) };
+}
+
+/** The attributes of an HLS tag's attribute list (quoted values unquoted). */
+function attributes(list) {
+  const out = {};
+  for (const m of list.matchAll(/([A-Z0-9-]+)=("[^"]*"|[^,]*)/g)) out[m[1]] = m[2].startsWith('"') ? m[2].slice(1, -1) : m[2];
+  return out;
+}
+
+/**
+ * The interstitials of a guided (HLS Interstitials) media playlist: its
+ * first EXT-X-PROGRAM-DATE-TIME (`anchor`, the date of content time 0) and
+ * every EXT-X-DATERANGE as {id, cls, startDate, start (s of content after
+ * the anchor), planned, assetList, resumeOffset, restrict}.
+ */
+export function hlsInterstitials(playlist) {
+  const lines = playlist.split(/\r?\n/);
+  const pdt = lines.find((l) => l.startsWith('#EXT-X-PROGRAM-DATE-TIME:'));
+  const anchor = pdt ? pdt.slice('#EXT-X-PROGRAM-DATE-TIME:'.length) : null;
+  const breaks = lines.filter((l) => l.startsWith('#EXT-X-DATERANGE:')).map((l) => {
+    const a = attributes(l.slice('#EXT-X-DATERANGE:'.length));
+    return {
+      id: a.ID,
+      cls: a.CLASS,
+      startDate: a['START-DATE'],
+      start: (Date.parse(a['START-DATE']) - Date.parse(anchor)) / 1000,
+      planned: a['PLANNED-DURATION'] === undefined ? undefined : Number(a['PLANNED-DURATION']),
+      assetList: a['X-ASSET-LIST'],
+      resumeOffset: a['X-RESUME-OFFSET'] === undefined ? undefined : Number(a['X-RESUME-OFFSET']),
+      restrict: a['X-RESTRICT'],
+    };
+  });
+  return { anchor, breaks };
+}
+
+/** The rendition directories of an ad's multivariant playlist (video: the variants; audio: EXT-X-MEDIA) and its first variant's segment count. */
+async function adTitle(url) {
+  const master = await get(url);
+  if (master.status !== 200) throw new Error(`${url}: HTTP ${master.status}`);
+  const lines = master.text.split(/\r?\n/);
+  const dir = (u) => new URL(u, url).pathname.split('/').slice(-2, -1)[0];
+  const video = lines.filter((l, i) => i > 0 && lines[i - 1].startsWith('#EXT-X-STREAM-INF:') && l && !l.startsWith('#'));
+  const audio = lines.filter((l) => l.startsWith('#EXT-X-MEDIA:') && attributes(l).TYPE === 'AUDIO' && attributes(l).URI).map((l) => attributes(l).URI);
+  if (!video.length) throw new Error(`${url}: no variant:\n${master.text}`);
+  const first = new URL(video[0], url).href;
+  const media = await get(first);
+  if (media.status !== 200) throw new Error(`${first}: HTTP ${media.status}`);
+  const segments = media.text.split(/\r?\n/).filter((l) => l && !l.startsWith('#')).length;
+  return { videoDirs: video.map(dir), audioDirs: audio.map(dir), segments };
+}
+
+/**
+ * The guided presentation of session `id` of `asset`: the interstitials of
+ * its first variant's media playlist (hlsInterstitials), each with its asset
+ * list (fetched, relative URIs resolved against the asset list's URL) as
+ * `assets` [{uri, url, duration, slot, videoDirs, audioDirs, segments}], and
+ * {text, mediaUrl} of that playlist. Fetches playlists only (no beacon).
+ */
+export async function guidedLayout(baseUrl, asset, id) {
+  const url = `${baseUrl}/vod/${asset}/s/${id}/master.m3u8`;
+  const top = await get(url);
+  if (top.status !== 200) throw new Error(`${url}: HTTP ${top.status}`);
+  const variant = top.text.split(/\r?\n/).find((l) => l.trim() && !l.startsWith('#'));
+  const mediaUrl = new URL(variant, url).href;
+  const media = await get(mediaUrl);
+  if (media.status !== 200) throw new Error(`${mediaUrl}: HTTP ${media.status}`);
+  const { anchor, breaks } = hlsInterstitials(media.text);
+  for (const b of breaks) {
+    b.assetListUrl = new URL(b.assetList, mediaUrl).href;
+    const list = await get(b.assetListUrl);
+    if (list.status !== 200) throw new Error(`${b.assetListUrl}: HTTP ${list.status}`);
+    b.assetListText = list.text;
+    b.assets = [];
+    for (const x of JSON.parse(list.text).ASSETS) {
+      const abs = new URL(x.URI, b.assetListUrl).href;
+      b.assets.push({ uri: x.URI, url: abs, duration: Number(x.DURATION), slot: (/\/ad\/(\d+-\d+)\//.exec(abs) || [])[1] || null, ...(await adTitle(abs)) });
+    }
+  }
+  return { text: media.text, mediaUrl, anchor, breaks };
 }

@@ -21,14 +21,24 @@
 //    jump over 1 s, video frames and decoded audio growing in every stretch
 //    (ad or content); HLS: English subtitles shown after the break, the cue
 //    where the stitched timeline puts it; then the session's beacons: each
-//    of the pre-roll, its wrappers and the pod's ads, nothing else, and
-//    (a `todo` while the node's beacon race is open) each exactly once;
+//    of the pre-roll, its wrappers and the pod's ads, nothing else, each
+//    exactly once;
 //  - seek past a break: play 3 s of the pre-roll, seek to 41 s (past the
-//    pod), land within 5 s and play 4 s more from there;
+//    pod), land within 5 s and play 4 s more from there; no beacon twice;
 //  - negative controls: the same play-through on a broken splice must fail:
 //    hls.js with #EXT-X-DISCONTINUITY removed from the session's media
 //    playlists; dash.js with the content Period after the break given a
-//    wrong presentationTimeOffset.
+//    wrong presentationTimeOffset;
+//  - guided mode (HLS Interstitials, asset `demo_guided`, whose asset.toml
+//    asks for `mode = "guided"`): hls.js plays the content with the breaks
+//    as interstitials, pre-roll → content → pod → content past 14.5 s;
+//    hls.js' interstitial events exactly those of both breaks in order, each
+//    ad played whole, the content resumed where it paused, no stall, every
+//    asset list and ad segment fetched below the session, the beacons
+//    exactly once. Skipped (GUIDED_DEFECT) until the node's guided output
+//    plays in hls.js; PLAYER_TEST_GUIDED=1 runs it. Its negative control
+//    (the EXT-X-DATERANGE lines removed: no interstitial, no ad fetched, no
+//    beacon, the check fails) runs always.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -54,16 +64,20 @@ const MAX_SKIP_S = 1; // s of the presentation currentTime may jump over in all 
 const MIN_FPS = 17; // video frames decoded per second of a stretch at least (the title and the ads are 25 fps)
 const SUBTITLE_TOLERANCE_S = 0.5; // see the README: hls.js' timeline runs up to 0.41 s behind the playlist's after the pod
 const EDGE = 0.5; // s left out at each end of a stretch when checking that audio and video grew in it
+const GUIDED_PLAY_S = 16; // s of real playback the harness' `plays` sees in the guided case: the pre-roll and 8 s of content
+const GUIDED_REACH_S = 14.5; // s of content (hls.js' primary playhead) the guided case must get to: past the mid-roll at 12 s
+const GUIDED_WAIT_MS = 28000; // after the harness' checks, how long the guided case waits for GUIDED_REACH_S (its hook has 30 s)
 
 const skip = BIN ? false : 'set EDGEPACK_BIN to run the ad insertion playback tests (they start edgepack with their own config)';
 const skipSource = !skip && !fs.existsSync(SOURCE) ? `no source title at ${SOURCE}` : false;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const f2 = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(2) : String(x));
 
-// An open defect of the node (see the README): the exact-once beacon
-// assertions run as `todo` subtests while it is open, so that its
-// intermittent duplicates are reported without failing the suite.
-const BEACON_RACE = 'edgepack defect: the beacon queue\'s once-per-key check (edge/src/ads/beacons.rs, fire_once) takes a key as new when moka\'s entry_by_ref(key).or_insert(()) says it is fresh, which is not atomic (moka 0.12 coalesces concurrent callers only in or_insert_with): two requests for the first segment of an ad at once (video and audio) can both fire its beacons (seen: an impression, start or firstQuartile twice, within 1 ms, on two connections, retried 0)';
+// The guided mode (HLS Interstitials) as the node writes it today does not
+// play in hls.js 1.7.4 (see the README): the case is skipped until the node
+// is fixed; PLAYER_TEST_GUIDED=1 runs it anyway.
+const GUIDED_DEFECT = 'edgepack defect, guided mode: (1) the date anchor #EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:00:00.000Z is 0 ms since the epoch, which hls.js 1.7.4 takes for no date (m3u8-parser.ts assignProgramDateTime: `else if (prevFrag?.programDateTime)`): only the first segment gets a date, the pre-roll\'s EXT-X-DATERANGE (START-DATE = the anchor) is mapped to a dateless segment, its start time is NaN ("Expected tagAnchor Fragment with PDT set for DateRange "break-1"", schedule ["break-1" NaN-NaN]) and it never plays (its asset list is never asked for); (2) the asset lists name each ad by a relative URI (../ad/{slot}/{title}/master.m3u8), which hls.js resolves against the page, not the asset list (interstitial-player.ts loadSource: getInterstitialUrl(uri, primarySessionId) without a base URL): every ad of the mid-roll is fetched from the page\'s origin, 404, INTERSTITIAL_ASSET_ERROR, and the content plays on without it. Set PLAYER_TEST_GUIDED=1 to run the case anyway';
+const skipGuided = process.env.PLAYER_TEST_GUIDED === '1' ? false : GUIDED_DEFECT;
 
 // Players through the stitched streams from 0 s past the mid-roll.
 const PLAY_THROUGH = [
@@ -106,13 +120,21 @@ const NEGATIVE = [
   },
 ];
 
+/** What the sampler reads in the page by default: the video element. */
+const VIDEO_PROBE = () => {
+  const v = window.H && window.H.video;
+  if (!v) return null;
+  const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : {};
+  return { currentTime: v.currentTime, audioBytes: v.webkitAudioDecodedByteCount || 0, frames: q.totalVideoFrames || 0, seeking: v.seeking, ended: v.ended };
+};
+
 /**
- * An onPage hook that samples the video element every 250 ms ({at,
- * currentTime, audioBytes, frames, seeking, ended}); `then(page, w)`, if
- * given, runs after the harness' checks (before the page closes, 30 s at
- * most), while sampling goes on.
+ * An onPage hook that samples the page every 250 ms with `probe` (by
+ * default the video element: {at, currentTime, audioBytes, frames, seeking,
+ * ended}); `then(page, w)`, if given, runs after the harness' checks (before
+ * the page closes, 30 s at most), while sampling goes on.
  */
-function sampler(then = null) {
+function sampler(then = null, probe = VIDEO_PROBE) {
   const w = { samples: [], stopped: false, error: null };
   w.hook = async (page) => {
     let busy = false;
@@ -120,12 +142,7 @@ function sampler(then = null) {
       if (busy || w.stopped) return;
       busy = true;
       try {
-        const s = await page.evaluate(() => {
-          const v = window.H && window.H.video;
-          if (!v) return null;
-          const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : {};
-          return { currentTime: v.currentTime, audioBytes: v.webkitAudioDecodedByteCount || 0, frames: q.totalVideoFrames || 0, seeking: v.seeking, ended: v.ended };
-        });
+        const s = await page.evaluate(probe);
         if (s) w.samples.push({ at: Date.now(), ...s });
       } catch (e) {
         if (!w.stopped) w.error = e.message;
@@ -202,6 +219,201 @@ function presentationTime(layout, c) {
     offset += d;
   }
   return undefined;
+}
+
+/**
+ * What the guided case samples: the video element (hls.js gives the primary
+ * content and each interstitial asset a MediaSource of its own, `source`:
+ * currentTime, frames and decoded audio are those of whichever is attached,
+ * so an ad's currentTime runs from 0), what hls.js plays (`item`: an
+ * interstitial's ID or 'primary'; `assetIndex` in its asset list) and the
+ * primary playhead (`primaryTime`: hls.interstitialsManager.primary, which
+ * stands still during a break; the video element's when no interstitial is
+ * scheduled).
+ */
+const GUIDED_PROBE = () => {
+  const v = window.H && window.H.video;
+  if (!v) return null;
+  const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : {};
+  const m = window.H.player && window.H.player.interstitialsManager;
+  const scheduled = !!(m && m.events.length);
+  const item = m && m.playingItem;
+  const event = item && item.event;
+  const asset = m && m.playingAsset;
+  return {
+    currentTime: v.currentTime,
+    audioBytes: v.webkitAudioDecodedByteCount || 0,
+    frames: q.totalVideoFrames || 0,
+    seeking: v.seeking,
+    ended: v.ended,
+    source: v.src,
+    item: item ? (event ? event.identifier : 'primary') : scheduled ? null : 'primary',
+    assetIndex: event && asset ? event.assetList.indexOf(asset) : -1,
+    primaryTime: scheduled ? m.primary.currentTime : v.currentTime,
+  };
+};
+
+/**
+ * An init script for the page: when hls.js defines window.Hls, the primary
+ * player (not the asset players hls.js makes for interstitials) gets
+ * listeners, before it loads anything, that log its interstitial events to
+ * window.H_INTERSTITIALS.events ({t, name, id: the interstitial's ID, asset:
+ * the asset list index, error}) and the schedule as hls.js last saw it to
+ * .schedule (e.g. `["break-1" 0.00-0.00]`).
+ */
+const HLS_INTERSTITIAL_LOG = () => {
+  const log = (window.H_INTERSTITIALS = { events: [], schedule: [] });
+  const NAMES = ['ASSET_LIST_LOADED', 'INTERSTITIAL_STARTED', 'INTERSTITIAL_ASSET_STARTED', 'INTERSTITIAL_ASSET_ENDED', 'INTERSTITIAL_ASSET_ERROR', 'INTERSTITIAL_ENDED', 'INTERSTITIALS_PRIMARY_RESUMED', 'ERROR'];
+  let lib;
+  Object.defineProperty(window, 'Hls', {
+    configurable: true,
+    get: () => lib,
+    set: (Hls) => {
+      lib = Hls;
+      const load = Hls.prototype.loadSource;
+      Hls.prototype.loadSource = function (url) {
+        if (!this.config.assetPlayerId && !log.hooked) {
+          log.hooked = true;
+          for (const name of NAMES) {
+            this.on(Hls.Events[name], (e, d) => {
+              if (name === 'ERROR' && !d.fatal && !d.interstitial) return;
+              const err = d.error ? String(d.error.message || d.error) : d.details;
+              const url = d.url || (d.context && d.context.url) || (d.asset && d.asset.uri) || '';
+              log.events.push({ t: Math.round(performance.now()), name, id: (d.event || d.interstitial || {}).identifier || null, asset: typeof d.assetListIndex === 'number' ? d.assetListIndex : null, error: name.endsWith('ERROR') ? `${d.details || ''} ${err || ''} ${url}`.trim().slice(0, 400) : undefined });
+            });
+          }
+          this.on(Hls.Events.INTERSTITIALS_UPDATED, (e, d) => { log.schedule = d.events.map(String); });
+        }
+        return load.call(this, url);
+      };
+    },
+  });
+};
+
+/** The interstitial events hls.js must emit for `breaks`, in order (as guidedEvents() writes them). */
+function expectedGuidedEvents(breaks) {
+  const out = [];
+  for (const b of breaks) {
+    out.push(`INTERSTITIAL_STARTED ${b.id}`);
+    for (const i of b.assets.keys()) out.push(`INTERSTITIAL_ASSET_STARTED ${b.id} #${i}`, `INTERSTITIAL_ASSET_ENDED ${b.id} #${i}`);
+    out.push(`INTERSTITIAL_ENDED ${b.id}`, 'INTERSTITIALS_PRIMARY_RESUMED');
+  }
+  return out;
+}
+const GUIDED_SEQUENCE = new Set(['INTERSTITIAL_STARTED', 'INTERSTITIAL_ASSET_STARTED', 'INTERSTITIAL_ASSET_ENDED', 'INTERSTITIAL_ENDED', 'INTERSTITIALS_PRIMARY_RESUMED']);
+const guidedEvents = (events) => events.filter((e) => GUIDED_SEQUENCE.has(e.name)).map((e) => [e.name, e.id, e.asset === null ? null : `#${e.asset}`].filter(Boolean).join(' '));
+
+/**
+ * What is wrong with a guided playback of `layout` (A.guidedLayout):
+ * hls.js' interstitial events not exactly expectedGuidedEvents() or any
+ * interstitial error; the stretches it played (runs of samples with one
+ * `item`/`assetIndex` in which currentTime moved 0.5 s or more) not each ad
+ * of each break in turn with the content before, between and after them;
+ * an ad not played from its start (currentTime under 1 s) to its end (its
+ * DURATION less 0.5 s), the content not resumed where it paused (±1 s), not
+ * played up to the next break (less 0.5 s) or, at the end, GUIDED_REACH_S;
+ * in any stretch fewer than MIN_FPS video frames a second or no decoded
+ * audio; a stall over MAX_STALL_MS (no sample moving currentTime on,
+ * across media sources), forward jumps over MAX_SKIP_S; an asset list, ad
+ * multivariant playlist or ad media segment (each segment of the ad, video
+ * and audio) not fetched from the session (`sessionBase`).
+ * Also {stall, skipped, runs, events} for the diagnostics.
+ */
+function judgeGuided(samples, ix, layout, requests, sessionBase) {
+  const problems = [];
+  const events = guidedEvents(ix.events);
+  const want = expectedGuidedEvents(layout.breaks);
+  if (JSON.stringify(events) !== JSON.stringify(want)) problems.push(`hls.js' interstitial events were [${events.join(', ')}], not [${want.join(', ')}] (schedule: ${ix.schedule.join(' ')})`);
+  for (const e of ix.events.filter((x) => x.name.endsWith('ERROR'))) problems.push(`hls.js ${e.name}${e.id ? ` (${e.id}${e.asset === null ? '' : ` #${e.asset}`})` : ''}: ${e.error}`);
+
+  // Stalls and jumps, across media sources.
+  let stall = 0;
+  let skipped = 0;
+  let lastProgress = null;
+  for (let i = 1; i < samples.length; i++) {
+    const [p, s] = [samples[i - 1], samples[i]];
+    const same = s.source === p.source;
+    const moved = same ? s.currentTime > p.currentTime + 0.02 : s.currentTime > 0.02;
+    if (same) {
+      const jump = s.currentTime - p.currentTime - (s.at - p.at) / 1000;
+      if (jump > 0.5) skipped += jump;
+    }
+    if (!moved) continue;
+    if (lastProgress !== null) stall = Math.max(stall, s.at - lastProgress);
+    lastProgress = s.at;
+  }
+  if (lastProgress === null) problems.push('playback never started');
+  if (stall > MAX_STALL_MS) problems.push(`playback stood still for ${(stall / 1000).toFixed(2)} s (bound ${MAX_STALL_MS / 1000} s)`);
+  if (skipped > MAX_SKIP_S) problems.push(`currentTime jumped over ${f2(skipped)} s (bound ${MAX_SKIP_S} s)`);
+
+  // The stretches played, in order: runs of samples of one item and asset
+  // on one media source (a sample taken while hls.js moves from one to the
+  // next makes a run of its own, in which currentTime does not move).
+  const runs = [];
+  for (const s of samples) {
+    if (!s.item) continue;
+    const key = s.item === 'primary' ? 'content' : `${s.item} #${s.assetIndex}`;
+    const last = runs.at(-1);
+    if (last && last.key === key && last.source === s.source) last.samples.push(s);
+    else runs.push({ key, source: s.source, samples: [s] });
+  }
+  const played = runs.filter((r) => {
+    const t = r.samples.map((s) => s.currentTime);
+    return Math.max(...t) - Math.min(...t) >= 0.5;
+  });
+  const plan = [];
+  for (const b of layout.breaks) {
+    if (b.start > 0.5 && plan.at(-1)?.key !== 'content') plan.push({ key: 'content', until: b.start });
+    else if (plan.at(-1)?.key === 'content') plan.at(-1).until = b.start;
+    for (const [i, a] of b.assets.entries()) plan.push({ key: `${b.id} #${i}`, duration: a.duration });
+    plan.push({ key: 'content', from: b.start + (b.resumeOffset || 0) });
+  }
+  plan.at(-1).until = GUIDED_REACH_S;
+  const keys = played.map((r) => r.key);
+  if (JSON.stringify(keys) !== JSON.stringify(plan.map((x) => x.key))) problems.push(`stretches played: [${keys.join(', ')}], not [${plan.map((x) => x.key).join(', ')}]`);
+  const summary = [];
+  for (const [i, r] of played.entries()) {
+    const p = plan[i]?.key === r.key ? plan[i] : null;
+    const moving = r.samples.filter((s) => s.currentTime > 0.02);
+    const first = moving[0] || r.samples[0];
+    const last = r.samples.at(-1);
+    const maxT = Math.max(...r.samples.map((s) => s.currentTime));
+    const primary = r.samples.map((s) => s.primaryTime);
+    const a = r.samples.find((s) => s.currentTime >= first.currentTime + EDGE) || first;
+    const g = { stretch: r.key, from: f2(first.currentTime), to: f2(maxT), primary: `${f2(Math.min(...primary))}-${f2(Math.max(...primary))}`, frames: last.frames - a.frames, audioBytes: last.audioBytes - a.audioBytes };
+    summary.push(g);
+    if (!p) continue;
+    const span = last.currentTime - a.currentTime;
+    if (g.frames < MIN_FPS * span) problems.push(`${r.key}: ${g.frames} video frames decoded from ${f2(a.currentTime)} to ${f2(last.currentTime)} s (${MIN_FPS} a second at least)`);
+    if (g.audioBytes <= 0) problems.push(`${r.key}: no audio decoded from ${f2(a.currentTime)} to ${f2(last.currentTime)} s`);
+    if (p.duration !== undefined) {
+      if (first.currentTime > 1) problems.push(`${r.key}: the ad started at ${f2(first.currentTime)} s, not at its start`);
+      if (maxT < p.duration - 0.5) problems.push(`${r.key}: the ad played to ${f2(maxT)} s of ${f2(p.duration)} s`);
+    } else {
+      const from = moving[0]?.primaryTime;
+      if (p.from !== undefined && !(Math.abs(from - p.from) <= 1)) problems.push(`${r.key}: the content resumed at ${f2(from)} s, not where the break paused it (${f2(p.from)} s)`);
+      if (!(Math.max(...primary) >= p.until - 0.5)) problems.push(`${r.key}: the content played to ${f2(Math.max(...primary))} s, not ${f2(p.until)} s`);
+    }
+  }
+
+  // What the player fetched from the session.
+  const paths = new Set(requests.filter((u) => u.startsWith(sessionBase)).map((u) => new URL(u).pathname));
+  const fetched = [];
+  for (const b of layout.breaks) {
+    const list = new URL(b.assetListUrl).pathname;
+    if (!paths.has(list)) problems.push(`${b.id}: its asset list ${list} was not fetched`);
+    for (const [i, ad] of b.assets.entries()) {
+      const master = new URL(ad.url).pathname;
+      const dir = master.replace(/master\.m3u8$/, '');
+      const missing = paths.has(master) ? [] : ['master.m3u8'];
+      for (const [kind, dirs] of [['video', ad.videoDirs], ['audio', ad.audioDirs]]) {
+        for (let n = 1; n <= ad.segments; n++) if (!dirs.some((d) => paths.has(`${dir}${d}/${n}.m4s`))) missing.push(`${kind} ${n}.m4s ({${dirs}}/)`);
+      }
+      if (missing.length) problems.push(`${b.id} #${i}: not fetched from the session's ad/${ad.slot}/: ${missing.join(', ')}`);
+      fetched.push(`ad/${ad.slot}/: ${[...paths].filter((x) => x.startsWith(dir)).length}`);
+    }
+  }
+  return { problems, stall, skipped, runs: summary, events, fetched };
 }
 
 if (skip || skipSource) test('server-side ad insertion with real players', { skip: skip || skipSource }, () => {});
@@ -332,6 +544,60 @@ else describe('server-side ad insertion with real players (pre-roll behind wrapp
     return { r, w, id, layout, verdict, formatResult };
   }
 
+  /**
+   * One guided playback (hls.js, HLS Interstitials) of a session of
+   * A.GUIDED_ASSET: the harness' `plays` (GUIDED_PLAY_S of real playback,
+   * the pre-roll and content: its frame count is that of the media source
+   * then attached), then GUIDED_WAIT_MS at most until the content
+   * (primaryTime) is past GUIDED_REACH_S; judged by judgeGuided().
+   * @returns {{r, id, layout, verdict, ix, formatResult}}
+   */
+  async function playGuided(t, { routes = [], entry = null } = {}) {
+    const b = base();
+    const asset = A.GUIDED_ASSET;
+    entry ??= `${b}/vod/${asset}/master.m3u8`;
+    const { checkPlayback, formatResult } = await harness();
+    let ix = { events: [], schedule: [] };
+    const read = async (page) => { ix = (await page.evaluate(() => window.H_INTERSTITIALS).catch(() => null)) || ix; };
+    const w = sampler(async (page, w2) => {
+      const deadline = Date.now() + GUIDED_WAIT_MS;
+      while (Date.now() < deadline) {
+        const s = w2.samples.at(-1);
+        if (s && s.item === 'primary' && s.primaryTime >= GUIDED_REACH_S) break;
+        await sleep(250);
+      }
+      await read(page);
+    }, GUIDED_PROBE);
+    const r = await checkPlayback({
+      player: 'hlsjs',
+      url: entry,
+      routes,
+      onPage: async (page, result) => {
+        await page.addInitScript(HLS_INTERSTITIAL_LOG);
+        return w.hook(page, result);
+      },
+      hardTimeoutMs: 120000,
+      expect: { checks: ['plays'], playSeconds: GUIDED_PLAY_S },
+    });
+    diag(t, r, formatResult);
+    const id = sessionOfRun(r, asset, entry);
+    const layout = await A.guidedLayout(b, asset, id);
+    // The node's interstitials for this session: a pre-roll of one ad at 0 s
+    // and a pod of two at 12 s, each behind its session's asset list.
+    const shape = layout.breaks.map((x) => ({ cls: x.cls, start: Math.round(x.start), slots: x.assets.map((a) => a.slot) }));
+    assert.deepEqual(shape, [
+      { cls: 'com.apple.hls.interstitial', start: 0, slots: ['0-0'] },
+      { cls: 'com.apple.hls.interstitial', start: 12, slots: ['1-0', '1-1'] },
+    ], `the session's interstitials:\n${layout.text.split('\n').filter((l) => /DATERANGE|DATE-TIME/.test(l)).join('\n')}\n${layout.breaks.map((x) => x.assetListText).join('\n')}`);
+    const verdict = judgeGuided(w.samples, ix, layout, r.requests, `${b}/vod/${asset}/s/${id}/`);
+    if (!r.ok) verdict.problems.unshift(`harness: ${r.checks.filter((x) => !x.ok).map((x) => `${x.name}: ${x.reason}`).join('; ')}`);
+    t.diagnostic(`session ${id}; hls.js' schedule: ${ix.schedule.join(' ')}; longest stall ${(verdict.stall / 1000).toFixed(2)} s; jumped over ${f2(verdict.skipped)} s`);
+    t.diagnostic(`interstitial events: ${verdict.events.join(', ')}`);
+    for (const g of verdict.runs) t.diagnostic(`  ${g.stretch}: currentTime ${g.from}-${g.to} s, content ${g.primary} s, ${g.frames} frames, ${g.audioBytes} audio bytes decoded`);
+    t.diagnostic(`the player's requests for each ad below the session: ${verdict.fetched.join('; ')}`);
+    return { r, id, layout, verdict, ix, formatResult };
+  }
+
   describe('cases', { concurrency: 4 }, () => {
     for (const c of PLAY_THROUGH) {
       test(c.title, { timeout: 180000 }, async (t) => {
@@ -354,9 +620,7 @@ else describe('server-side ad insertion with real players (pre-roll behind wrapp
         if (evidence) t.diagnostic(evidence);
         assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort(), `beacons (event and ad) of session ${id}`);
         // ... and each exactly once per ad and event.
-        await t.test(`each beacon of the session exactly once per ad and event`, { todo: BEACON_RACE }, () => {
-          assert.deepEqual(sorted(got), sorted(want), `beacons of session ${id}:\n${evidence}`);
-        });
+        assert.deepEqual(sorted(got), sorted(want), `beacons of session ${id} (each exactly once per ad and event):\n${evidence}`);
         if (c.encrypted) {
           // The player's ad segments are not the clear session's bytes: the
           // node encrypted the ads (with the content key the player used).
@@ -421,9 +685,7 @@ else describe('server-side ad insertion with real players (pre-roll behind wrapp
         if (evidence) t.diagnostic(evidence);
         for (const k of ['impression ad=1', 'impression wrapper=outer', 'impression wrapper=inner']) assert.ok(got[k] >= 1, `${k} did not fire for ${id}`);
         assert.deepEqual(Object.keys(got).filter((k) => !(k in want)), [], `beacons of ${id} that no break has`);
-        await t.test('no beacon of the session more than once per ad and event', { todo: BEACON_RACE }, () => {
-          assert.deepEqual(over, [], `beacons fired more than once per ad and event:\n${evidence}`);
-        });
+        assert.deepEqual(over, [], `beacons of ${id} fired more than once per ad and event:\n${evidence}`);
       });
     }
 
@@ -450,5 +712,42 @@ else describe('server-side ad insertion with real players (pre-roll behind wrapp
         assert.notDeepEqual(verdict.problems, [], `the play-through check passed on a broken splice:\n${formatResult(r)}`);
       });
     }
+
+    test('hls.js plays the Interstitials form: pre-roll → content → mid-roll pod → content', { timeout: 180000, skip: skipGuided }, async (t) => {
+      const { r, id, verdict, formatResult } = await playGuided(t);
+      assert.deepEqual(verdict.problems, [], withLog(formatResult(r)));
+      // The ads' segments fired the same beacons as the stitched mode's, once each.
+      const want = A.expectedBeacons();
+      const got = await settledBeacons(id, want);
+      t.diagnostic(`beacons of ${id}: ${JSON.stringify(sorted(got))}`);
+      const evidence = JSON.stringify(sorted(got)) === JSON.stringify(sorted(want)) ? '' : await beaconEvidence(id);
+      if (evidence) t.diagnostic(evidence);
+      assert.deepEqual(sorted(got), sorted(want), `beacons of session ${id} (each exactly once per ad and event):\n${evidence}`);
+    });
+
+    test('negative control: hls.js on the Interstitials form with the EXT-X-DATERANGE lines removed plays no break and fails the check', { timeout: 180000 }, async (t) => {
+      const broken = [];
+      const route = {
+        url: (u) => /\/s\/[0-9a-f]{32}\/.+\/media\.m3u8$/.test(u.pathname),
+        handler: async (rt) => {
+          const resp = await rt.fetch();
+          const body = (await resp.text()).split('\n').filter((l) => !l.startsWith('#EXT-X-DATERANGE:')).join('\n');
+          broken.push(rt.request().url());
+          return rt.fulfill({ response: resp, body });
+        },
+      };
+      // (Playwright routes do not see the request a redirect makes.)
+      const session = await A.openSession(base(), A.GUIDED_ASSET);
+      const { r, id, verdict, ix } = await playGuided(t, { routes: [route], entry: `${base()}${session.location}` });
+      await sleep(700); // a beacon would be fired by now
+      const beacons = ads.beacons(id);
+      const breakRequests = r.requests.filter((u) => /\/(assets|ad)\//.test(new URL(u).pathname));
+      t.diagnostic(`${broken.length} responses rewritten; the check failed with: ${verdict.problems.join(' | ')}`);
+      assert.ok(broken.length >= 1, 'the route rewrote nothing');
+      assert.deepEqual(ix.events.filter((e) => e.name.startsWith('INTERSTITIAL')), [], 'hls.js played interstitials');
+      assert.deepEqual(breakRequests, [], 'the player fetched asset lists or ads');
+      assert.deepEqual(beacons, {}, `beacons of session ${id}`);
+      assert.notDeepEqual(verdict.problems, [], 'the guided check passed without a break');
+    });
   });
 });

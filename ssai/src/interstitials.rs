@@ -2,7 +2,8 @@
 //! is an `EXT-X-DATERANGE` with `CLASS="com.apple.hls.interstitial"` whose `X-ASSET-LIST` the
 //! player asks for when it gets there (per session: the session's ads), and the content plays
 //! on untouched. Interstitials are placed by date, so the content gets an
-//! `EXT-X-PROGRAM-DATE-TIME` anchor: content time zero is the Unix epoch, a date every node
+//! `EXT-X-PROGRAM-DATE-TIME` anchor: content time zero is [`ANCHOR_MS`] (2000-01-01), a date
+//! every node
 //! writes the same way.
 
 use std::fmt::Write as _;
@@ -26,6 +27,11 @@ pub struct Asset {
     pub uri: String,
     pub duration_s: f64,
 }
+
+/// The date content time zero is given: 2000-01-01T00:00:00Z. Not the Unix epoch: players
+/// read a date of 0 as no date (hls.js then dates only the first segment, and places no
+/// interstitial on it).
+pub const ANCHOR_MS: u64 = 946_684_800_000;
 
 /// `ms` after the Unix epoch as an ISO 8601 date with milliseconds, UTC.
 pub fn iso_date(ms: u64) -> String {
@@ -55,13 +61,13 @@ pub fn iso_date(ms: u64) -> String {
 /// (`X-RESTRICT="SKIP,JUMP"`), and the content resumes where it paused (`X-RESUME-OFFSET=0`).
 pub fn media_playlist(media: &str, breaks: &[Interstitial]) -> String {
     let mut tags = String::new();
-    let _ = writeln!(tags, "#EXT-X-PROGRAM-DATE-TIME:{}", iso_date(0));
+    let _ = writeln!(tags, "#EXT-X-PROGRAM-DATE-TIME:{}", iso_date(ANCHOR_MS));
     for b in breaks {
         let _ = write!(
             tags,
             "#EXT-X-DATERANGE:ID=\"{}\",CLASS=\"com.apple.hls.interstitial\",START-DATE=\"{}\",",
             b.id.replace('"', ""),
-            iso_date(b.at_ms)
+            iso_date(ANCHOR_MS.saturating_add(b.at_ms))
         );
         if let Some(p) = b.planned_s {
             let _ = write!(tags, "PLANNED-DURATION={p:.3},");
@@ -162,11 +168,11 @@ mod tests {
             .unwrap();
         assert_eq!(
             lines[map - 3],
-            "#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:00:00.000Z"
+            "#EXT-X-PROGRAM-DATE-TIME:2000-01-01T00:00:00.000Z"
         );
         assert_eq!(
             lines[map - 1],
-            "#EXT-X-DATERANGE:ID=\"mid\",CLASS=\"com.apple.hls.interstitial\",START-DATE=\"1970-01-01T00:00:12.000Z\",X-ASSET-LIST=\"/s/x/assets/1.json\",X-RESUME-OFFSET=0,X-RESTRICT=\"SKIP,JUMP\""
+            "#EXT-X-DATERANGE:ID=\"mid\",CLASS=\"com.apple.hls.interstitial\",START-DATE=\"2000-01-01T00:00:12.000Z\",X-ASSET-LIST=\"/s/x/assets/1.json\",X-RESUME-OFFSET=0,X-RESTRICT=\"SKIP,JUMP\""
         );
         assert!(lines[map - 2].contains("PLANNED-DURATION=10.000"));
         // The segments are those of the content.

@@ -248,16 +248,18 @@ pub fn explicit_aes_ivs(text: &str) -> String {
 }
 
 /// A media or subtitle playlist of a guided session at `path`: `text` (the content's) with an
-/// interstitial per break, whose asset list is the session's `assets/{number}.json`.
-pub fn interstitials(view: &SessionView, path: &str, text: &str) -> String {
+/// interstitial per break, whose asset list is the session's `assets/{number}.json` (with
+/// `query`, the playlist request's, so a token in it reaches the asset lists too).
+pub fn interstitials(view: &SessionView, path: &str, text: &str, query: Option<&str>) -> String {
     let root = to_root(path);
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
     let breaks: Vec<Interstitial> = view
         .breaks
         .iter()
         .map(|b| Interstitial {
             id: format!("break-{}", b.number),
             at_ms: b.at_ms,
-            asset_list: format!("{root}assets/{}.json", b.number),
+            asset_list: format!("{root}assets/{}.json{query}", b.number),
             planned_s: Some(
                 b.ads
                     .iter()
@@ -269,15 +271,25 @@ pub fn interstitials(view: &SessionView, path: &str, text: &str) -> String {
     ssai::interstitials::media_playlist(text, &breaks)
 }
 
-/// The asset list of break `number` of a guided session: its ads' multivariant playlists,
-/// relative to the list (`assets/N.json`, so `../ad/...`).
-pub fn asset_list(view: &SessionView, number: u32) -> Option<String> {
+/// The asset list of break `number` of a guided session: its ads' multivariant playlists, as
+/// absolute URLs below `session_root` (the session's URL, ending in `/`; players resolve an
+/// asset's URI against the page, not the list), with `query` (the list request's).
+pub fn asset_list(
+    view: &SessionView,
+    number: u32,
+    session_root: &str,
+    query: Option<&str>,
+) -> Option<String> {
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
     let b = view.breaks.iter().find(|b| b.number == number)?;
     let assets: Vec<Asset> = b
         .ads
         .iter()
         .map(|ad| Asset {
-            uri: format!("../ad/{}/{}/master.m3u8", ad.slot, ad.title_name),
+            uri: format!(
+                "{session_root}ad/{}/{}/master.m3u8{query}",
+                ad.slot, ad.title_name
+            ),
             duration_s: ad_seconds(&ad.title.presentation),
         })
         .collect();

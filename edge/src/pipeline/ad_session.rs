@@ -190,7 +190,11 @@ pub async fn prepare(
                     breaks,
                     ad_mpds: Vec::new(),
                 };
-                return stitch::asset_list(&view, n)
+                let session_root = match protect::host(req) {
+                    Some(host) => format!("{}://{host}/vod/{}/s/{id}/", state.scheme(), vod.asset),
+                    None => format!("/vod/{}/s/{id}/", vod.asset),
+                };
+                return stitch::asset_list(&view, n, &session_root, req.uri.query())
                     .map(AdPart::AssetList)
                     .ok_or_else(|| {
                         Problem::new(

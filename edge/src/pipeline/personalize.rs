@@ -162,7 +162,7 @@ pub fn write_out(
             delivery::manifests::steer(delivery, req, &ctx, *syntax, built)
         }
         (Session::Ads(view, viewer, syntax), access, _) => {
-            let built = stitched(view, resolved, vod, built);
+            let built = stitched(view, resolved, vod, req.uri.query(), built);
             match (viewer, access) {
                 (Some(v), Some(a)) => {
                     manifest_tokens::splice(a, v, &vod.asset, duration_s, *syntax, built)
@@ -176,7 +176,13 @@ pub fn write_out(
 
 /// A manifest of an ad session with its ads in. A manifest that cannot take them (not one
 /// the packager wrote) goes out as it is: ads never stop playback.
-fn stitched(view: &SessionView, resolved: &Resolved, vod: &VodRequest, built: Built) -> Built {
+fn stitched(
+    view: &SessionView,
+    resolved: &Resolved,
+    vod: &VodRequest,
+    query: Option<&str>,
+    built: Built,
+) -> Built {
     let text = String::from_utf8_lossy(&built.parts.concat()).into_owned();
     let content = &resolved.title.presentation;
     let path = vod.object.relative_path();
@@ -185,7 +191,7 @@ fn stitched(view: &SessionView, resolved: &Resolved, vod: &VodRequest, built: Bu
         // Guided: the content plays untouched, with an interstitial per break.
         VodObject::Multivariant(_) if guided => return built,
         VodObject::MediaPlaylist(..) | VodObject::SubtitlePlaylist(..) if guided => {
-            Ok(stitch::interstitials(view, &path, &text))
+            Ok(stitch::interstitials(view, &path, &text, query))
         }
         VodObject::Multivariant(_) => Ok(stitch::multivariant(&text)),
         VodObject::MediaPlaylist(flavor, rendition) => {

@@ -629,7 +629,7 @@ async fn a_guided_session_gets_interstitials_and_asset_lists() {
         "the content plays untouched: {playlist}"
     );
     assert!(
-        playlist.contains("#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:00:00.000Z"),
+        playlist.contains("#EXT-X-PROGRAM-DATE-TIME:2000-01-01T00:00:00.000Z"),
         "{playlist}"
     );
     let ranges: Vec<&str> = playlist
@@ -639,12 +639,12 @@ async fn a_guided_session_gets_interstitials_and_asset_lists() {
     assert_eq!(ranges.len(), 2, "{playlist}");
     assert!(ranges[0].contains("CLASS=\"com.apple.hls.interstitial\""));
     assert!(
-        ranges[0].contains("START-DATE=\"1970-01-01T00:00:00.000Z\""),
+        ranges[0].contains("START-DATE=\"2000-01-01T00:00:00.000Z\""),
         "{}",
         ranges[0]
     );
     assert!(
-        ranges[1].contains("START-DATE=\"1970-01-01T00:00:12.000Z\""),
+        ranges[1].contains("START-DATE=\"2000-01-01T00:00:12.000Z\""),
         "{}",
         ranges[1]
     );
@@ -664,10 +664,14 @@ async fn a_guided_session_gets_interstitials_and_asset_lists() {
     assert_eq!(assets.len(), 2, "{list}");
     let duration = assets[0]["DURATION"].as_f64().unwrap();
     assert!((duration - 8.0).abs() < 0.1, "{list}");
-    let ad_master_path = resolve(&list_path, assets[1]["URI"].as_str().unwrap());
+    // Absolute: players resolve an asset's URI against the page, not the list.
+    let ad_master_url = assets[1]["URI"].as_str().unwrap();
+    let origin = format!("http://{}", edge.addr);
+    let ad_master_path = ad_master_url.trim_start_matches(&origin).to_owned();
     assert!(
-        ad_master_path.starts_with(&format!("/vod/demo/s/{id}/ad/1-1/")),
-        "{ad_master_path}"
+        ad_master_path.starts_with(&format!("/vod/demo/s/{id}/ad/1-1/"))
+            && ad_master_url.starts_with(&origin),
+        "{ad_master_url}"
     );
     let ad_master = String::from_utf8_lossy(&get_ok(edge.addr, &ad_master_path).await).into_owned();
     let variant = segment_lines(&ad_master)[0].to_owned();

@@ -35,10 +35,8 @@
 //    hls.js' interstitial events exactly those of both breaks in order, each
 //    ad played whole, the content resumed where it paused, no stall, every
 //    asset list and ad segment fetched below the session, the beacons
-//    exactly once. Skipped (GUIDED_DEFECT) until the node's guided output
-//    plays in hls.js; PLAYER_TEST_GUIDED=1 runs it. Its negative control
-//    (the EXT-X-DATERANGE lines removed: no interstitial, no ad fetched, no
-//    beacon, the check fails) runs always.
+//    exactly once. Its negative control (the EXT-X-DATERANGE lines
+//    removed: no interstitial, no ad fetched, no beacon, the check fails).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -72,12 +70,6 @@ const skip = BIN ? false : 'set EDGEPACK_BIN to run the ad insertion playback te
 const skipSource = !skip && !fs.existsSync(SOURCE) ? `no source title at ${SOURCE}` : false;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const f2 = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(2) : String(x));
-
-// The guided mode (HLS Interstitials) as the node writes it today does not
-// play in hls.js 1.7.4 (see the README): the case is skipped until the node
-// is fixed; PLAYER_TEST_GUIDED=1 runs it anyway.
-const GUIDED_DEFECT = 'edgepack defect, guided mode: (1) the date anchor #EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:00:00.000Z is 0 ms since the epoch, which hls.js 1.7.4 takes for no date (m3u8-parser.ts assignProgramDateTime: `else if (prevFrag?.programDateTime)`): only the first segment gets a date, the pre-roll\'s EXT-X-DATERANGE (START-DATE = the anchor) is mapped to a dateless segment, its start time is NaN ("Expected tagAnchor Fragment with PDT set for DateRange "break-1"", schedule ["break-1" NaN-NaN]) and it never plays (its asset list is never asked for); (2) the asset lists name each ad by a relative URI (../ad/{slot}/{title}/master.m3u8), which hls.js resolves against the page, not the asset list (interstitial-player.ts loadSource: getInterstitialUrl(uri, primarySessionId) without a base URL): every ad of the mid-roll is fetched from the page\'s origin, 404, INTERSTITIAL_ASSET_ERROR, and the content plays on without it. Set PLAYER_TEST_GUIDED=1 to run the case anyway';
-const skipGuided = process.env.PLAYER_TEST_GUIDED === '1' ? false : GUIDED_DEFECT;
 
 // Players through the stitched streams from 0 s past the mid-roll.
 const PLAY_THROUGH = [
@@ -713,7 +705,7 @@ else describe('server-side ad insertion with real players (pre-roll behind wrapp
       });
     }
 
-    test('hls.js plays the Interstitials form: pre-roll → content → mid-roll pod → content', { timeout: 180000, skip: skipGuided }, async (t) => {
+    test('hls.js plays the Interstitials form: pre-roll → content → mid-roll pod → content', { timeout: 180000 }, async (t) => {
       const { r, id, verdict, formatResult } = await playGuided(t);
       assert.deepEqual(verdict.problems, [], withLog(formatResult(r)));
       // The ads' segments fired the same beacons as the stitched mode's, once each.

@@ -217,8 +217,12 @@ async fn serve_packaged_once(
     if let Some(entered) = ad_session::entry(state, req, vod, &resolved) {
         return entered;
     }
-    // Boxed: an ad session's preparation is large, and most requests have none.
-    let ad_part = Box::pin(ad_session::prepare(state, req, vod, &resolved)).await?;
+    // Only a path below an ad session has anything to prepare (the route takes ad objects
+    // nowhere else); boxed, as the preparation's future is large.
+    let ad_part = match vod.session {
+        None => AdPart::Shared,
+        Some(_) => Box::pin(ad_session::prepare(state, req, vod, &resolved)).await?,
+    };
     let (view, ad_title) = match ad_part {
         AdPart::Shared => (None, None),
         AdPart::Manifest(view) => (Some(view), None),

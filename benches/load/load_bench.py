@@ -135,6 +135,16 @@ def edgepack_binary(given):
     return REPO / "target" / "release" / "edgepack"
 
 
+def peak_rss_mib(pid):
+    """The peak resident set (VmHWM) of process `pid`, in MiB."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    m = re.search(r"VmHWM:\s+(\d+) kB", text)
+    return int(m.group(1)) / 1024 if m else None
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -167,12 +177,7 @@ class Server:
         wait_port(port, self.proc, name)
 
     def peak_rss_mib(self):
-        try:
-            text = Path(f"/proc/{self.proc.pid}/status").read_text()
-        except OSError:
-            return None
-        m = re.search(r"VmHWM:\s+(\d+) kB", text)
-        return int(m.group(1)) / 1024 if m else None
+        return peak_rss_mib(self.proc.pid)
 
     def get(self, path):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)

@@ -38,7 +38,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_bench import OUT, REPO, edgepack_binary, free_port, log, pinned, wait_port, wrk  # noqa: E402
+from load_bench import (  # noqa: E402
+    OUT, REPO, edgepack_binary, free_port, log, peak_rss_mib, pinned, wait_port, wrk,
+)
 
 VAST = REPO / "testdata" / "vast"
 MEDIA = REPO / "testdata" / "media"
@@ -263,7 +265,7 @@ breaks = ["start"]
             wrk(port, paths, 8, 1)
             cells[label] = [wrk(port, paths, c, seconds) for c in (1, 32)]
         results["segment_cells"] = cells
-        results["rss_mib"] = rss_mib(proc.pid)
+        results["rss_mib"] = peak_rss_mib(proc.pid)
     finally:
         proc.terminate()
         proc.wait(15)
@@ -282,15 +284,6 @@ breaks = ["start"]
     errors = [c for runs in cells.values() for c in runs if c["errors"]]
     if errors:
         raise SystemExit(f"wrk runs had errors: {errors}")
-
-
-def rss_mib(pid):
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    m = re.search(r"VmHWM:\s+(\d+) kB", text)
-    return int(m.group(1)) / 1024 if m else None
 
 
 def render(r):

@@ -6,7 +6,9 @@
 use std::time::{Duration, Instant};
 
 use super::ad_server::{AdServer, Answer};
-use super::sessions::{config, document, eventually, expect_metric, metrics, open};
+use super::sessions::{
+    config, document, eventually, expect_metric, metrics, open, session_playlist,
+};
 use crate::common::{get_ok, metric, start_with, TestServer};
 
 /// A wrapper (testdata's outer wrapper) whose ad tag is `next`.
@@ -158,14 +160,7 @@ async fn a_creative_that_cannot_be_fetched_is_407_then_401_and_the_content_plays
     // The next session plays the second ad alone; the first is reported with 401.
     let (id, location) = open(&edge, "demo", "").await;
     get_ok(edge.addr, &location).await;
-    let playlist = String::from_utf8_lossy(
-        &get_ok(
-            edge.addr,
-            &format!("/vod/demo/s/{id}/video_180p-v1/media.m3u8"),
-        )
-        .await,
-    )
-    .into_owned();
+    let playlist = session_playlist(&edge, &id, "video_180p-v1/media.m3u8").await;
     assert_eq!(
         playlist.matches("#EXT-X-DISCONTINUITY\n").count(),
         1,
@@ -213,14 +208,7 @@ async fn a_break_left_empty_plays_the_slate() {
     super::sessions::conditioned(&edge, 1.0).await;
     let (id, location) = open(&edge, "demo", "").await;
     get_ok(edge.addr, &location).await;
-    let playlist = String::from_utf8_lossy(
-        &get_ok(
-            edge.addr,
-            &format!("/vod/demo/s/{id}/video_180p-v1/media.m3u8"),
-        )
-        .await,
-    )
-    .into_owned();
+    let playlist = session_playlist(&edge, &id, "video_180p-v1/media.m3u8").await;
     assert!(playlist.contains("../ad/0-slate/"), "{playlist}");
     assert!(playlist.contains("../ad/1-slate/"), "{playlist}");
     // The breaks still count as empty: the slate is no ad.

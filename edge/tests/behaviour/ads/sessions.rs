@@ -178,6 +178,12 @@ pub(super) async fn eventually(what: &str, deadline: Duration, mut done: impl Fn
     }
 }
 
+/// The text of the media playlist `path` (below `/vod/demo/s/{id}/`) of session `id`.
+pub(super) async fn session_playlist(edge: &TestServer, id: &str, path: &str) -> String {
+    let bytes = get_ok(edge.addr, &format!("/vod/demo/s/{id}/{path}")).await;
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// Asserts that the series `series` of the exposition `m` reads `want`.
 pub(super) fn expect_metric(m: &str, series: &str, want: f64) {
     assert_eq!(metric(m, series), want, "{series} in\n{m}");
@@ -455,10 +461,7 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
     );
 
     // DASH: one Period per ad and per stretch of content.
-    let mpd = String::from_utf8_lossy(
-        &get_ok(edge.addr, &format!("/vod/demo/s/{id}/manifest.mpd")).await,
-    )
-    .into_owned();
+    let mpd = session_playlist(&edge, &id, "manifest.mpd").await;
     assert_eq!(mpd.matches("<Period").count(), 5, "{mpd}");
     assert!(mpd.contains("<BaseURL>ad/0-0/"), "{mpd}");
 
@@ -493,14 +496,7 @@ async fn a_vmap_session_places_the_ad_servers_breaks() {
     );
     conditioned(&edge, 2.0).await;
     let (id, _) = open(&edge, "demo", "").await;
-    let playlist = String::from_utf8_lossy(
-        &get_ok(
-            edge.addr,
-            &format!("/vod/demo/s/{id}/video_270p-v1/media.m3u8"),
-        )
-        .await,
-    )
-    .into_owned();
+    let playlist = session_playlist(&edge, &id, "video_270p-v1/media.m3u8").await;
     assert_eq!(
         playlist.matches("#EXT-X-DISCONTINUITY\n").count(),
         4,

@@ -1,7 +1,8 @@
-//! Faults of a session's ad chain, each giving the content alone (playback never stops), the
-//! reason counted, and the VAST error code at the error URLs of every server on the ad's way:
-//! a wrapper loop and a 6-deep chain (302), a creative that cannot be fetched (407 while its
-//! job runs, then 401 once it failed); a break the ad server left empty plays the slate.
+//! Faults of a session's ad chain, each giving the content alone (playback never stops) and
+//! the reason counted: an ad server that answers 500, too late or with no ad; a wrapper loop
+//! and a 6-deep chain (302 at the error URLs of every server on the ad's way); a creative that
+//! cannot be fetched (407 while its job runs, then 401 once it failed). A break the ad server
+//! left empty plays the slate.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use super::ad_server::{AdServer, Answer};
 use super::sessions::{
     config, document, eventually, expect_metric, metrics, open, session_playlist,
 };
-use crate::common::{get_ok, metric, start_with, TestServer};
+use crate::common::{get_ok, metric, playlist_uris, start_with, TestServer};
 
 /// A wrapper (testdata's outer wrapper) whose ad tag is `next`.
 fn wrapper_to(base: &str, next: &str) -> String {
@@ -215,4 +216,67 @@ async fn a_break_left_empty_plays_the_slate() {
     let m = metrics(&edge).await;
     expect_metric(&m, "edgepack_ad_breaks_total{result=\"empty\"}", 4.0);
     expect_metric(&m, "edgepack_ad_breaks_total{result=\"filled\"}", 0.0);
+}
+
+/// The content alone, and the reason counted, for an ad server that fails.
+async fn content_alone_when(answer: Answer, reason: &str) {
+    let ads = AdServer::start().await;
+    ads.set("/vast/avail-1", answer.clone());
+    ads.set("/vast/avail-2", answer);
+    let dir = tempfile::tempdir().unwrap();
+    let edge = start_with(config(&ads.url(""), dir.path())).await;
+    let (id, location) = open(&edge, "demo", "").await;
+    let started = Instant::now();
+    get_ok(edge.addr, &location).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the session waited {:?}",
+        started.elapsed()
+    );
+    let shared = get_ok(edge.addr, "/vod/demo/video_180p-v1/media.m3u8").await;
+    let session = get_ok(
+        edge.addr,
+        &format!("/vod/demo/s/{id}/video_180p-v1/media.m3u8"),
+    )
+    .await;
+    assert_eq!(shared, session, "{reason}: the content plays alone");
+    let m = metrics(&edge).await;
+    assert_eq!(
+        metric(
+            &m,
+            &format!("edgepack_ad_breaks_total{{result=\"{reason}\"}}")
+        ),
+        2.0,
+        "{m}"
+    );
+    assert_eq!(playlist_uris(&String::from_utf8_lossy(&session)).len(), 8);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ad_server_error_gives_the_content_alone() {
+    content_alone_when(
+        Answer {
+            status: 500,
+            ..Answer::vast("oops")
+        },
+        "error",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_ad_server_gives_the_content_alone_within_the_deadline() {
+    content_alone_when(
+        Answer {
+            delay: Duration::from_secs(5),
+            ..Answer::vast("<VAST version=\"4.0\"/>")
+        },
+        "timeout",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_answer_gives_the_content_alone() {
+    content_alone_when(Answer::vast("<VAST version=\"4.0\"/>"), "empty").await;
 }

@@ -11,7 +11,9 @@
 //! - `definitions.rs`: an asset's ads from its definition file;
 //! - `documents.rs`: the test ad server's VAST checked against the IAB XSD (xmllint);
 //! - `encrypted.rs`: ads in AES-128 and cbcs content, under the content's key;
+//! - `every_segment.rs`: ffprobe reads every ad segment of a session;
 //! - `faults.rs`: a wrapper loop, a 6-deep chain, a creative that cannot be fetched;
+//! - `guided.rs`: the guided mode (HLS Interstitials);
 //! - `sessions.rs`: ad sessions through a running daemon, stitched playlists and MPDs, beacons.
 
 mod access;
@@ -22,5 +24,7 @@ mod decision;
 mod definitions;
 mod documents;
 mod encrypted;
+mod every_segment;
 mod faults;
+mod guided;
 mod sessions;

@@ -12,7 +12,7 @@ use edge::Config;
 
 use super::ad_server::{AdServer, Answer};
 use crate::common::{
-    demo_media, get, get_ok, metric, playlist_uris, repo_root, start_with, test_media, TestServer,
+    demo_media, get, get_ok, metric, repo_root, start_with, test_media, TestServer,
 };
 
 /// A document of testdata/vast with `{base}` filled (the ad server fills `{session}`).
@@ -142,7 +142,7 @@ pub(super) async fn open(edge: &TestServer, asset: &str, query: &str) -> (String
 
 /// How many times the ad server got beacon `event` of `whose` (`ad=1`, `wrapper=outer`...) for
 /// session `id`.
-fn count(ads: &AdServer, event: &str, id: &str, whose: &str) -> usize {
+pub(super) fn count(ads: &AdServer, event: &str, id: &str, whose: &str) -> usize {
     ads.seen(&format!("/t/{event}?s={id}&{whose}")).len()
 }
 
@@ -514,69 +514,6 @@ async fn a_vmap_session_places_the_ad_servers_breaks() {
     );
 }
 
-/// The content alone, and the reason counted, for an ad server that fails.
-async fn content_alone(answer: Answer, reason: &str) {
-    let ads = AdServer::start().await;
-    ads.set("/vast/avail-1", answer.clone());
-    ads.set("/vast/avail-2", answer);
-    let dir = tempfile::tempdir().unwrap();
-    let edge = start_with(config(&ads.url(""), dir.path())).await;
-    let (id, location) = open(&edge, "demo", "").await;
-    let started = Instant::now();
-    get_ok(edge.addr, &location).await;
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "the session waited {:?}",
-        started.elapsed()
-    );
-    let shared = get_ok(edge.addr, "/vod/demo/video_180p-v1/media.m3u8").await;
-    let session = get_ok(
-        edge.addr,
-        &format!("/vod/demo/s/{id}/video_180p-v1/media.m3u8"),
-    )
-    .await;
-    assert_eq!(shared, session, "{reason}: the content plays alone");
-    let m = metrics(&edge).await;
-    assert_eq!(
-        metric(
-            &m,
-            &format!("edgepack_ad_breaks_total{{result=\"{reason}\"}}")
-        ),
-        2.0,
-        "{m}"
-    );
-    assert_eq!(playlist_uris(&String::from_utf8_lossy(&session)).len(), 8);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_ad_server_error_gives_the_content_alone() {
-    content_alone(
-        Answer {
-            status: 500,
-            ..Answer::vast("oops")
-        },
-        "error",
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_slow_ad_server_gives_the_content_alone_within_the_deadline() {
-    content_alone(
-        Answer {
-            delay: Duration::from_secs(5),
-            ..Answer::vast("<VAST version=\"4.0\"/>")
-        },
-        "timeout",
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_empty_answer_gives_the_content_alone() {
-    content_alone(Answer::vast("<VAST version=\"4.0\"/>"), "empty").await;
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn session_paths_are_checked() {
     let ads = ad_server().await;
@@ -599,159 +536,4 @@ async fn session_paths_are_checked() {
     // An asset without ads plays as before.
     let plain = get(edge.addr, "/vod/demo.mp4/master.m3u8").await;
     assert_ne!(plain.status, 302);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_guided_session_gets_interstitials_and_asset_lists() {
-    let ads = ad_server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut p = policy(
-        format!("{}/vast/avail-[avail.index]?sid=[session.id]", ads.url("")),
-        false,
-    );
-    p.rules.mode = AdMode::Guided;
-    let edge = start_with(config_with(p, dir.path())).await;
-    let (_, location) = open(&edge, "demo", "").await;
-    get_ok(edge.addr, &location).await;
-    conditioned(&edge, 2.0).await;
-    let (id, location) = open(&edge, "demo", "").await;
-    // The multivariant playlist is the content's.
-    let master = String::from_utf8_lossy(&get_ok(edge.addr, &location).await).into_owned();
-    assert!(master.contains("I-FRAME"), "{master}");
-    let path = format!("/vod/demo/s/{id}/video_180p-v1/media.m3u8");
-    let playlist = String::from_utf8_lossy(&get_ok(edge.addr, &path).await).into_owned();
-    assert!(
-        !playlist.contains("DISCONTINUITY"),
-        "the content plays untouched: {playlist}"
-    );
-    assert!(
-        playlist.contains("#EXT-X-PROGRAM-DATE-TIME:2000-01-01T00:00:00.000Z"),
-        "{playlist}"
-    );
-    let ranges: Vec<&str> = playlist
-        .lines()
-        .filter(|l| l.starts_with("#EXT-X-DATERANGE"))
-        .collect();
-    assert_eq!(ranges.len(), 2, "{playlist}");
-    assert!(ranges[0].contains("CLASS=\"com.apple.hls.interstitial\""));
-    assert!(
-        ranges[0].contains("START-DATE=\"2000-01-01T00:00:00.000Z\""),
-        "{}",
-        ranges[0]
-    );
-    assert!(
-        ranges[1].contains("START-DATE=\"2000-01-01T00:00:12.000Z\""),
-        "{}",
-        ranges[1]
-    );
-    assert!(
-        ranges[1].contains("X-ASSET-LIST=\"../assets/2.json\""),
-        "{}",
-        ranges[1]
-    );
-    assert!(ranges[1].contains("PLANNED-DURATION=16.0"), "{}", ranges[1]);
-    m3u8_rs::parse_media_playlist_res(playlist.as_bytes()).unwrap();
-
-    // The asset list names the pod's two ads; each is a playable HLS title of its own.
-    let list_path = format!("/vod/demo/s/{id}/assets/2.json");
-    let list: serde_json::Value =
-        serde_json::from_slice(&get_ok(edge.addr, &list_path).await).unwrap();
-    let assets = list["ASSETS"].as_array().unwrap();
-    assert_eq!(assets.len(), 2, "{list}");
-    let duration = assets[0]["DURATION"].as_f64().unwrap();
-    assert!((duration - 8.0).abs() < 0.1, "{list}");
-    // Absolute: players resolve an asset's URI against the page, not the list.
-    let ad_master_url = assets[1]["URI"].as_str().unwrap();
-    let origin = format!("http://{}", edge.addr);
-    let ad_master_path = ad_master_url.trim_start_matches(&origin).to_owned();
-    assert!(
-        ad_master_path.starts_with(&format!("/vod/demo/s/{id}/ad/1-1/"))
-            && ad_master_url.starts_with(&origin),
-        "{ad_master_url}"
-    );
-    let ad_master = String::from_utf8_lossy(&get_ok(edge.addr, &ad_master_path).await).into_owned();
-    let variant = segment_lines(&ad_master)[0].to_owned();
-    let media_path = resolve(&ad_master_path, &variant);
-    let media = String::from_utf8_lossy(&get_ok(edge.addr, &media_path).await).into_owned();
-    for uri in segment_lines(&media) {
-        get_ok(edge.addr, &resolve(&media_path, uri)).await;
-    }
-    // Its fetches fire its beacons, once.
-    eventually("the second ad's beacons", Duration::from_secs(5), || {
-        count(&ads, "complete", &id, "ad=2") == 1 && count(&ads, "impression", &id, "ad=2") == 1
-    })
-    .await;
-    assert_eq!(
-        get(edge.addr, &format!("/vod/demo/s/{id}/assets/3.json"))
-            .await
-            .status,
-        404
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn ffprobe_reads_every_ad_segment_of_every_rendition() {
-    let ads = ad_server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let edge = start_with(config(&ads.url(""), dir.path())).await;
-    let (_, location) = open(&edge, "demo", "").await;
-    get_ok(edge.addr, &location).await;
-    conditioned(&edge, 2.0).await;
-    let (id, _) = open(&edge, "demo", "").await;
-    let mut read = 0;
-    for master in ["master.m3u8", "ts/master.m3u8"] {
-        let master_path = format!("/vod/demo/s/{id}/{master}");
-        let text = String::from_utf8_lossy(&get_ok(edge.addr, &master_path).await).into_owned();
-        let mut playlists: Vec<String> = segment_lines(&text)
-            .iter()
-            .map(|u| resolve(&master_path, u))
-            .collect();
-        playlists.extend(
-            text.lines()
-                .filter(|l| l.starts_with("#EXT-X-MEDIA:TYPE=AUDIO"))
-                .filter_map(|l| l.split("URI=\"").nth(1)?.split('"').next())
-                .map(|u| resolve(&master_path, u)),
-        );
-        for playlist_path in playlists {
-            let playlist =
-                String::from_utf8_lossy(&get_ok(edge.addr, &playlist_path).await).into_owned();
-            let mut map = None;
-            for line in playlist.lines() {
-                if let Some(uri) = line.strip_prefix("#EXT-X-MAP:URI=\"") {
-                    map = Some(resolve(&playlist_path, uri.trim_end_matches('"')));
-                    continue;
-                }
-                if line.starts_with('#') || !line.contains("ad/") {
-                    continue;
-                }
-                let mut bytes = match &map {
-                    Some(m) if !master.starts_with("ts/") => get_ok(edge.addr, m).await.to_vec(),
-                    _ => Vec::new(),
-                };
-                bytes.extend_from_slice(&get_ok(edge.addr, &resolve(&playlist_path, line)).await);
-                let file = dir.path().join(format!("ad-{read}"));
-                std::fs::write(&file, &bytes).unwrap();
-                let v = crate::common::ffprobe(
-                    &file,
-                    &[
-                        "-count_packets",
-                        "-show_entries",
-                        "stream=codec_name,nb_read_packets",
-                    ],
-                );
-                let streams = v["streams"].as_array().unwrap();
-                assert!(!streams.is_empty(), "{line}: no stream");
-                for s in streams {
-                    let packets: u64 = s["nb_read_packets"]
-                        .as_str()
-                        .and_then(|n| n.parse().ok())
-                        .unwrap_or(0);
-                    assert!(packets > 0, "{line}: {s}");
-                }
-                read += 1;
-            }
-        }
-    }
-    // 3 ads × 2 segments, in 3 video and 2 audio CMAF renditions and 3 TS variants and 1 TS audio.
-    assert!(read >= 3 * 2 * (3 + 2 + 3), "{read} ad segments read");
 }

@@ -63,6 +63,11 @@ impl Remote {
         })
     }
 
+    /// The underlying HTTP client, for calls outside a contract (the edge's admin API).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     pub fn base(&self) -> &str {
         &self.base
     }
@@ -75,6 +80,50 @@ impl Remote {
         body: Option<&B>,
         headers: &[(&str, &str)],
     ) -> Result<Option<T>, Problem> {
+        self.exchange(method, path_and_query, body, headers)
+            .await
+            .map(|(_, v)| v)
+    }
+
+    /// A create-or-replace: the answer, and whether it was a creation (201).
+    pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<(T, bool), Problem> {
+        match self.exchange(Method::PUT, path, Some(body), &[]).await? {
+            (status, Some(v)) => Ok((v, status == http::StatusCode::CREATED)),
+            (_, None) => Err(upstream(format!("PUT {path}: 204 where a body was due"))),
+        }
+    }
+
+    /// Sends a request: the status and the JSON answer (`None` for 204), or the problem.
+    pub async fn exchange<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&B>,
+        headers: &[(&str, &str)],
+    ) -> Result<(http::StatusCode, Option<T>), Problem> {
+        let bytes = match body {
+            Some(b) => Some(
+                serde_json::to_vec(b)
+                    .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?,
+            ),
+            None => None,
+        };
+        self.exchange_bytes(method, path_and_query, bytes, headers)
+            .await
+    }
+
+    /// [`Remote::exchange`] with a JSON body sent byte for byte (a signed webhook).
+    pub async fn exchange_bytes<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> Result<(http::StatusCode, Option<T>), Problem> {
         let url = format!("{}{path_and_query}", self.base);
         let mut req = self.http.request(method.clone(), &url);
         if let Some(key) = &self.api_key {
@@ -83,9 +132,7 @@ impl Remote {
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
-        if let Some(b) = body {
-            let bytes = serde_json::to_vec(b)
-                .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
+        if let Some(bytes) = body {
             req = req
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(bytes);
@@ -100,12 +147,16 @@ impl Remote {
             .await
             .map_err(|e| upstream(format!("{method} {url}: reading the answer: {e}")))?;
         if status == http::StatusCode::NO_CONTENT {
-            return Ok(None);
+            return Ok((status, None));
         }
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                upstream(format!("{method} {url}: the answer is not the contract's: {e}"))
-            });
+            return serde_json::from_slice(&bytes)
+                .map(|v| (status, Some(v)))
+                .map_err(|e| {
+                    upstream(format!(
+                        "{method} {url}: the answer is not the contract's: {e}"
+                    ))
+                });
         }
         match serde_json::from_slice::<ProblemDocument>(&bytes) {
             Ok(doc) => Err(doc.into()),

@@ -16,6 +16,8 @@ use sqlx::any::{AnyPoolOptions, AnyQueryResult};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::AnyPool;
 
+use crate::problem::{Problem, ProblemType};
+
 /// Which server the URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -124,6 +126,9 @@ impl Db {
                     sqlx::query("PRAGMA journal_mode = WAL")
                         .execute(&mut *conn)
                         .await?;
+                    sqlx::query("PRAGMA foreign_keys = ON")
+                        .execute(&mut *conn)
+                        .await?;
                     sqlx::query("PRAGMA synchronous = NORMAL")
                         .execute(&mut *conn)
                         .await?;
@@ -166,6 +171,19 @@ impl Db {
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
+}
+
+/// A database error as the caller sees it: 503, so a client retries later. The error itself
+/// goes to the log, not to the caller.
+pub fn unavailable(e: sqlx::Error) -> Problem {
+    tracing::error!(error = %e, "database error");
+    Problem::new(ProblemType::DatabaseUnavailable, "the database did not answer; retry later")
+}
+
+/// A stored document that no longer parses: a bug or a hand edit, 500.
+pub fn corrupt(what: &str, id: &str, e: serde_json::Error) -> Problem {
+    tracing::error!(error = %e, what, id, "stored document does not parse");
+    Problem::new(ProblemType::Internal, format!("the stored {what} {id:?} is unreadable"))
 }
 
 /// Whether a write changed a row.

@@ -19,6 +19,8 @@ pub mod clock;
 pub mod db;
 pub mod events;
 pub mod ids;
+pub mod openapi;
+pub mod outcome;
 pub mod page;
 pub mod problem;
 pub mod serve;

@@ -1,0 +1,687 @@
+//! The embedded entitlement service: grants and sessions on SQL, the decision of
+//! [`crate::decide`], tokens from [`crate::tokens`], revocations through a
+//! [`crate::revoke::Revoker`]. The catalog is reached through its contract only.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use catalog::Catalog;
+use control_common::db::{corrupt, unavailable, Db};
+use control_common::events::{CloudEvent, Events};
+use control_common::ids;
+use control_common::page::{Page, PageQuery};
+use control_common::{clock, Problem, ProblemType};
+use sqlx::Row;
+
+use crate::config::EntitlementConfig;
+use crate::contract::{Entitlement, Put};
+use crate::decide::{decide, Decision, Facts};
+use crate::model::{
+    Grant, GrantInput, Manifests, PlaybackRequest, PlaybackSession, SessionState,
+};
+use crate::revoke::Revoker;
+use crate::tokens::{Minter, Subject};
+
+/// The `source` of entitlement events.
+pub const EVENT_SOURCE: &str = "/edgepack/entitlement";
+
+/// Most grants one account may hold (the decision reads them all).
+const MAX_GRANTS_PER_ACCOUNT: i64 = 1000;
+/// Idempotency keys are kept this long, seconds.
+const IDEMPOTENCY_SECONDS: i64 = 24 * 3600;
+
+pub struct SqlEntitlement {
+    db: Db,
+    catalog: Arc<dyn Catalog>,
+    minter: Minter,
+    config: EntitlementConfig,
+    revoker: Arc<dyn Revoker>,
+    events: Events,
+}
+
+fn field(what: &str, value: &str, max: usize) -> Result<(), Problem> {
+    if value.is_empty() || value.len() > max || value.chars().any(char::is_control) {
+        return Err(Problem::bad_request(format!(
+            "{what}: 1 to {max} printable characters"
+        )));
+    }
+    Ok(())
+}
+
+fn id_of(what: &str, id: &str) -> Result<(), Problem> {
+    if !ids::valid_id(id) {
+        return Err(Problem::bad_request(format!(
+            "{what} {id:?}: 1 to 128 characters of A-Z a-z 0-9 . _ - :, not starting with a dot"
+        )));
+    }
+    Ok(())
+}
+
+fn grant_of(row: &sqlx::any::AnyRow) -> Result<Grant, Problem> {
+    let id: String = row.try_get("id").map_err(unavailable)?;
+    let body: String = row.try_get("body").map_err(unavailable)?;
+    let input: GrantInput = serde_json::from_str(&body).map_err(|e| corrupt("grant", &id, e))?;
+    Ok(Grant {
+        id,
+        input,
+        revision: row.try_get("revision").map_err(unavailable)?,
+        updated_at: row.try_get("updated_at").map_err(unavailable)?,
+    })
+}
+
+fn session_of(row: &sqlx::any::AnyRow) -> Result<PlaybackSession, Problem> {
+    let id: String = row.try_get("id").map_err(unavailable)?;
+    let state: String = row.try_get("state").map_err(unavailable)?;
+    let max_streams: i64 = row.try_get("max_streams").map_err(unavailable)?;
+    Ok(PlaybackSession {
+        state: SessionState::parse(&state).ok_or_else(|| {
+            Problem::new(
+                ProblemType::Internal,
+                format!("session {id:?} has the unknown state {state:?}"),
+            )
+        })?,
+        account: row.try_get("account").map_err(unavailable)?,
+        device: row.try_get("device").map_err(unavailable)?,
+        asset: row.try_get("asset").map_err(unavailable)?,
+        product: row.try_get("product").map_err(unavailable)?,
+        max_streams: u32::try_from(max_streams).unwrap_or(0),
+        created_at: row.try_get("created_at").map_err(unavailable)?,
+        expires_at: row.try_get("expires_at").map_err(unavailable)?,
+        id,
+        token: None,
+        manifests: None,
+        license_urls: BTreeMap::new(),
+    })
+}
+
+const SESSION_COLUMNS: &str =
+    "id, account, device, asset, product, max_streams, state, created_at, expires_at";
+
+impl SqlEntitlement {
+    pub fn new(
+        db: Db,
+        catalog: Arc<dyn Catalog>,
+        config: EntitlementConfig,
+        revoker: Arc<dyn Revoker>,
+        events: Events,
+    ) -> Result<SqlEntitlement, String> {
+        config.validate()?;
+        let minter = Minter::new(&config).map_err(|e| e.to_string())?;
+        Ok(SqlEntitlement {
+            db,
+            catalog,
+            minter,
+            config,
+            revoker,
+            events,
+        })
+    }
+
+    fn publish(&self, kind: &str, subject: &str, account: &str, data: serde_json::Value) {
+        self.events.publish(CloudEvent::new(
+            EVENT_SOURCE,
+            &format!("dev.edgepack.{kind}.v1"),
+            subject,
+            account,
+            data,
+        ));
+    }
+
+    async fn grants_of(&self, account: &str) -> Result<Vec<Grant>, Problem> {
+        let rows = sqlx::query(
+            "SELECT id, body, revision, updated_at FROM entitlement_grants \
+             WHERE account = $1 ORDER BY id LIMIT $2",
+        )
+        .bind(account)
+        .bind(MAX_GRANTS_PER_ACCOUNT)
+        .fetch_all(&self.db.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(grant_of).collect()
+    }
+
+    /// Runs the decision for `account` on `asset` at `now`.
+    async fn decision(
+        &self,
+        account: &str,
+        asset_id: &str,
+        country: Option<&str>,
+        now: i64,
+    ) -> Result<(Decision, Vec<String>), Problem> {
+        let asset = match self.catalog.get_asset(asset_id).await {
+            Ok(a) => Some(a),
+            Err(p) if p.kind == ProblemType::NotFound => None,
+            Err(p) => return Err(upstream("catalog", p)),
+        };
+        let grants = self.grants_of(account).await?;
+        // The stream limits of the products that could allow it, asked once each.
+        let mut limits: BTreeMap<String, Option<u32>> = BTreeMap::new();
+        if let Some(a) = &asset {
+            for g in grants.iter().filter(|g| g.holds_at(now)) {
+                let p = &g.input.product;
+                if a.input.products.contains(p) && !limits.contains_key(p) {
+                    let limit = match self.catalog.get_product(p).await {
+                        Ok(product) => Some(product.input.max_streams),
+                        Err(e) if e.kind == ProblemType::NotFound => None,
+                        Err(e) => return Err(upstream("catalog", e)),
+                    };
+                    limits.insert(p.clone(), limit);
+                }
+            }
+        }
+        let lookup = |p: &str| limits.get(p).copied().flatten();
+        let d = decide(&Facts {
+            asset_id,
+            asset: asset.as_ref(),
+            grants: &grants,
+            max_streams: &lookup,
+            country,
+            now,
+        });
+        let territories = asset.map(|a| a.input.territories).unwrap_or_default();
+        Ok((d, territories))
+    }
+
+    /// The token, manifests and license URLs of a session, issued at `now`.
+    fn issue(
+        &self,
+        session: &mut PlaybackSession,
+        territories: &[String],
+        now: i64,
+    ) -> Result<(), Problem> {
+        let (token, exp) = self
+            .minter
+            .mint(
+                &Subject {
+                    session: &session.id,
+                    account: &session.account,
+                    asset: &session.asset,
+                    max_streams: session.max_streams,
+                    territories,
+                },
+                u64::try_from(now).unwrap_or(0),
+            )
+            .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
+        let base = self.config.edge_base_url.trim_end_matches('/');
+        let asset = &session.asset;
+        let q = format!(
+            "?{}={}",
+            self.config.token_parameter,
+            control_common::client::encode(&token)
+        );
+        session.manifests = Some(Manifests {
+            hls: format!("{base}/vod/{asset}/master.m3u8{q}"),
+            hls_ts: format!("{base}/vod/{asset}/ts/master.m3u8{q}"),
+            dash: format!("{base}/vod/{asset}/manifest.mpd{q}"),
+        });
+        let mut licenses = self.config.license_servers.clone();
+        licenses.insert(
+            "clearkey".into(),
+            format!("{base}/vod/{asset}/license/clearkey{q}"),
+        );
+        session.license_urls = licenses;
+        session.token = Some(token);
+        session.expires_at = i64::try_from(exp).unwrap_or(i64::MAX);
+        Ok(())
+    }
+
+    async fn set_state(
+        &self,
+        id: &str,
+        from: SessionState,
+        to: SessionState,
+    ) -> Result<bool, Problem> {
+        let r = sqlx::query("UPDATE entitlement_sessions SET state = $1 WHERE id = $2 AND state = $3")
+            .bind(to.as_str())
+            .bind(id)
+            .bind(from.as_str())
+            .execute(&self.db.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn tell_edge(&self, id: &str) -> Result<(), Problem> {
+        let until = clock::now() + i64::try_from(self.config.revocation_seconds).unwrap_or(86_400);
+        self.revoker
+            .revoke_session(id, until)
+            .await
+            .map_err(|e| {
+                Problem::new(
+                    ProblemType::UpstreamFailed,
+                    format!("the edge did not take the revocation (retry): {e}"),
+                )
+            })
+    }
+
+    async fn session_row(&self, id: &str) -> Result<PlaybackSession, Problem> {
+        id_of("session", id)?;
+        let row = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM entitlement_sessions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| Problem::not_found("playback session", id))?;
+        session_of(&row)
+    }
+}
+
+fn upstream(what: &str, p: Problem) -> Problem {
+    match p.kind {
+        ProblemType::UpstreamFailed | ProblemType::DatabaseUnavailable => Problem::new(
+            ProblemType::UpstreamFailed,
+            format!("the {what} did not answer: {}", p.detail),
+        ),
+        _ => Problem::new(
+            ProblemType::UpstreamFailed,
+            format!("the {what} answered {}: {}", p.kind.slug(), p.detail),
+        ),
+    }
+}
+
+fn denied(reasons: Vec<control_common::problem::Reason>) -> Problem {
+    let summary = reasons
+        .iter()
+        .map(|r| r.detail.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Problem::new(ProblemType::PlaybackDenied, summary).with_reasons(reasons)
+}
+
+#[async_trait::async_trait]
+impl Entitlement for SqlEntitlement {
+    async fn put_grant(&self, id: &str, input: GrantInput) -> Result<Put<Grant>, Problem> {
+        id_of("grant", id)?;
+        id_of("account", &input.account)?;
+        id_of("product", &input.product)?;
+        field("source", &input.source, 128)?;
+        if let (Some(s), Some(e)) = (input.starts_at, input.ends_at) {
+            if e <= s {
+                return Err(Problem::bad_request("ends_at must be after starts_at"));
+            }
+        }
+        match self.catalog.get_product(&input.product).await {
+            Ok(_) => {}
+            Err(p) if p.kind == ProblemType::NotFound => {
+                return Err(Problem::new(
+                    ProblemType::ReferenceUnknown,
+                    format!("product: the catalog has no product {:?}", input.product),
+                ))
+            }
+            Err(p) => return Err(upstream("catalog", p)),
+        }
+        let body = serde_json::to_string(&input)
+            .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
+        let now = clock::now();
+        let before = self.get_grant(id).await.ok();
+        let row = sqlx::query(
+            "INSERT INTO entitlement_grants (id, account, product, body, revision, updated_at) \
+             VALUES ($1, $2, $3, $4, 1, $5) \
+             ON CONFLICT (id) DO UPDATE SET account = excluded.account, \
+             product = excluded.product, body = excluded.body, \
+             revision = entitlement_grants.revision + 1, updated_at = excluded.updated_at \
+             WHERE entitlement_grants.body <> excluded.body RETURNING revision",
+        )
+        .bind(id)
+        .bind(input.account.as_str())
+        .bind(input.product.as_str())
+        .bind(body.as_str())
+        .bind(now)
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(unavailable)?;
+        let grant = self.get_grant(id).await?;
+        let created = grant.revision == 1 && before.is_none();
+        if row.is_some() {
+            let data = serde_json::to_value(&grant).unwrap_or_default();
+            let kind = if created {
+                "entitlement.granted"
+            } else {
+                "entitlement.changed"
+            };
+            self.publish(kind, id, &grant.input.account, data);
+        }
+        Ok(Put {
+            value: grant,
+            created,
+        })
+    }
+
+    async fn get_grant(&self, id: &str) -> Result<Grant, Problem> {
+        id_of("grant", id)?;
+        let row = sqlx::query(
+            "SELECT id, body, revision, updated_at FROM entitlement_grants WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| Problem::not_found("grant", id))?;
+        grant_of(&row)
+    }
+
+    async fn list_grants(
+        &self,
+        account: Option<&str>,
+        page: &PageQuery,
+    ) -> Result<Page<Grant>, Problem> {
+        let limit = page.limit()?;
+        let fetch = i64::from(limit) + 1;
+        let rows = match account {
+            Some(a) => {
+                id_of("account", a)?;
+                sqlx::query(
+                    "SELECT id, body, revision, updated_at FROM entitlement_grants \
+                     WHERE account = $1 AND id > $2 ORDER BY id LIMIT $3",
+                )
+                .bind(a)
+                .bind(page.after())
+                .bind(fetch)
+                .fetch_all(&self.db.pool)
+                .await
+            }
+            None => {
+                sqlx::query(
+                    "SELECT id, body, revision, updated_at FROM entitlement_grants \
+                     WHERE id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(page.after())
+                .bind(fetch)
+                .fetch_all(&self.db.pool)
+                .await
+            }
+        }
+        .map_err(unavailable)?;
+        let grants = rows.iter().map(grant_of).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_fetched(grants, limit, |g| g.id.clone()))
+    }
+
+    async fn delete_grant(&self, id: &str) -> Result<(), Problem> {
+        let grant = self.get_grant(id).await?;
+        let r = sqlx::query("DELETE FROM entitlement_grants WHERE id = $1")
+            .bind(id)
+            .execute(&self.db.pool)
+            .await
+            .map_err(unavailable)?;
+        if r.rows_affected() > 0 {
+            let data = serde_json::to_value(&grant).unwrap_or_default();
+            self.publish("entitlement.withdrawn", id, &grant.input.account, data);
+        }
+        Ok(())
+    }
+
+    async fn create_session(
+        &self,
+        request: PlaybackRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<PlaybackSession, Problem> {
+        id_of("account", &request.account)?;
+        id_of("asset", &request.asset)?;
+        field("device", &request.device, 128)?;
+        if let Some(c) = &request.country {
+            if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Err(Problem::bad_request(format!(
+                    "country {c:?}: an ISO 3166-1 alpha-2 code"
+                )));
+            }
+        }
+        let request_text = serde_json::to_string(&request)
+            .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
+        if let Some(key) = idempotency_key {
+            field("Idempotency-Key", key, 255)?;
+            let row = sqlx::query(
+                "SELECT request, response FROM entitlement_idempotency \
+                 WHERE key = $1 AND created_at > $2",
+            )
+            .bind(key)
+            .bind(clock::now() - IDEMPOTENCY_SECONDS)
+            .fetch_optional(&self.db.pool)
+            .await
+            .map_err(unavailable)?;
+            if let Some(row) = row {
+                let earlier: String = row.try_get("request").map_err(unavailable)?;
+                if earlier != request_text {
+                    return Err(Problem::new(
+                        ProblemType::IdempotencyConflict,
+                        "this Idempotency-Key came earlier with another request",
+                    ));
+                }
+                let response: String = row.try_get("response").map_err(unavailable)?;
+                return serde_json::from_str(&response)
+                    .map_err(|e| corrupt("idempotent answer", key, e));
+            }
+        }
+        let now = clock::now();
+        let country = request.country.as_deref().map(str::to_ascii_uppercase);
+        let (decision, territories) = self
+            .decision(&request.account, &request.asset, country.as_deref(), now)
+            .await?;
+        let (product, max_streams) = match decision {
+            Decision::Allowed {
+                product,
+                max_streams,
+            } => (product, max_streams),
+            Decision::Denied(reasons) => return Err(denied(reasons)),
+        };
+        let mut session = PlaybackSession {
+            id: ids::random_hex(16),
+            account: request.account.clone(),
+            device: request.device.clone(),
+            asset: request.asset.clone(),
+            product,
+            max_streams,
+            state: SessionState::Active,
+            created_at: now,
+            expires_at: now,
+            token: None,
+            manifests: None,
+            license_urls: BTreeMap::new(),
+        };
+        self.issue(&mut session, &territories, now)?;
+        let mut tx = self.db.pool.begin().await.map_err(unavailable)?;
+        sqlx::query(&format!(
+            "INSERT INTO entitlement_sessions ({SESSION_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(session.id.as_str())
+        .bind(session.account.as_str())
+        .bind(session.device.as_str())
+        .bind(session.asset.as_str())
+        .bind(session.product.as_str())
+        .bind(i64::from(session.max_streams))
+        .bind(SessionState::Active.as_str())
+        .bind(now)
+        .bind(session.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        if let Some(key) = idempotency_key {
+            let response = serde_json::to_string(&session)
+                .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
+            sqlx::query("DELETE FROM entitlement_idempotency WHERE created_at <= $1")
+                .bind(now - IDEMPOTENCY_SECONDS)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            let inserted = sqlx::query(
+                "INSERT INTO entitlement_idempotency (key, request, response, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(request_text.as_str())
+            .bind(response.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+            if inserted.rows_affected() == 0 {
+                // A concurrent request with the same key won: answer as it did.
+                drop(tx);
+                return Box::pin(self.create_session(request, Some(key))).await;
+            }
+        }
+        tx.commit().await.map_err(unavailable)?;
+        self.publish(
+            "playback.session.started",
+            &session.id,
+            &session.account,
+            serde_json::json!({
+                "session": session.id, "account": session.account, "device": session.device,
+                "asset": session.asset, "product": session.product,
+                "max_streams": session.max_streams,
+            }),
+        );
+        Ok(session)
+    }
+
+    async fn get_session(&self, id: &str) -> Result<PlaybackSession, Problem> {
+        self.session_row(id).await
+    }
+
+    async fn list_sessions(
+        &self,
+        account: Option<&str>,
+        page: &PageQuery,
+    ) -> Result<Page<PlaybackSession>, Problem> {
+        let limit = page.limit()?;
+        let fetch = i64::from(limit) + 1;
+        let rows = match account {
+            Some(a) => {
+                id_of("account", a)?;
+                sqlx::query(&format!(
+                    "SELECT {SESSION_COLUMNS} FROM entitlement_sessions \
+                     WHERE account = $1 AND id > $2 ORDER BY id LIMIT $3"
+                ))
+                .bind(a)
+                .bind(page.after())
+                .bind(fetch)
+                .fetch_all(&self.db.pool)
+                .await
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {SESSION_COLUMNS} FROM entitlement_sessions \
+                     WHERE id > $1 ORDER BY id LIMIT $2"
+                ))
+                .bind(page.after())
+                .bind(fetch)
+                .fetch_all(&self.db.pool)
+                .await
+            }
+        }
+        .map_err(unavailable)?;
+        let sessions = rows.iter().map(session_of).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_fetched(sessions, limit, |s| s.id.clone()))
+    }
+
+    async fn renew_session(&self, id: &str) -> Result<PlaybackSession, Problem> {
+        let mut session = self.session_row(id).await?;
+        if session.state != SessionState::Active {
+            return Err(Problem::new(
+                ProblemType::SessionNotActive,
+                format!("the session is {}", session.state.as_str()),
+            ));
+        }
+        let now = clock::now();
+        let (decision, territories) = self
+            .decision(&session.account, &session.asset, None, now)
+            .await?;
+        // The country is not known at renewal; the token keeps the territories, so the
+        // edge goes on checking the viewer's country on every request.
+        let reasons = match decision {
+            Decision::Allowed {
+                product,
+                max_streams,
+            } => {
+                session.product = product;
+                session.max_streams = max_streams;
+                None
+            }
+            Decision::Denied(reasons) => {
+                let only_territory = reasons.iter().all(|r| {
+                    r.type_uri.ends_with(crate::decide::TERRITORY_NOT_ALLOWED)
+                });
+                if only_territory {
+                    None
+                } else {
+                    Some(reasons)
+                }
+            }
+        };
+        if let Some(reasons) = reasons {
+            if self
+                .set_state(id, SessionState::Active, SessionState::Ended)
+                .await?
+            {
+                self.publish(
+                    "playback.session.ended",
+                    id,
+                    &session.account,
+                    serde_json::json!({"session": id, "why": "no longer entitled", "reasons": reasons}),
+                );
+            }
+            self.tell_edge(id).await?;
+            return Err(denied(reasons));
+        }
+        self.issue(&mut session, &territories, now)?;
+        sqlx::query(
+            "UPDATE entitlement_sessions SET expires_at = $1, product = $2, max_streams = $3 \
+             WHERE id = $4",
+        )
+        .bind(session.expires_at)
+        .bind(session.product.as_str())
+        .bind(i64::from(session.max_streams))
+        .bind(id)
+        .execute(&self.db.pool)
+        .await
+        .map_err(unavailable)?;
+        self.publish(
+            "playback.session.renewed",
+            id,
+            &session.account,
+            serde_json::json!({"session": id, "expires_at": session.expires_at}),
+        );
+        Ok(session)
+    }
+
+    async fn end_session(&self, id: &str) -> Result<PlaybackSession, Problem> {
+        let session = self.session_row(id).await?;
+        if self
+            .set_state(id, SessionState::Active, SessionState::Ended)
+            .await?
+        {
+            self.publish(
+                "playback.session.ended",
+                id,
+                &session.account,
+                serde_json::json!({"session": id, "why": "ended by the caller"}),
+            );
+        }
+        // Always told again: a retry after a failed call must reach the edge.
+        if session.state != SessionState::Revoked {
+            self.tell_edge(id).await?;
+        }
+        self.session_row(id).await
+    }
+
+    async fn revoke_session(&self, id: &str) -> Result<PlaybackSession, Problem> {
+        let session = self.session_row(id).await?;
+        let mut changed = false;
+        for from in [SessionState::Active, SessionState::Ended] {
+            changed |= self.set_state(id, from, SessionState::Revoked).await?;
+        }
+        if changed {
+            self.publish(
+                "playback.session.revoked",
+                id,
+                &session.account,
+                serde_json::json!({"session": id}),
+            );
+        }
+        // Told on every call: a retry after a failed call must reach the edge.
+        self.tell_edge(id).await?;
+        self.session_row(id).await
+    }
+}

@@ -6,6 +6,7 @@
 #     of the load benchmark), prometheus (for promtool, which checks the metrics
 #     exposition and the alerting rules), wrk (the load benchmark's load generator),
 #     libxml2-utils (xmllint, which checks the test ad server's VAST against the IAB XSD)
+#     postgresql (the control plane on PostgreSQL: conformance, end to end, benchmark)
 #   - aioquic from PyPI (the independent HTTP/3 client of the HTTP/3 test) and cwt (the
 #     independent CWT implementation of the access known-answer tests)
 #   - the player test harness' npm packages (tests/players, from its lockfile)
@@ -28,7 +29,7 @@ fi
 
 # --- Debian packages
 missing=()
-for pkg in ffmpeg chromium fonts-dejavu-core nginx prometheus wrk redis-server libxml2-utils; do
+for pkg in ffmpeg chromium fonts-dejavu-core nginx prometheus wrk redis-server libxml2-utils postgresql; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi
@@ -48,7 +49,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update
   $SUDO apt-get install -y "${missing[@]}"
 else
-  echo "install-test-deps: ffmpeg, chromium, fonts-dejavu-core, nginx, prometheus, wrk, redis, xmllint, node, npm already installed"
+  echo "install-test-deps: ffmpeg, chromium, fonts-dejavu-core, nginx, prometheus, wrk, redis, xmllint, postgresql, node, npm already installed"
 fi
 # The Debian packages start their services on install where they can; the tests start
 # their own nginx on ephemeral ports and need neither.

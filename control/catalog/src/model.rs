@@ -104,17 +104,43 @@ pub struct AssetInput {
     pub products: Vec<String>,
 }
 
-/// An asset as the catalog holds it.
+/// An asset as the catalog holds it: the input's fields, its id and its revision. (Spelled
+/// out rather than flattened: a flattened strict input would make the contract's schema
+/// refuse the id as an unknown property.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Asset {
     /// The asset id, also its name on the edge (`/vod/{id}/...`).
     pub id: String,
-    #[serde(flatten)]
-    pub input: AssetInput,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub encryption: Encryption,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ads: Option<AdPolicy>,
+    pub availability: Availability,
+    pub territories: Vec<String>,
+    pub products: Vec<String>,
     /// Raised by every change.
     pub revision: i64,
     /// Unix seconds of the last change.
     pub updated_at: i64,
+}
+
+impl Asset {
+    pub fn new(id: String, i: AssetInput, revision: i64, updated_at: i64) -> Asset {
+        Asset {
+            id,
+            title: i.title,
+            source: i.source,
+            encryption: i.encryption,
+            ads: i.ads,
+            availability: i.availability,
+            territories: i.territories,
+            products: i.products,
+            revision,
+            updated_at,
+        }
+    }
 }
 
 /// What a caller sends to create or replace a product.
@@ -130,8 +156,8 @@ pub struct ProductInput {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Product {
     pub id: String,
-    #[serde(flatten)]
-    pub input: ProductInput,
+    pub name: String,
+    pub max_streams: u32,
     pub revision: i64,
     pub updated_at: i64,
 }

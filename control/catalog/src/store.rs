@@ -41,12 +41,7 @@ fn asset_of(s: Stored, products: Vec<String>) -> Result<Asset, Problem> {
     let mut input: AssetInput =
         serde_json::from_str(&s.body).map_err(|e| corrupt("asset", &s.id, e))?;
     input.products = products;
-    Ok(Asset {
-        id: s.id,
-        input,
-        revision: s.revision,
-        updated_at: s.updated_at,
-    })
+    Ok(Asset::new(s.id, input, s.revision, s.updated_at))
 }
 
 fn product_of(s: Stored) -> Result<Product, Problem> {
@@ -54,7 +49,8 @@ fn product_of(s: Stored) -> Result<Product, Problem> {
         serde_json::from_str(&s.body).map_err(|e| corrupt("product", &s.id, e))?;
     Ok(Product {
         id: s.id,
-        input,
+        name: input.name,
+        max_streams: input.max_streams,
         revision: s.revision,
         updated_at: s.updated_at,
     })

@@ -46,13 +46,13 @@ pub fn decide(f: &Facts<'_>) -> Decision {
         )]);
     };
     let mut reasons = Vec::new();
-    if !asset.input.availability.contains(f.now) {
+    if !asset.availability.contains(f.now) {
         reasons.push(reason(
             ASSET_NOT_AVAILABLE,
             "the asset is outside its availability window".into(),
         ));
     }
-    let territories = &asset.input.territories;
+    let territories = &asset.territories;
     if !territories.is_empty() {
         match f.country {
             Some(c) if territories.iter().any(|t| t.eq_ignore_ascii_case(c)) => {}
@@ -71,8 +71,8 @@ pub fn decide(f: &Facts<'_>) -> Decision {
     let best = f
         .grants
         .iter()
-        .filter(|g| g.holds_at(f.now) && asset.input.products.contains(&g.input.product))
-        .filter_map(|g| (f.max_streams)(&g.input.product).map(|n| (n, &g.input.product)))
+        .filter(|g| g.holds_at(f.now) && asset.products.contains(&g.product))
+        .filter_map(|g| (f.max_streams)(&g.product).map(|n| (n, &g.product)))
         .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(a.1)));
     match best {
         None => {
@@ -97,9 +97,9 @@ mod tests {
     use catalog::model::{AssetInput, Availability, Encryption};
 
     fn asset(products: &[&str], territories: &[&str], window: Availability) -> Asset {
-        Asset {
-            id: "demo".into(),
-            input: AssetInput {
+        Asset::new(
+            "demo".into(),
+            AssetInput {
                 title: "Demo".into(),
                 source: None,
                 encryption: Encryption::default(),
@@ -108,24 +108,24 @@ mod tests {
                 territories: territories.iter().map(|s| s.to_string()).collect(),
                 products: products.iter().map(|s| s.to_string()).collect(),
             },
-            revision: 1,
-            updated_at: 0,
-        }
+            1,
+            0,
+        )
     }
 
     fn grant(product: &str, starts: Option<i64>, ends: Option<i64>) -> Grant {
-        Grant {
-            id: format!("g-{product}"),
-            input: GrantInput {
+        Grant::new(
+            format!("g-{product}"),
+            GrantInput {
                 account: "acct".into(),
                 product: product.into(),
                 starts_at: starts,
                 ends_at: ends,
                 source: "test".into(),
             },
-            revision: 1,
-            updated_at: 0,
-        }
+            1,
+            0,
+        )
     }
 
     fn limits(p: &str) -> Option<u32> {

@@ -27,16 +27,34 @@ pub struct GrantInput {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Grant {
     pub id: String,
-    #[serde(flatten)]
-    pub input: GrantInput,
+    pub account: String,
+    pub product: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<i64>,
+    pub source: String,
     pub revision: i64,
     pub updated_at: i64,
 }
 
 impl Grant {
+    pub fn new(id: String, i: GrantInput, revision: i64, updated_at: i64) -> Grant {
+        Grant {
+            id,
+            account: i.account,
+            product: i.product,
+            starts_at: i.starts_at,
+            ends_at: i.ends_at,
+            source: i.source,
+            revision,
+            updated_at,
+        }
+    }
+
     /// Whether the grant holds at `now`.
     pub fn holds_at(&self, now: i64) -> bool {
-        self.input.starts_at.is_none_or(|s| now >= s) && self.input.ends_at.is_none_or(|e| now < e)
+        self.starts_at.is_none_or(|s| now >= s) && self.ends_at.is_none_or(|e| now < e)
     }
 }
 

@@ -61,12 +61,12 @@ fn grant_of(row: &sqlx::any::AnyRow) -> Result<Grant, Problem> {
     let id: String = row.try_get("id").map_err(unavailable)?;
     let body: String = row.try_get("body").map_err(unavailable)?;
     let input: GrantInput = serde_json::from_str(&body).map_err(|e| corrupt("grant", &id, e))?;
-    Ok(Grant {
+    Ok(Grant::new(
         id,
         input,
-        revision: row.try_get("revision").map_err(unavailable)?,
-        updated_at: row.try_get("updated_at").map_err(unavailable)?,
-    })
+        row.try_get("revision").map_err(unavailable)?,
+        row.try_get("updated_at").map_err(unavailable)?,
+    ))
 }
 
 fn session_of(row: &sqlx::any::AnyRow) -> Result<PlaybackSession, Problem> {
@@ -158,10 +158,10 @@ impl SqlEntitlement {
         let mut limits: BTreeMap<String, Option<u32>> = BTreeMap::new();
         if let Some(a) = &asset {
             for g in grants.iter().filter(|g| g.holds_at(now)) {
-                let p = &g.input.product;
-                if a.input.products.contains(p) && !limits.contains_key(p) {
+                let p = &g.product;
+                if a.products.contains(p) && !limits.contains_key(p) {
                     let limit = match self.catalog.get_product(p).await {
-                        Ok(product) => Some(product.input.max_streams),
+                        Ok(product) => Some(product.max_streams),
                         Err(e) if e.kind == ProblemType::NotFound => None,
                         Err(e) => return Err(upstream("catalog", e)),
                     };
@@ -178,7 +178,7 @@ impl SqlEntitlement {
             country,
             now,
         });
-        let territories = asset.map(|a| a.input.territories).unwrap_or_default();
+        let territories = asset.map(|a| a.territories).unwrap_or_default();
         Ok((d, territories))
     }
 
@@ -341,7 +341,7 @@ impl Entitlement for SqlEntitlement {
             } else {
                 "entitlement.changed"
             };
-            self.publish(kind, id, &grant.input.account, data);
+            self.publish(kind, id, &grant.account, data);
         }
         Ok(Put {
             value: grant,
@@ -407,7 +407,7 @@ impl Entitlement for SqlEntitlement {
             .map_err(unavailable)?;
         if r.rows_affected() > 0 {
             let data = serde_json::to_value(&grant).unwrap_or_default();
-            self.publish("entitlement.withdrawn", id, &grant.input.account, data);
+            self.publish("entitlement.withdrawn", id, &grant.account, data);
         }
         Ok(())
     }

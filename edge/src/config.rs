@@ -47,6 +47,9 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// Server-side ad insertion: ad policies, ad servers, beacons, conditioning.
     pub ads: AdsConfig,
+    /// The control plane (catalog, entitlement, billing) run inside this node on its own
+    /// port; unset runs none (`edgepack control` runs it alone).
+    pub control: Option<control_plane::ControlConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -151,6 +154,7 @@ impl Default for Config {
             access: AccessConfig::default(),
             delivery: DeliveryConfig::default(),
             ads: AdsConfig::default(),
+            control: None,
         }
     }
 }
@@ -268,6 +272,9 @@ impl Config {
         self.access.validate().map_err(ConfigError::Invalid)?;
         self.delivery.validate().map_err(ConfigError::Invalid)?;
         self.ads.validate().map_err(ConfigError::Invalid)?;
+        if let Some(control) = &self.control {
+            control.validate().map_err(ConfigError::Invalid)?;
+        }
         Ok(())
     }
 }

@@ -19,6 +19,7 @@ pub mod access;
 pub mod ads;
 pub mod built;
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod delivery;
 pub mod hash;

@@ -1,6 +1,8 @@
 //! `edgepack`: the daemon (`serve`, the default) and its tools (`package`, `inspect`,
 //! `token`).
 
+mod control;
+mod demo;
 mod token;
 
 use std::path::PathBuf;
@@ -58,6 +60,36 @@ enum Command {
     /// Mint or inspect playback access tokens (Common Access Tokens).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Serve the control plane (catalog, entitlement, billing) from the `[control]` table of
+    /// a configuration file (see deploy/config/edgepack-control.toml).
+    Control {
+        #[arg(long, env = "EDGEPACK_CONFIG")]
+        config: PathBuf,
+        /// Address to listen on (overrides control.listen).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Run a contract's conformance suite against any implementation of it.
+    Conformance {
+        /// catalog, entitlement or billing.
+        #[arg(long)]
+        contract: String,
+        /// The implementation's base URL (the contract's /v1 paths follow it).
+        #[arg(long)]
+        url: String,
+        /// An API key with every scope of the contract.
+        #[arg(long, env = "EDGEPACK_API_KEY")]
+        api_key: String,
+        /// entitlement, billing: a product in the catalog the service uses.
+        #[arg(long)]
+        product: Option<String>,
+        /// entitlement: an asset in that product.
+        #[arg(long)]
+        asset: Option<String>,
+        /// billing: the webhook signing secret the service holds.
+        #[arg(long, env = "EDGEPACK_WEBHOOK_SECRET")]
+        webhook_secret: Option<String>,
+    },
 }
 
 #[derive(clap::Args, Default)]
@@ -91,6 +123,24 @@ fn main() -> ExitCode {
             target_segment_ms,
         } => package(&source, &out, target_segment_ms),
         Command::Token(command) => token::run(command),
+        Command::Control { config, listen } => control::run(&config, listen),
+        Command::Conformance {
+            contract,
+            url,
+            api_key,
+            product,
+            asset,
+            webhook_secret,
+        } => control::conformance(
+            &contract,
+            &url,
+            conformance::Options {
+                api_key,
+                product,
+                asset,
+                webhook_secret,
+            },
+        ),
     };
     match result {
         Ok(code) => code,
@@ -106,6 +156,7 @@ fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),
     };
+    let demo = args.config.is_none();
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
@@ -115,11 +166,15 @@ fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(ms) = args.target_segment_ms {
         config.packaging.target_segment_ms = ms;
     }
+    if demo {
+        demo::add_control(&mut config);
+    }
     config.validate()?;
     Ok(config)
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+/// Logs to standard error, filtered by `RUST_LOG` (default `info`).
+fn init_logs() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -128,6 +183,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logs();
     let config = load_config(&args)?;
     if let MediaRoot::Local(dir) = &config.media_root {
         if !dir.is_dir() {
@@ -148,6 +207,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         } else {
             "http"
         };
+        let control = config.control.clone();
+        let demo = args.config.is_none();
         let daemon = Daemon::new(config).context("cannot set up the daemon")?;
         let listen = daemon.current().config.listen;
         let server = Server::bind(daemon.clone())
@@ -167,11 +228,43 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if let MediaRoot::Local(dir) = &root {
             print_urls(dir, scheme, addr);
         }
+        if let Some(c) = &control {
+            start_control(daemon.clone(), c, demo).await?;
+        }
         tokio::spawn(reload_on_sighup(daemon, args, hangups));
         server.run(shutdown_signal()).await;
         println!("edgepack stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Starts the embedded control plane (`[control]`); the demo's is seeded and, when its port
+/// is taken, moves to a free one rather than stopping the demo.
+async fn start_control(
+    daemon: std::sync::Arc<Daemon>,
+    config: &control_plane::ControlConfig,
+    demo: bool,
+) -> anyhow::Result<()> {
+    let started = edge::control::start(daemon.clone(), config, std::future::pending()).await;
+    let embedded = match started {
+        Ok(e) => e,
+        Err(e) if demo => {
+            tracing::warn!(error = %e, "the demo control plane's port is taken; using a free one");
+            let mut c = config.clone();
+            c.listen.set_port(0);
+            edge::control::start(daemon, &c, std::future::pending())
+                .await
+                .map_err(anyhow::Error::msg)?
+        }
+        Err(e) => anyhow::bail!("control plane: {e}"),
+    };
+    if demo {
+        demo::seed(&embedded.plane).await?;
+        demo::print(embedded.addr, &config.data_dir);
+    } else {
+        println!("control plane listening on http://{}", embedded.addr);
+    }
+    Ok(())
 }
 
 /// Reloads the configuration on every SIGHUP. A configuration that does not load or

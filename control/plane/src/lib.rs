@@ -9,5 +9,17 @@ pub mod config;
 pub mod contracts;
 mod plane;
 
+pub use axum::Router;
 pub use config::ControlConfig;
+
+/// Serves a plane's router on `listener` until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
 pub use plane::{Plane, PlaneError};

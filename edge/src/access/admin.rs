@@ -47,6 +47,58 @@ fn bad(detail: impl Into<String>) -> Problem {
     Problem::new(ProblemKind::BadRequest, detail)
 }
 
+/// Revokes `subject` on this node at once and through the shared store on every node,
+/// until `until` (Unix seconds; at most, and by default, now + `revocation_ttl_seconds`).
+/// `source` labels the metric (`api`, `control`). Shared by the admin API and the control
+/// plane embedded in the node.
+pub async fn apply(
+    access: &Access,
+    subject: Subject,
+    until: Option<u64>,
+    source: &str,
+) -> Result<Revocation, Problem> {
+    let at_ms = clock::now_ms();
+    // At most `revocation_ttl_seconds`: the store keeps revocations that long, so a node that
+    // starts later still learns of every revocation in force.
+    let longest = at_ms / 1000 + access.config.revocation_ttl_seconds;
+    let until = until.unwrap_or(longest).min(longest);
+    if until <= at_ms / 1000 {
+        return Err(bad("until is in the past"));
+    }
+    let revocation = Revocation {
+        subject,
+        at_ms,
+        until,
+    };
+    access
+        .store
+        .revoke(&revocation, &access.revocations)
+        .await
+        .map_err(|e| {
+            Problem::new(
+                ProblemKind::AccessStoreUnavailable,
+                format!("the revocation could not be shared with other nodes: {e}"),
+            )
+        })?;
+    access
+        .metrics
+        .revocations_received
+        .with_label_values(&[source])
+        .inc();
+    access
+        .metrics
+        .revocations_known
+        .set(access.revocations.len() as i64);
+    tracing::info!(
+        kind = revocation.subject.kind(),
+        id = revocation.subject.id(),
+        until,
+        source,
+        "revoked"
+    );
+    Ok(revocation)
+}
+
 /// Takes a revocation and returns its JSON.
 pub async fn revoke<B>(access: Option<&Access>, req: &Parts, body: B) -> Result<Vec<u8>, Problem>
 where
@@ -95,44 +147,7 @@ where
             "the id must be 1 to {MAX_ID} printable characters"
         )));
     }
-    let at_ms = clock::now_ms();
-    // At most `revocation_ttl_seconds`: the store keeps revocations that long, so a node that
-    // starts later still learns of every revocation in force.
-    let longest = at_ms / 1000 + access.config.revocation_ttl_seconds;
-    let until = request.until.unwrap_or(longest).min(longest);
-    if until <= at_ms / 1000 {
-        return Err(bad("until is in the past"));
-    }
-    let revocation = Revocation {
-        subject,
-        at_ms,
-        until,
-    };
-    access
-        .store
-        .revoke(&revocation, &access.revocations)
-        .await
-        .map_err(|e| {
-            Problem::new(
-                ProblemKind::AccessStoreUnavailable,
-                format!("the revocation could not be shared with other nodes: {e}"),
-            )
-        })?;
-    access
-        .metrics
-        .revocations_received
-        .with_label_values(&["api"])
-        .inc();
-    access
-        .metrics
-        .revocations_known
-        .set(access.revocations.len() as i64);
-    tracing::info!(
-        kind = revocation.subject.kind(),
-        id = revocation.subject.id(),
-        until,
-        "revoked"
-    );
+    let revocation = apply(access, subject, request.until, "api").await?;
     Ok(serde_json::json!({
         "kind": revocation.subject.kind(),
         "id": revocation.subject.id(),

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { KEY_HEX, POLICIES } from './encrypted-setup.mjs';
 
 // Assets of the media root:
@@ -226,4 +227,56 @@ export function sampleAt(samples, t) {
   let best = null;
   for (const s of samples) if (s.at <= t) best = s;
   return best;
+}
+
+const ok2xx = (s) => s >= 200 && s < 300;
+const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
+// Sampling (250 ms) and event delivery.
+const SLACK_MS = 500;
+
+/**
+ * The timed cases compare Chromium's request start times with this process'
+ * clock: they must be there and plausible (epoch ms, before the response).
+ */
+export function assertTimings(w) {
+  const bad = w.responses.filter((x) => !Number.isFinite(x.startedAt) || x.startedAt > x.at + 100 || x.startedAt < x.at - 30000);
+  assert.deepEqual(bad.map((x) => `${x.startedAt} vs ${x.at} ${x.url}`), [], 'responses without a plausible request start time');
+  assert.ok(w.samples.length >= 40, `the page watcher took ${w.samples.length} samples (last error: ${w.error})`);
+}
+
+/**
+ * A session revoked mid-play was cut off: nothing issued after the
+ * revocation (answered at `revocation.answeredAt`) was served, media
+ * segments stopped within a segment duration + 1 s, the refusals are 403
+ * session-revoked, and playback stopped within what the player had
+ * buffered + a segment + 1 s. `w` is the watcher, `r` the checkPlayback
+ * result, `atRevoke` the sample at which the revocation was sent.
+ */
+export function assertCutOff(t, { w, r, asset, atRevoke, revocation, segDur, formatResult, what }) {
+  const T = revocation.answeredAt;
+  const segMs = (segDur + 1) * 1000;
+  const plays = r.checks.find((x) => x.name === 'plays');
+  const segs = w.responses.filter((x) => isMediaSegment(x.url, asset));
+  const servedBefore = segs.filter((x) => x.at < revocation.sentAt && ok2xx(x.status));
+  const issuedAfter = w.responses.filter((x) => x.startedAt >= T);
+  const forbidden = segs.filter((x) => x.status === 403);
+  const first403 = forbidden.length ? Math.min(...forbidden.map((x) => x.at)) : null;
+  const asked = segs.filter((x) => x.startedAt >= T && x.startedAt <= T + segMs);
+  const lateOk = segs.filter((x) => ok2xx(x.status) && x.at > T + segMs);
+  const stop = lastProgressAt(w.samples);
+  const finalT = w.samples.length ? w.samples.at(-1).currentTime : 0;
+  const bound = (atRevoke.ahead + segDur + 1) * 1000 + SLACK_MS;
+  t.diagnostic(`revoked ${what} at currentTime ${atRevoke.currentTime.toFixed(2)} with ${atRevoke.ahead.toFixed(2)} s buffered ahead; the call took ${revocation.answeredAt - revocation.sentAt} ms: ${String(revocation.body).slice(0, 300)}`);
+  t.diagnostic(`${servedBefore.length} segments served before; after: ${issuedAfter.length} requests issued (${issuedAfter.filter((x) => ok2xx(x.status)).length} 2xx), first 403 ${first403 ? fmt(first403 - T) : 'never'} after the revocation (${asked.length} segment request(s) issued within ${segDur + 1} s of it); playback stopped ${stop ? fmt(stop - T) : '?'} after it at currentTime ${finalT.toFixed(2)} (bound ${fmt(bound)}); problems: ${JSON.stringify(w.problems.slice(0, 1))}`);
+  assert.equal(plays.ok, false, `playback went on after the revocation:\n${formatResult(r)}`);
+  assertTimings(w);
+  assert.ok(servedBefore.length >= 3, `only ${servedBefore.length} segments were served before the revocation`);
+  assert.deepEqual(issuedAfter.filter((x) => ok2xx(x.status)).map((x) => `${x.status} ${x.url}`), [], 'requests issued after the revocation that were served');
+  assert.deepEqual(lateOk.map((x) => `${fmt(x.at - T)} ${x.url}`), [], `media segments served more than ${segDur + 1} s after the revocation`);
+  assert.ok(first403 !== null, `no request was refused with 403 after the revocation:\n${formatResult(r)}`);
+  if (asked.length) assert.ok(first403 - T <= segMs, `first 403 ${fmt(first403 - T)} after the revocation (bound ${segDur + 1} s)`);
+  else t.diagnostic(`the player asked for no segment within ${segDur + 1} s of the revocation (it had them buffered); its first request after it was refused`);
+  assert.ok(w.problems.some((p) => p.status === 403 && p.body.includes('session-revoked')), `403s are not session-revoked: ${JSON.stringify(w.problems)}`);
+  assert.ok(stop !== null && stop - T <= bound, `playback stopped ${fmt(stop - T)} after the revocation (bound: buffered ${atRevoke.ahead.toFixed(2)} s + segment ${segDur} s + 1 s)`);
+  assert.ok(finalT <= atRevoke.currentTime + atRevoke.ahead + segDur + 1, `currentTime went from ${atRevoke.currentTime} to ${finalT} after the revocation`);
 }

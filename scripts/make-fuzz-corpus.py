@@ -38,6 +38,10 @@ What each target gets (see fuzz/README.md for the input format of each):
                     them, one that forbids more), an empty answer with its Error, namespace
                     prefixes, entities, macros; and broken ones (unclosed, version 5, no
                     Duration, progress without offset, a DTD entity...)
+  stripe_webhook    subscription events in each status, signed with the target's secret at its
+                    fixed time; a bad MAC, an old timestamp, no header, a broken body
+  control_request   the contracts' JSON bodies: assets (every field, minimal, a bad cue point,
+                    an unknown field), products, grants, playback requests, non-JSON
   vmap              ssai/testdata/vmap*.xml and hand-made VMAP: every timeOffset form,
                     VASTAdData, CustomAdData, no source; and broken ones
 """
@@ -47,6 +51,7 @@ import base64
 import glob
 import hashlib
 import hmac
+import json
 import os
 import re
 import struct
@@ -731,6 +736,75 @@ def vmap(seeds):
 
 # --- writing -------------------------------------------------------------------------------
 
+STRIPE_SECRET = b"whsec_fuzz_0123456789abcdef"  # fuzz/fuzz_targets/stripe_webhook.rs
+STRIPE_NOW = 1700000000
+
+
+def stripe_event(kind, status, period_end=STRIPE_NOW + 86400, **extra):
+    sub = {"id": "sub_1", "object": "subscription", "customer": "cus_1", "status": status,
+           "current_period_end": period_end, "start_date": STRIPE_NOW - 86400,
+           "metadata": {"account": "acct-1"},
+           "items": {"object": "list", "data": [{"id": "si_1", "price": {"id": "price_1"}}]}}
+    sub.update(extra)
+    return {"id": "evt_%s_%s" % (kind.split(".")[-1], status), "object": "event",
+            "type": kind, "created": STRIPE_NOW, "data": {"object": sub}}
+
+
+def stripe_webhook(seeds):
+    """Header NUL body: signed with the target's secret at its fixed time, so deliveries
+    reach the event reader verified; some signed badly or not at all."""
+    events = {
+        "active": stripe_event("customer.subscription.created", "active"),
+        "trialing": stripe_event("customer.subscription.updated", "trialing"),
+        "past-due": stripe_event("customer.subscription.updated", "past_due"),
+        "canceled": stripe_event("customer.subscription.deleted", "canceled",
+                                 period_end=STRIPE_NOW - 10),
+        "unpaid": stripe_event("customer.subscription.updated", "unpaid"),
+        "expanded-customer": stripe_event("customer.subscription.updated", "active",
+                                          customer={"id": "cus_2", "object": "customer"}),
+        "item-period": stripe_event("customer.subscription.updated", "active",
+                                    current_period_end=None),
+        "metadata-product": stripe_event("customer.subscription.created", "active",
+                                         metadata={"account": "a", "product": "premium"}),
+        "invoice": {"id": "evt_inv", "type": "invoice.paid", "created": STRIPE_NOW,
+                    "data": {"object": {"object": "invoice", "id": "in_1"}}},
+    }
+    for name, event in events.items():
+        body = json.dumps(event, separators=(",", ":")).encode()
+        mac = hmac.new(STRIPE_SECRET, b"%d." % STRIPE_NOW + body, hashlib.sha256).hexdigest()
+        seeds["signed-%s" % name] = b"t=%d,v1=%s,v0=00\0" % (STRIPE_NOW, mac.encode()) + body
+    body = json.dumps(events["active"]).encode()
+    seeds["wrong-mac"] = b"t=%d,v1=%s\0" % (STRIPE_NOW, b"00" * 32) + body
+    seeds["old"] = b"t=1,v1=00\0" + body
+    seeds["no-header"] = b"\0" + body
+    seeds["broken-body"] = b"t=1700000000,v1=00\0{\"id\": \"evt\", \"type\":"
+
+
+def control_request(seeds):
+    """Kind byte (0 asset, 1 product, 2 grant, 3 playback request) then the JSON body."""
+    bodies = {
+        "asset": (0, {"title": "Demo", "source": "demo/",
+                      "encryption": {"scheme": "cbcs", "drm_systems": ["widevine", "fairplay"]},
+                      "ads": {"ad_server": "https://ads.example/vast?s=[session.id]",
+                              "cue_points": ["start", "00:00:10.000", "50%", "#2", "end"],
+                              "break_seconds": 30, "mode": "guided"},
+                      "availability": {"starts_at": 0, "ends_at": 4102444800},
+                      "territories": ["FR", "DE"], "products": ["basic", "premium"]}),
+        "asset-minimal": (0, {"title": "x"}),
+        "asset-bad-cue": (0, {"title": "x", "ads": {"ad_server": "https://a/", "cue_points": ["soon"]}}),
+        "asset-unknown-field": (0, {"title": "x", "colour": "red"}),
+        "product": (1, {"name": "Basic", "max_streams": 2}),
+        "product-zero": (1, {"name": "Basic", "max_streams": 0}),
+        "grant": (2, {"account": "acct-1", "product": "basic", "starts_at": 1, "ends_at": 2,
+                      "source": "billing:stripe"}),
+        "session": (3, {"account": "acct-1", "device": "tv", "asset": "demo", "country": "FR"}),
+    }
+    for name, (kind, body) in bodies.items():
+        seeds[name] = bytes([kind]) + json.dumps(body).encode()
+    seeds["not-json"] = b"\x00{\"title\": "
+    seeds["array"] = b"\x03[]"
+
+
 TARGETS = {
     "mp4_moov": mp4_moov,
     "mp4_top_level": mp4_top_level,
@@ -745,6 +819,8 @@ TARGETS = {
     "steering_query": steering_query,
     "vast": vast,
     "vmap": vmap,
+    "stripe_webhook": stripe_webhook,
+    "control_request": control_request,
 }
 
 

@@ -103,14 +103,21 @@ export async function startRedis() {
  * The media root (demo_long: the demo title looped to 90 s) and the node's
  * configuration. The node and entitlement share one HS256 key; the node
  * reads the stream limit from the token's `max_streams` claim.
+ *
+ * With `remoteEntitlement` ({url, apiKey}: the swap of control-swap.test.mjs)
+ * the node serves the catalog and billing only and reaches entitlement at
+ * that URL through its contract; the node's admin API is on (`adminKey`, for
+ * the remote service's revocations). Without `postgresUrl` the plane is on
+ * SQLite, without `redisUrl` the node keeps sessions and revocations itself.
  */
-export function makeControlEnv(sourceTitle, { edgePort, controlPort, postgresUrl, redisUrl }) {
+export function makeControlEnv(sourceTitle, { edgePort, controlPort, postgresUrl, redisUrl, remoteEntitlement = null }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgepack-control-'));
   const mediaRoot = path.join(dir, 'media');
   loopTitle(path.resolve(sourceTitle), path.join(mediaRoot, ASSET), LOOPS);
   const secretHex = crypto.randomBytes(32).toString('hex');
   const apiKey = `api-${crypto.randomBytes(12).toString('hex')}`;
   const webhookSecret = `whsec_${crypto.randomBytes(16).toString('hex')}`;
+  const adminKey = remoteEntitlement ? `admin-${crypto.randomBytes(12).toString('hex')}` : null;
   const configPath = path.join(dir, 'edgepack.toml');
   fs.writeFileSync(configPath, [
     `media_root = ${JSON.stringify(mediaRoot)}`,
@@ -118,10 +125,9 @@ export function makeControlEnv(sourceTitle, { edgePort, controlPort, postgresUrl
     '[access]',
     'mode = "token"',
     'max_sessions_claim = "max_streams"',
+    ...(adminKey ? [`admin_key = "${adminKey}"`] : []),
     '',
-    '[access.store]',
-    `url = "${redisUrl}"`,
-    '',
+    ...(redisUrl ? ['[access.store]', `url = "${redisUrl}"`, ''] : []),
     '[[access.keys]]',
     'kid = "control"',
     'alg = "HS256"',
@@ -130,7 +136,8 @@ export function makeControlEnv(sourceTitle, { edgePort, controlPort, postgresUrl
     '[control]',
     `listen = "127.0.0.1:${controlPort}"`,
     `data_dir = ${JSON.stringify(path.join(dir, 'control'))}`,
-    `database_url = "${postgresUrl}"`,
+    ...(postgresUrl ? [`database_url = "${postgresUrl}"`] : []),
+    ...(remoteEntitlement ? ['serve = ["catalog", "billing"]'] : []),
     '',
     '[[control.api_keys]]',
     'name = "e2e"',
@@ -140,15 +147,21 @@ export function makeControlEnv(sourceTitle, { edgePort, controlPort, postgresUrl
     '[control.events]',
     'sink = "jsonl"',
     '',
-    '[control.entitlement]',
-    `edge_base_url = "http://127.0.0.1:${edgePort}"`,
-    'token_ttl_seconds = 120',
-    'renewal_window_seconds = 30',
-    '',
-    '[control.entitlement.signing]',
-    'kid = "control"',
-    'alg = "HS256"',
-    `secret_hex = "${secretHex}"`,
+    ...(remoteEntitlement ? [
+      '[control.remote.entitlement]',
+      `url = "${remoteEntitlement.url}"`,
+      `api_key = "${remoteEntitlement.apiKey}"`,
+    ] : [
+      '[control.entitlement]',
+      `edge_base_url = "http://127.0.0.1:${edgePort}"`,
+      'token_ttl_seconds = 120',
+      'renewal_window_seconds = 30',
+      '',
+      '[control.entitlement.signing]',
+      'kid = "control"',
+      'alg = "HS256"',
+      `secret_hex = "${secretHex}"`,
+    ]),
     '',
     '[control.billing]',
     `webhook_secrets = ["${webhookSecret}"]`,
@@ -163,6 +176,8 @@ export function makeControlEnv(sourceTitle, { edgePort, controlPort, postgresUrl
     configPath,
     apiKey,
     webhookSecret,
+    secretHex,
+    adminKey,
     eventsPath: path.join(dir, 'control', 'events.jsonl'),
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };

@@ -19,8 +19,7 @@ struct ControlFile {
 pub fn load(path: &PathBuf) -> anyhow::Result<ControlConfig> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let file: ControlFile =
-        toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
+    let file: ControlFile = toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
     let config = file
         .control
         .with_context(|| format!("{} has no [control] table", path.display()))?;
@@ -28,7 +27,10 @@ pub fn load(path: &PathBuf) -> anyhow::Result<ControlConfig> {
     Ok(config)
 }
 
-pub fn run(config_path: &PathBuf, listen: Option<std::net::SocketAddr>) -> anyhow::Result<ExitCode> {
+pub fn run(
+    config_path: &PathBuf,
+    listen: Option<std::net::SocketAddr>,
+) -> anyhow::Result<ExitCode> {
     crate::init_logs();
     let mut config = load(config_path)?;
     if let Some(l) = listen {
@@ -50,7 +52,10 @@ pub fn run(config_path: &PathBuf, listen: Option<std::net::SocketAddr>) -> anyho
                 control_plane::config::Service::Billing => "billing",
             })
             .collect();
-        println!("edgepack control listening on http://{addr} ({})", served.join(", "));
+        println!(
+            "edgepack control listening on http://{addr} ({})",
+            served.join(", ")
+        );
         control_plane::serve(listener, plane.router, crate::shutdown_signal()).await?;
         println!("edgepack control stopped");
         Ok(ExitCode::SUCCESS)
@@ -66,5 +71,9 @@ pub fn conformance(
     let outcomes = runtime.block_on(conformance::run(contract, url, &options))?;
     let (report, ok) = conformance::report(&outcomes);
     print!("{report}");
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use catalog::model::{AssetInput, ProductInput};
+use control_plane::ControlConfig;
 use edge::access::config::CatKeyConfig;
 use edge::Config;
 use entitlement::config::SigningKeyConfig;
 use entitlement::model::GrantInput;
-use control_plane::ControlConfig;
 
 pub const ACCOUNT: &str = "demo-viewer";
 pub const PRODUCT: &str = "demo-basic";
@@ -24,15 +24,18 @@ fn secret_hex() -> &'static str {
     static SECRET: OnceLock<String> = OnceLock::new();
     SECRET.get_or_init(|| {
         let mut bytes = [0u8; 32];
-        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-            .unwrap_or(());
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).unwrap_or(());
         hex::encode(bytes)
     })
 }
 
 /// Adds the demo control plane to `config` (the one used when no file is given).
 pub fn add_control(config: &mut Config) {
-    let scheme = if config.tls.enabled() { "https" } else { "http" };
+    let scheme = if config.tls.enabled() {
+        "https"
+    } else {
+        "http"
+    };
     let mut control = ControlConfig {
         data_dir: std::env::temp_dir().join("edgepack-demo-control"),
         open: true,
@@ -102,7 +105,10 @@ pub async fn seed(plane: &control_plane::Plane) -> anyhow::Result<()> {
 
 /// What the demo prints about its control plane.
 pub fn print(addr: std::net::SocketAddr, data_dir: &PathBuf) {
-    println!("control plane (catalog, entitlement, billing): http://{addr}  data: {}", data_dir.display());
+    println!(
+        "control plane (catalog, entitlement, billing): http://{addr}  data: {}",
+        data_dir.display()
+    );
     println!("  open a playback session for the test account, then play its manifests.hls URL:");
     println!(
         "    curl -s -X POST http://{addr}/v1/playback-sessions -H 'content-type: application/json' \\\n      -d '{{\"account\": \"{ACCOUNT}\", \"device\": \"my-laptop\", \"asset\": \"{ASSET}\"}}'"

@@ -139,16 +139,38 @@ mod tests {
     fn each_status_follows_the_rules() {
         let c = config();
         assert_eq!(plan(&sub("active", Some(1000)), 50, 60, &c), entitled(1005));
-        assert_eq!(plan(&sub("trialing", Some(1000)), 50, 60, &c), entitled(1005));
+        assert_eq!(
+            plan(&sub("trialing", Some(1000)), 50, 60, &c),
+            entitled(1005)
+        );
         // past_due: the grace from the event, or the period if that is later.
         assert_eq!(plan(&sub("past_due", Some(20)), 50, 60, &c), entitled(150));
         assert_eq!(plan(&sub("past_due", Some(900)), 50, 60, &c), entitled(900));
-        assert_eq!(plan(&sub("past_due", Some(20)), 50, 200, &c), Plan::Withdrawn);
+        assert_eq!(
+            plan(&sub("past_due", Some(20)), 50, 200, &c),
+            Plan::Withdrawn
+        );
         // canceled: until the paid period ends.
-        assert_eq!(plan(&sub("canceled", Some(1000)), 50, 60, &c), entitled(1000));
-        assert_eq!(plan(&sub("canceled", Some(50)), 50, 60, &c), Plan::Withdrawn);
-        for s in ["unpaid", "paused", "incomplete", "incomplete_expired", "weird"] {
-            assert_eq!(plan(&sub(s, Some(1000)), 50, 60, &c), Plan::Withdrawn, "{s}");
+        assert_eq!(
+            plan(&sub("canceled", Some(1000)), 50, 60, &c),
+            entitled(1000)
+        );
+        assert_eq!(
+            plan(&sub("canceled", Some(50)), 50, 60, &c),
+            Plan::Withdrawn
+        );
+        for s in [
+            "unpaid",
+            "paused",
+            "incomplete",
+            "incomplete_expired",
+            "weird",
+        ] {
+            assert_eq!(
+                plan(&sub(s, Some(1000)), 50, 60, &c),
+                Plan::Withdrawn,
+                "{s}"
+            );
         }
     }
 

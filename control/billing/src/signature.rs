@@ -98,7 +98,10 @@ pub fn verify(
     for secret in secrets {
         let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
         // ring compares in constant time.
-        if h.v1.iter().any(|sig| hmac::verify(&key, &message, sig).is_ok()) {
+        if h.v1
+            .iter()
+            .any(|sig| hmac::verify(&key, &message, sig).is_ok())
+        {
             return Ok(h.timestamp);
         }
     }
@@ -145,7 +148,15 @@ mod tests {
 
     #[test]
     fn malformed_headers_are_named() {
-        for bad in ["", "t=1", "v1=00", "t=x,v1=00", "t=1,v1=zz", "t=1,t=2,v1=00", "junk"] {
+        for bad in [
+            "",
+            "t=1",
+            "v1=00",
+            "t=x,v1=00",
+            "t=1,v1=zz",
+            "t=1,t=2,v1=00",
+            "junk",
+        ] {
             assert!(
                 matches!(parse(bad), Err(SignatureError::Malformed(_))),
                 "{bad:?}"

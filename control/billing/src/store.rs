@@ -43,7 +43,11 @@ pub fn grant_id(subscription: &str, product: &str) -> String {
 fn entitlement_failed(p: Problem) -> Problem {
     Problem::new(
         ProblemType::UpstreamFailed,
-        format!("entitlement refused the grant ({}): {}", p.kind.slug(), p.detail),
+        format!(
+            "entitlement refused the grant ({}): {}",
+            p.kind.slug(),
+            p.detail
+        ),
     )
 }
 
@@ -81,7 +85,12 @@ impl SqlBilling {
         .bind(e.id.as_str())
         .bind(e.event_type.as_str())
         .bind(e.created)
-        .bind(serde_json::to_value(outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+        .bind(
+            serde_json::to_value(outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        )
         .bind(clock::now())
         .execute(&self.db.pool)
         .await

@@ -52,7 +52,9 @@ pub fn parse_event(body: &[u8]) -> Result<Event, EventError> {
     let e: Event =
         serde_json::from_slice(body).map_err(|e| EventError(format!("not a Stripe event: {e}")))?;
     if e.id.is_empty() || e.id.len() > 255 {
-        return Err(EventError("the event id must be 1 to 255 characters".into()));
+        return Err(EventError(
+            "the event id must be 1 to 255 characters".into(),
+        ));
     }
     Ok(e)
 }
@@ -139,7 +141,10 @@ mod tests {
         let s = subscription(&e.data.object).unwrap();
         assert_eq!(s.customer, "cus_1");
         assert_eq!(s.current_period_end, Some(900));
-        assert_eq!(s.metadata.get("account").map(String::as_str), Some("acct-1"));
+        assert_eq!(
+            s.metadata.get("account").map(String::as_str),
+            Some("acct-1")
+        );
         assert_eq!(s.items[0].lookup_key.as_deref(), Some("premium_monthly"));
     }
 
@@ -149,7 +154,8 @@ mod tests {
         assert!(parse_event(br#"{"id":"","type":"x","created":1,"data":{"object":{}}}"#).is_err());
         let invoice = serde_json::json!({"object": "invoice", "id": "in_1"});
         assert!(subscription(&invoice).is_err());
-        let no_customer = serde_json::json!({"object": "subscription", "id": "s", "status": "active"});
+        let no_customer =
+            serde_json::json!({"object": "subscription", "id": "s", "status": "active"});
         assert!(subscription(&no_customer).is_err());
     }
 }

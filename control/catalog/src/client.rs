@@ -70,7 +70,11 @@ impl Catalog for RemoteCatalog {
     ) -> Result<Page<Asset>, Problem> {
         let extra: Vec<(&str, &str)> = product.map(|p| ("product", p)).into_iter().collect();
         self.remote
-            .json::<(), _>(Method::GET, &format!("/v1/assets{}", query(page, &extra)), None)
+            .json::<(), _>(
+                Method::GET,
+                &format!("/v1/assets{}", query(page, &extra)),
+                None,
+            )
             .await
     }
 
@@ -87,7 +91,12 @@ impl Catalog for RemoteCatalog {
     }
 
     async fn put_product(&self, id: &str, input: ProductInput) -> Result<Put<Product>, Problem> {
-        put(&self.remote, &format!("/v1/products/{}", encode(id)), &input).await
+        put(
+            &self.remote,
+            &format!("/v1/products/{}", encode(id)),
+            &input,
+        )
+        .await
     }
 
     async fn get_product(&self, id: &str) -> Result<Product, Problem> {
@@ -98,7 +107,11 @@ impl Catalog for RemoteCatalog {
 
     async fn list_products(&self, page: &PageQuery) -> Result<Page<Product>, Problem> {
         self.remote
-            .json::<(), _>(Method::GET, &format!("/v1/products{}", query(page, &[])), None)
+            .json::<(), _>(
+                Method::GET,
+                &format!("/v1/products{}", query(page, &[])),
+                None,
+            )
             .await
     }
 

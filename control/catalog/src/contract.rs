@@ -2,12 +2,11 @@
 //! The embedded store and the HTTP client implement it, so a caller holds a
 //! `dyn Catalog` and does not know which one it has.
 
-use control_common::page::{Page, PageQuery};
 pub use control_common::outcome::Put;
+use control_common::page::{Page, PageQuery};
 use control_common::Problem;
 
 use crate::model::{Asset, AssetInput, Product, ProductInput};
-
 
 #[async_trait::async_trait]
 pub trait Catalog: Send + Sync {

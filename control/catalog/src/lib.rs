@@ -16,7 +16,7 @@ pub mod model;
 pub mod openapi;
 pub mod server;
 pub mod store;
-mod validate;
+pub mod validate;
 
 pub use contract::Catalog;
 pub use model::{Asset, AssetInput, Product, ProductInput};

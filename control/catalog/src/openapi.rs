@@ -3,9 +3,9 @@
 //! the two differ, and `EDGEPACK_WRITE_CONTRACTS=1 cargo test -p catalog` rewrites the file
 //! when a change to the contract is intended (and then reviewed like code).
 
+use control_common::openapi::BearerKeys;
 use control_common::page::{Page, PageQuery};
 use control_common::problem::{ProblemDocument, Reason};
-use control_common::openapi::BearerKeys;
 use utoipa::OpenApi;
 
 use crate::model::*;

@@ -170,18 +170,24 @@ impl Catalog for SqlCatalog {
             .await
             .map_err(unavailable)?;
         for p in &input.products {
-            sqlx::query("INSERT INTO catalog_asset_products (asset_id, product_id) VALUES ($1, $2)")
-                .bind(id)
-                .bind(p.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
+            sqlx::query(
+                "INSERT INTO catalog_asset_products (asset_id, product_id) VALUES ($1, $2)",
+            )
+            .bind(id)
+            .bind(p.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
         }
         tx.commit().await.map_err(unavailable)?;
         let asset = self.get_asset(id).await?;
         if done.changed {
             self.publish(
-                if done.created { "asset.created" } else { "asset.changed" },
+                if done.created {
+                    "asset.created"
+                } else {
+                    "asset.changed"
+                },
                 id,
                 serde_json::json!({"id": id, "revision": asset.revision}),
             );
@@ -194,14 +200,13 @@ impl Catalog for SqlCatalog {
 
     async fn get_asset(&self, id: &str) -> Result<Asset, Problem> {
         validate::id("asset", id)?;
-        let row = sqlx::query(
-            "SELECT id, body, revision, updated_at FROM catalog_assets WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.db.pool)
-        .await
-        .map_err(unavailable)?
-        .ok_or_else(|| Problem::not_found("asset", id))?;
+        let row =
+            sqlx::query("SELECT id, body, revision, updated_at FROM catalog_assets WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await
+                .map_err(unavailable)?
+                .ok_or_else(|| Problem::not_found("asset", id))?;
         let products = self
             .products_of(id, id)
             .await?
@@ -289,7 +294,11 @@ impl Catalog for SqlCatalog {
         let product = self.get_product(id).await?;
         if done.changed {
             self.publish(
-                if done.created { "product.created" } else { "product.changed" },
+                if done.created {
+                    "product.created"
+                } else {
+                    "product.changed"
+                },
                 id,
                 serde_json::json!({"id": id, "revision": product.revision}),
             );

@@ -121,7 +121,10 @@ mod tests {
         assert!(asset(&ok_asset()).is_ok());
         let cases: Vec<(&str, Box<dyn Fn(&mut AssetInput)>)> = vec![
             ("title", Box::new(|a| a.title = " ".into())),
-            ("territories", Box::new(|a| a.territories = vec!["fr".into()])),
+            (
+                "territories",
+                Box::new(|a| a.territories = vec!["fr".into()]),
+            ),
             ("products", Box::new(|a| a.products = vec!["a/b".into()])),
             (
                 "availability",

@@ -105,7 +105,9 @@ impl Db {
                     .trim_start_matches("sqlite://")
                     .trim_start_matches("sqlite:");
                 let path = path.split('?').next().unwrap_or(path);
-                if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
+                if let Some(dir) = Path::new(path)
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
                 {
                     std::fs::create_dir_all(dir).map_err(|source| DbError::Directory {
                         path: dir.display().to_string(),
@@ -177,13 +179,19 @@ impl Db {
 /// goes to the log, not to the caller.
 pub fn unavailable(e: sqlx::Error) -> Problem {
     tracing::error!(error = %e, "database error");
-    Problem::new(ProblemType::DatabaseUnavailable, "the database did not answer; retry later")
+    Problem::new(
+        ProblemType::DatabaseUnavailable,
+        "the database did not answer; retry later",
+    )
 }
 
 /// A stored document that no longer parses: a bug or a hand edit, 500.
 pub fn corrupt(what: &str, id: &str, e: serde_json::Error) -> Problem {
     tracing::error!(error = %e, what, id, "stored document does not parse");
-    Problem::new(ProblemType::Internal, format!("the stored {what} {id:?} is unreadable"))
+    Problem::new(
+        ProblemType::Internal,
+        format!("the stored {what} {id:?} is unreadable"),
+    )
 }
 
 /// Whether a write changed a row.

@@ -145,11 +145,12 @@ pub struct EventMetrics {
 
 impl EventMetrics {
     pub fn new(registry: &prometheus::Registry) -> Result<EventMetrics, prometheus::Error> {
-        let counter = |name: &str, help: &str| -> Result<prometheus::IntCounter, prometheus::Error> {
-            let c = prometheus::IntCounter::new(name, help)?;
-            registry.register(Box::new(c.clone()))?;
-            Ok(c)
-        };
+        let counter =
+            |name: &str, help: &str| -> Result<prometheus::IntCounter, prometheus::Error> {
+                let c = prometheus::IntCounter::new(name, help)?;
+                registry.register(Box::new(c.clone()))?;
+                Ok(c)
+            };
         Ok(EventMetrics {
             published: counter(
                 "edgepack_control_events_published_total",
@@ -250,7 +251,13 @@ mod tests {
     }
 
     fn event(n: u32) -> CloudEvent {
-        CloudEvent::new("/t", "dev.edgepack.test.v1", "s", "acct", serde_json::json!({"n": n}))
+        CloudEvent::new(
+            "/t",
+            "dev.edgepack.test.v1",
+            "s",
+            "acct",
+            serde_json::json!({"n": n}),
+        )
     }
 
     #[tokio::test]
@@ -298,7 +305,11 @@ mod tests {
         let down = Arc::new(AtomicBool::new(true));
         let got = Arc::new(std::sync::Mutex::new(0));
         let metrics = Arc::new(EventMetrics::new(&prometheus::Registry::new()).unwrap());
-        let events = Events::start(Box::new(Down(down.clone(), got.clone())), 4, metrics.clone());
+        let events = Events::start(
+            Box::new(Down(down.clone(), got.clone())),
+            4,
+            metrics.clone(),
+        );
         for n in 0..20 {
             events.publish(event(n));
         }

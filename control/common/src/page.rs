@@ -27,9 +27,7 @@ impl PageQuery {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            Some(n) => Err(Problem::bad_request(format!(
-                "limit {n}: 1 to {MAX_LIMIT}"
-            ))),
+            Some(n) => Err(Problem::bad_request(format!("limit {n}: 1 to {MAX_LIMIT}"))),
         }
     }
 

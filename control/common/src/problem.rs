@@ -260,10 +260,7 @@ impl IntoResponse for Problem {
         let body = serde_json::to_vec(&self.document()).unwrap_or_default();
         let mut response = (self.kind.status(), body).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(PROBLEM_JSON),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }

@@ -196,10 +196,7 @@ pub fn app(
     }
     router
         .route("/healthz", get(healthz))
-        .route(
-            "/readyz",
-            get(readyz).with_state(shared.clone()),
-        )
+        .route("/readyz", get(readyz).with_state(shared.clone()))
         .route("/metrics", get(metrics_text).with_state(shared.clone()))
         .fallback(no_such_operation)
         .method_not_allowed_fallback(method_not_allowed)

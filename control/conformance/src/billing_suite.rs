@@ -25,7 +25,11 @@ fn event(id: &str, kind: &str, created: i64, sub: &str, status: &str, product: &
     })
 }
 
-async fn deliver(check: &Check, body: &[u8], header: String) -> Result<crate::http_check::Answer, String> {
+async fn deliver(
+    check: &Check,
+    body: &[u8],
+    header: String,
+) -> Result<crate::http_check::Answer, String> {
     check
         .send(
             Req::new(Method::POST, "/v1/webhooks/stripe")

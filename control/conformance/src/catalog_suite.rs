@@ -25,7 +25,10 @@ pub async fn run(check: &Check) -> Vec<Outcome> {
         Ok(a.json)
     });
     let revision = created.as_ref().ok().map(|v| v["revision"].clone());
-    s.record("PUT a new product is 201 with the product", created.map(|_| ()));
+    s.record(
+        "PUT a new product is 201 with the product",
+        created.map(|_| ()),
+    );
 
     let r = check
         .send(Req::new(Method::PUT, &product_path).json(&product_body))
@@ -34,7 +37,11 @@ pub async fn run(check: &Check) -> Vec<Outcome> {
         "PUT the same product again is 200 and keeps its revision",
         r.and_then(|a| {
             status(&a, 200)?;
-            field(&a.json, "revision", revision.as_ref().unwrap_or(&Value::Null))
+            field(
+                &a.json,
+                "revision",
+                revision.as_ref().unwrap_or(&Value::Null),
+            )
         }),
     );
     let r = check
@@ -65,16 +72,24 @@ pub async fn run(check: &Check) -> Vec<Outcome> {
         }),
     );
     let r = check
-        .send(Req::new(
-            Method::PUT,
-            "/v1/products/conf-bad",
-        ).json(&json!({"name": "", "max_streams": 0})))
+        .send(
+            Req::new(Method::PUT, "/v1/products/conf-bad")
+                .json(&json!({"name": "", "max_streams": 0})),
+        )
         .await;
     s.record(
         "PUT an invalid product is 400",
         r.and_then(|a| problem(&a, 400, "bad-request")),
     );
-    bad_bodies(check, &mut s, "PUT product", Method::PUT, &product_path, &product_body).await;
+    bad_bodies(
+        check,
+        &mut s,
+        "PUT product",
+        Method::PUT,
+        &product_path,
+        &product_body,
+    )
+    .await;
 
     // Paging: walk the whole list one item at a time; both products must appear once.
     let mut seen = Vec::new();
@@ -93,7 +108,11 @@ pub async fn run(check: &Check) -> Vec<Outcome> {
                         paging = Err(format!("limit=1 gave {} items", items.len()));
                         break;
                     }
-                    seen.extend(items.iter().filter_map(|i| i["id"].as_str().map(str::to_owned)));
+                    seen.extend(
+                        items
+                            .iter()
+                            .filter_map(|i| i["id"].as_str().map(str::to_owned)),
+                    );
                 }
                 match a.json["next"].as_str() {
                     Some(n) => after = n.to_owned(),
@@ -115,18 +134,25 @@ pub async fn run(check: &Check) -> Vec<Outcome> {
         paging.and_then(|()| {
             for p in [&product, &product2] {
                 if seen.iter().filter(|s| *s == p).count() != 1 {
-                    return Err(format!("{p} seen {} times", seen.iter().filter(|s| *s == p).count()));
+                    return Err(format!(
+                        "{p} seen {} times",
+                        seen.iter().filter(|s| *s == p).count()
+                    ));
                 }
             }
             Ok(())
         }),
     );
-    let r = check.send(Req::new(Method::GET, "/v1/products?limit=0")).await;
+    let r = check
+        .send(Req::new(Method::GET, "/v1/products?limit=0"))
+        .await;
     s.record(
         "a limit of 0 is 400",
         r.and_then(|a| problem(&a, 400, "bad-request")),
     );
-    let r = check.send(Req::new(Method::GET, "/v1/products?color=red")).await;
+    let r = check
+        .send(Req::new(Method::GET, "/v1/products?color=red"))
+        .await;
     s.record(
         "an unknown query parameter is 400",
         r.and_then(|a| problem(&a, 400, "bad-request")),
@@ -166,7 +192,9 @@ pub async fn run(check: &Check) -> Vec<Outcome> {
     );
     let mut bad_cue = asset_body.clone();
     bad_cue["ads"]["cue_points"] = json!(["soon"]);
-    let r = check.send(Req::new(Method::PUT, &asset_path).json(&bad_cue)).await;
+    let r = check
+        .send(Req::new(Method::PUT, &asset_path).json(&bad_cue))
+        .await;
     s.record(
         "PUT an asset with a malformed cue point is 400",
         r.and_then(|a| problem(&a, 400, "bad-request")),
@@ -176,7 +204,11 @@ pub async fn run(check: &Check) -> Vec<Outcome> {
         "GET an asset",
         r.and_then(|a| {
             status(&a, 200)?;
-            field(&a.json["ads"], "cue_points", &json!(["start", "00:00:10.000", "50%"]))
+            field(
+                &a.json["ads"],
+                "cue_points",
+                &json!(["start", "00:00:10.000", "50%"]),
+            )
         }),
     );
     let r = check
@@ -199,11 +231,22 @@ pub async fn run(check: &Check) -> Vec<Outcome> {
             Ok(())
         }),
     );
-    bad_bodies(check, &mut s, "PUT asset", Method::PUT, &asset_path, &asset_body).await;
+    bad_bodies(
+        check,
+        &mut s,
+        "PUT asset",
+        Method::PUT,
+        &asset_path,
+        &asset_body,
+    )
+    .await;
 
     // A deleted product leaves the assets that were in it.
     let r = check
-        .send(Req::new(Method::DELETE, &format!("/v1/products/{product2}")))
+        .send(Req::new(
+            Method::DELETE,
+            &format!("/v1/products/{product2}"),
+        ))
         .await;
     s.record("DELETE a product is 204", r.and_then(|a| status(&a, 204)));
     let r = check.send(Req::new(Method::GET, &asset_path)).await;
@@ -223,12 +266,16 @@ pub async fn run(check: &Check) -> Vec<Outcome> {
         "DELETE a deleted asset is 404",
         r.and_then(|a| problem(&a, 404, "not-found")),
     );
-    let r = check.send(Req::new(Method::GET, "/v1/assets/no-such-asset-0")).await;
+    let r = check
+        .send(Req::new(Method::GET, "/v1/assets/no-such-asset-0"))
+        .await;
     s.record(
         "GET an unknown asset is 404",
         r.and_then(|a| problem(&a, 404, "not-found")),
     );
-    let r = check.send(Req::new(Method::GET, &product_path).anonymous()).await;
+    let r = check
+        .send(Req::new(Method::GET, &product_path).anonymous())
+        .await;
     s.record(
         "GET without an API key is 401",
         r.and_then(|a| problem(&a, 401, "api-key-invalid")),

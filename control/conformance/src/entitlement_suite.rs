@@ -41,7 +41,9 @@ pub async fn run(check: &Check, product: &str, asset: &str) -> Vec<Outcome> {
     let grant_path = format!("/v1/grants/{grant}");
     let grant_body = json!({"account": account, "product": product, "source": "conformance"});
 
-    let r = check.send(Req::new(Method::PUT, &grant_path).json(&grant_body)).await;
+    let r = check
+        .send(Req::new(Method::PUT, &grant_path).json(&grant_body))
+        .await;
     let revision = r.as_ref().ok().map(|a| a.json["revision"].clone());
     s.record(
         "PUT a new grant is 201 with the grant",
@@ -51,12 +53,18 @@ pub async fn run(check: &Check, product: &str, asset: &str) -> Vec<Outcome> {
             field(&a.json, "product", &json!(product))
         }),
     );
-    let r = check.send(Req::new(Method::PUT, &grant_path).json(&grant_body)).await;
+    let r = check
+        .send(Req::new(Method::PUT, &grant_path).json(&grant_body))
+        .await;
     s.record(
         "PUT the same grant again is 200 and keeps its revision",
         r.and_then(|a| {
             status(&a, 200)?;
-            field(&a.json, "revision", revision.as_ref().unwrap_or(&Value::Null))
+            field(
+                &a.json,
+                "revision",
+                revision.as_ref().unwrap_or(&Value::Null),
+            )
         }),
     );
     let r = check.send(Req::new(Method::GET, &grant_path)).await;
@@ -68,7 +76,10 @@ pub async fn run(check: &Check, product: &str, asset: &str) -> Vec<Outcome> {
         }),
     );
     let r = check
-        .send(Req::new(Method::GET, &format!("/v1/grants?account={account}")))
+        .send(Req::new(
+            Method::GET,
+            &format!("/v1/grants?account={account}"),
+        ))
         .await;
     s.record(
         "GET /v1/grants?account= lists the account's grants",
@@ -102,13 +113,25 @@ pub async fn run(check: &Check, product: &str, asset: &str) -> Vec<Outcome> {
         "PUT a grant that ends before it starts is 400",
         r.and_then(|a| problem(&a, 400, "bad-request")),
     );
-    bad_bodies(check, &mut s, "PUT grant", Method::PUT, &grant_path, &grant_body).await;
+    bad_bodies(
+        check,
+        &mut s,
+        "PUT grant",
+        Method::PUT,
+        &grant_path,
+        &grant_body,
+    )
+    .await;
 
     let request = json!({"account": account, "device": "conformance-device", "asset": asset, "country": "FR"});
     let r = check
         .send(Req::new(Method::POST, "/v1/playback-sessions").json(&request))
         .await;
-    let session = r.as_ref().ok().map(|a| a.json.clone()).unwrap_or(Value::Null);
+    let session = r
+        .as_ref()
+        .ok()
+        .map(|a| a.json.clone())
+        .unwrap_or(Value::Null);
     let session_id = session["id"].as_str().unwrap_or("missing").to_owned();
     s.record(
         "POST /v1/playback-sessions for an entitled account is 201 with a token and manifests",
@@ -196,7 +219,8 @@ pub async fn run(check: &Check, product: &str, asset: &str) -> Vec<Outcome> {
     );
 
     // Denials.
-    let stranger = json!({"account": fresh("conf-stranger"), "device": "d", "asset": asset, "country": "FR"});
+    let stranger =
+        json!({"account": fresh("conf-stranger"), "device": "d", "asset": asset, "country": "FR"});
     let r = check
         .send(Req::new(Method::POST, "/v1/playback-sessions").json(&stranger))
         .await;
@@ -212,9 +236,11 @@ pub async fn run(check: &Check, product: &str, asset: &str) -> Vec<Outcome> {
         }),
     );
     let r = check
-        .send(Req::new(Method::POST, "/v1/playback-sessions").json(&json!({
-            "account": account, "device": "d", "asset": "conf-no-such-asset"
-        })))
+        .send(
+            Req::new(Method::POST, "/v1/playback-sessions").json(&json!({
+                "account": account, "device": "d", "asset": "conf-no-such-asset"
+            })),
+        )
         .await;
     s.record(
         "an unknown asset is denied: 403 with reason asset-unknown",
@@ -253,7 +279,10 @@ pub async fn run(check: &Check, product: &str, asset: &str) -> Vec<Outcome> {
         }),
     );
     let r = check
-        .send(Req::new(Method::POST, &format!("{session_path}/revocation")))
+        .send(Req::new(
+            Method::POST,
+            &format!("{session_path}/revocation"),
+        ))
         .await;
     s.record(
         "revoking a session is 200 with state revoked",
@@ -263,7 +292,10 @@ pub async fn run(check: &Check, product: &str, asset: &str) -> Vec<Outcome> {
         }),
     );
     let r = check
-        .send(Req::new(Method::POST, &format!("{session_path}/revocation")))
+        .send(Req::new(
+            Method::POST,
+            &format!("{session_path}/revocation"),
+        ))
         .await;
     s.record(
         "revoking it again is 200 (idempotent)",
@@ -298,7 +330,10 @@ pub async fn run(check: &Check, product: &str, asset: &str) -> Vec<Outcome> {
         }),
     );
     let r = check
-        .send(Req::new(Method::GET, "/v1/playback-sessions/conf-no-such-session"))
+        .send(Req::new(
+            Method::GET,
+            "/v1/playback-sessions/conf-no-such-session",
+        ))
         .await;
     s.record(
         "GET an unknown session is 404",

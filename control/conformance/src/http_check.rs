@@ -73,8 +73,7 @@ pub type CheckResult = Result<(), String>;
 
 impl Check {
     pub fn new(base: &str, key: &str) -> Result<Check, String> {
-        let remote =
-            control_common::client::Remote::new(base, None, Duration::from_secs(10))?;
+        let remote = control_common::client::Remote::new(base, None, Duration::from_secs(10))?;
         Ok(Check {
             base: base.trim_end_matches('/').to_owned(),
             key: key.to_owned(),
@@ -154,7 +153,10 @@ pub fn problem(a: &Answer, want_status: u16, slug: &str) -> CheckResult {
         return Err(format!("problem type {t:?} where .../{slug} was due"));
     }
     if a.json["status"].as_u64() != Some(u64::from(want_status)) {
-        return Err(format!("the problem's status member is {}", a.json["status"]));
+        return Err(format!(
+            "the problem's status member is {}",
+            a.json["status"]
+        ));
     }
     if a.json["title"].as_str().is_none_or(str::is_empty) {
         return Err("the problem has no title".into());
@@ -220,7 +222,9 @@ pub async fn bad_bodies(
     );
     let mut unknown = good.clone();
     unknown["surprise_field"] = Value::from(1);
-    let r = check.send(Req::new(method.clone(), path).json(&unknown)).await;
+    let r = check
+        .send(Req::new(method.clone(), path).json(&unknown))
+        .await;
     suite.record(
         &format!("{what}: an unknown field is 400 bad-request"),
         r.and_then(|a| problem(&a, 400, "bad-request")),

@@ -40,7 +40,11 @@ pub enum SuiteError {
 }
 
 /// Runs the suite of `contract` against `base`; every check's outcome, in order.
-pub async fn run(contract: &str, base: &str, options: &Options) -> Result<Vec<Outcome>, SuiteError> {
+pub async fn run(
+    contract: &str,
+    base: &str,
+    options: &Options,
+) -> Result<Vec<Outcome>, SuiteError> {
     let check = Check::new(base, &options.api_key).map_err(SuiteError::Client)?;
     match contract {
         "catalog" => Ok(catalog_suite::run(&check).await),

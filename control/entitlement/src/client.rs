@@ -89,7 +89,12 @@ impl Entitlement for RemoteEntitlement {
             .into_iter()
             .collect();
         self.remote
-            .call(Method::POST, "/v1/playback-sessions", Some(&request), &headers)
+            .call(
+                Method::POST,
+                "/v1/playback-sessions",
+                Some(&request),
+                &headers,
+            )
             .await?
             .ok_or_else(|| {
                 Problem::new(

@@ -82,7 +82,8 @@ impl Default for EntitlementConfig {
 
 impl EntitlementConfig {
     pub fn validate(&self) -> Result<(), String> {
-        if !(self.edge_base_url.starts_with("http://") || self.edge_base_url.starts_with("https://"))
+        if !(self.edge_base_url.starts_with("http://")
+            || self.edge_base_url.starts_with("https://"))
         {
             return Err("control.entitlement.edge_base_url: an http(s) URL".into());
         }

@@ -2,12 +2,11 @@
 //! embedded store and the HTTP client implement it; the billing adapter and the demo hold a
 //! `dyn Entitlement`.
 
-use control_common::page::{Page, PageQuery};
 pub use control_common::outcome::Put;
+use control_common::page::{Page, PageQuery};
 use control_common::Problem;
 
 use crate::model::{Grant, GrantInput, PlaybackRequest, PlaybackSession};
-
 
 #[async_trait::async_trait]
 pub trait Entitlement: Send + Sync {

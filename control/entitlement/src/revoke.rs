@@ -35,11 +35,17 @@ pub struct EdgeAdmin {
 
 impl EdgeAdmin {
     pub fn new(c: &RevocationConfig) -> Result<EdgeAdmin, String> {
-        let timeout = Duration::from_millis(if c.timeout_ms == 0 { 2000 } else { c.timeout_ms });
+        let timeout = Duration::from_millis(if c.timeout_ms == 0 {
+            2000
+        } else {
+            c.timeout_ms
+        });
         // Plain HTTP to nodes on a private network, or HTTPS through the same client setup
         // as every other remote call.
         let remote = control_common::client::Remote::new(
-            c.edge_admin_urls.first().map_or("http://unused", |u| u.as_str()),
+            c.edge_admin_urls
+                .first()
+                .map_or("http://unused", |u| u.as_str()),
             None,
             timeout,
         )?;

@@ -41,7 +41,10 @@ pub fn router(entitlement: Arc<dyn Entitlement>, keys: ApiKeys) -> Router {
             get(get_session).delete(end_session),
         )
         .route("/v1/playback-sessions/{id}/renewal", post(renew_session))
-        .route("/v1/playback-sessions/{id}/revocation", post(revoke_session))
+        .route(
+            "/v1/playback-sessions/{id}/revocation",
+            post(revoke_session),
+        )
         .with_state(Api { entitlement, keys })
 }
 
@@ -79,7 +82,11 @@ pub async fn put_grant(
 ) -> Result<Response, Problem> {
     api.keys.authorize(&headers, Scope::GrantsWrite)?;
     let put = api.entitlement.put_grant(&id, input).await?;
-    let status = if put.created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if put.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, axum::Json(put.value)).into_response())
 }
 
@@ -120,7 +127,9 @@ pub async fn list_grants(
     api.keys.authorize(&headers, Scope::GrantsRead)?;
     let (account, page) = page(q);
     Ok(axum::Json(
-        api.entitlement.list_grants(account.as_deref(), &page).await?,
+        api.entitlement
+            .list_grants(account.as_deref(), &page)
+            .await?,
     ))
 }
 
@@ -222,7 +231,9 @@ pub async fn list_sessions(
     api.keys.authorize(&headers, Scope::SessionsRead)?;
     let (account, page) = page(q);
     Ok(axum::Json(
-        api.entitlement.list_sessions(account.as_deref(), &page).await?,
+        api.entitlement
+            .list_sessions(account.as_deref(), &page)
+            .await?,
     ))
 }
 

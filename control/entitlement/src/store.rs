@@ -16,9 +16,7 @@ use sqlx::Row;
 use crate::config::EntitlementConfig;
 use crate::contract::{Entitlement, Put};
 use crate::decide::{decide, Decision, Facts};
-use crate::model::{
-    Grant, GrantInput, Manifests, PlaybackRequest, PlaybackSession, SessionState,
-};
+use crate::model::{Grant, GrantInput, Manifests, PlaybackRequest, PlaybackSession, SessionState};
 use crate::revoke::Revoker;
 use crate::tokens::{Minter, Subject};
 
@@ -231,27 +229,25 @@ impl SqlEntitlement {
         from: SessionState,
         to: SessionState,
     ) -> Result<bool, Problem> {
-        let r = sqlx::query("UPDATE entitlement_sessions SET state = $1 WHERE id = $2 AND state = $3")
-            .bind(to.as_str())
-            .bind(id)
-            .bind(from.as_str())
-            .execute(&self.db.pool)
-            .await
-            .map_err(unavailable)?;
+        let r =
+            sqlx::query("UPDATE entitlement_sessions SET state = $1 WHERE id = $2 AND state = $3")
+                .bind(to.as_str())
+                .bind(id)
+                .bind(from.as_str())
+                .execute(&self.db.pool)
+                .await
+                .map_err(unavailable)?;
         Ok(r.rows_affected() > 0)
     }
 
     async fn tell_edge(&self, id: &str) -> Result<(), Problem> {
         let until = clock::now() + i64::try_from(self.config.revocation_seconds).unwrap_or(86_400);
-        self.revoker
-            .revoke_session(id, until)
-            .await
-            .map_err(|e| {
-                Problem::new(
-                    ProblemType::UpstreamFailed,
-                    format!("the edge did not take the revocation (retry): {e}"),
-                )
-            })
+        self.revoker.revoke_session(id, until).await.map_err(|e| {
+            Problem::new(
+                ProblemType::UpstreamFailed,
+                format!("the edge did not take the revocation (retry): {e}"),
+            )
+        })
     }
 
     async fn session_row(&self, id: &str) -> Result<PlaybackSession, Problem> {
@@ -600,9 +596,9 @@ impl Entitlement for SqlEntitlement {
                 None
             }
             Decision::Denied(reasons) => {
-                let only_territory = reasons.iter().all(|r| {
-                    r.type_uri.ends_with(crate::decide::TERRITORY_NOT_ALLOWED)
-                });
+                let only_territory = reasons
+                    .iter()
+                    .all(|r| r.type_uri.ends_with(crate::decide::TERRITORY_NOT_ALLOWED));
                 if only_territory {
                     None
                 } else {

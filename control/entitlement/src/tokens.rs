@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(t.claims.text_of("sid").as_deref(), Some("s1"));
         assert_eq!(t.claims.uint_of("max_streams"), Some(2));
         let other = KeySet::new(vec![Key::hmac(b"k1", &[9u8; 16]).unwrap()]).unwrap();
-        assert!(verify(&token, &other).is_err(), "another secret must not verify");
+        assert!(
+            verify(&token, &other).is_err(),
+            "another secret must not verify"
+        );
     }
 
     #[test]

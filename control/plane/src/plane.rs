@@ -48,7 +48,11 @@ pub struct Plane {
 }
 
 fn remote_timeout(r: &RemoteConfig) -> Duration {
-    Duration::from_millis(if r.timeout_ms == 0 { 2000 } else { r.timeout_ms })
+    Duration::from_millis(if r.timeout_ms == 0 {
+        2000
+    } else {
+        r.timeout_ms
+    })
 }
 
 async fn open_db(

@@ -117,5 +117,8 @@ pub async fn passes(contract: &str, url: &str) {
     let (report, ok) = conformance::report(&outcomes);
     println!("{contract} at {url}:\n{report}");
     assert!(ok, "{contract} conformance failed:\n{report}");
-    assert!(outcomes.len() >= 10, "the {contract} suite ran too few checks");
+    assert!(
+        outcomes.len() >= 10,
+        "the {contract} suite ran too few checks"
+    );
 }

@@ -21,7 +21,9 @@ fn bin_dir() -> PathBuf {
         .filter(|p| p.join("initdb").exists())
         .collect();
     versions.sort();
-    versions.pop().expect("a PostgreSQL server under /usr/lib/postgresql")
+    versions
+        .pop()
+        .expect("a PostgreSQL server under /usr/lib/postgresql")
 }
 
 fn is_root() -> bool {
@@ -81,7 +83,14 @@ impl Postgres {
             .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
             .arg("-c")
             .arg(format!("unix_socket_directories={}", dir.path().display()))
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+            .args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ])
             .args(["-c", "max_connections=200"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -107,7 +116,15 @@ impl Postgres {
     /// A fresh database in the cluster, and its URL.
     pub fn database(&self, name: &str) -> String {
         let out = command(&bin_dir().join("createdb"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", name])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                name,
+            ])
             .output()
             .expect("createdb runs");
         assert!(

@@ -1,7 +1,6 @@
 //! `edgepack control`: the control plane alone, from the `[control]` table of a
 //! configuration file; and `edgepack conformance`: a contract's suite against any URL.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -16,7 +15,7 @@ struct ControlFile {
     control: Option<ControlConfig>,
 }
 
-pub fn load(path: &PathBuf) -> anyhow::Result<ControlConfig> {
+pub fn load(path: &std::path::Path) -> anyhow::Result<ControlConfig> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let file: ControlFile = toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
@@ -28,7 +27,7 @@ pub fn load(path: &PathBuf) -> anyhow::Result<ControlConfig> {
 }
 
 pub fn run(
-    config_path: &PathBuf,
+    config_path: &std::path::Path,
     listen: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<ExitCode> {
     crate::init_logs();

@@ -4,7 +4,6 @@
 //! made at start and given to both the entitlement service and the node, so the demo's
 //! tokens verify.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use catalog::model::{AssetInput, ProductInput};
@@ -104,7 +103,7 @@ pub async fn seed(plane: &control_plane::Plane) -> anyhow::Result<()> {
 }
 
 /// What the demo prints about its control plane.
-pub fn print(addr: std::net::SocketAddr, data_dir: &PathBuf) {
+pub fn print(addr: std::net::SocketAddr, data_dir: &std::path::Path) {
     println!(
         "control plane (catalog, entitlement, billing): http://{addr}  data: {}",
         data_dir.display()

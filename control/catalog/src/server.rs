@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use control_common::body::{Json, Query};
+use control_common::body::{authorized, Query};
 use control_common::page::{Page, PageQuery};
 use control_common::problem::ProblemDocument;
 use control_common::{ApiKeys, Problem, Scope};
@@ -70,11 +70,10 @@ fn put_response<T: serde::Serialize>(put: Put<T>, location: String) -> Response 
     security(("api_key" = ["catalog:write"])))]
 pub async fn put_asset(
     State(api): State<Api>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Json(input): Json<AssetInput>,
+    req: Request,
 ) -> Result<Response, Problem> {
-    api.keys.authorize(&headers, Scope::CatalogWrite)?;
+    let input: AssetInput = authorized(&api.keys, Scope::CatalogWrite, req).await?;
     let put = api.catalog.put_asset(&id, input).await?;
     Ok(put_response(put, format!("/v1/assets/{id}")))
 }
@@ -159,11 +158,10 @@ pub async fn delete_asset(
     security(("api_key" = ["catalog:write"])))]
 pub async fn put_product(
     State(api): State<Api>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Json(input): Json<ProductInput>,
+    req: Request,
 ) -> Result<Response, Problem> {
-    api.keys.authorize(&headers, Scope::CatalogWrite)?;
+    let input: ProductInput = authorized(&api.keys, Scope::CatalogWrite, req).await?;
     let put = api.catalog.put_product(&id, input).await?;
     Ok(put_response(put, format!("/v1/products/{id}")))
 }

@@ -104,6 +104,9 @@ mod tests {
     use super::*;
     use crate::model::{AdPolicy, Availability, DrmSystem, Encryption};
 
+    /// A change that breaks one rule.
+    type Change = Box<dyn Fn(&mut AssetInput)>;
+
     fn ok_asset() -> AssetInput {
         AssetInput {
             title: "Demo".into(),
@@ -119,7 +122,7 @@ mod tests {
     #[test]
     fn a_good_asset_passes_and_each_broken_rule_is_named() {
         assert!(asset(&ok_asset()).is_ok());
-        let cases: Vec<(&str, Box<dyn Fn(&mut AssetInput)>)> = vec![
+        let cases: Vec<(&str, Change)> = vec![
             ("title", Box::new(|a| a.title = " ".into())),
             (
                 "territories",

@@ -79,34 +79,16 @@ where
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_content_types() {
-        assert!(is_json("application/json"));
-        assert!(is_json("Application/JSON; charset=utf-8"));
-        assert!(is_json("application/merge-patch+json"));
-        assert!(!is_json("text/plain"));
-        assert!(!is_json(""));
-    }
-
-    #[derive(Debug, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Thing {
-        id: String,
-    }
-
-    #[test]
-    fn parse_errors_are_problems() {
-        assert!(parse::<Thing>(br#"{"id":"a"}"#).is_ok());
-        for bad in [&b"{"[..], br#"{"id":1}"#, br#"{"id":"a","x":1}"#, b"[]"] {
-            let e = parse::<Thing>(bad).unwrap_err();
-            assert_eq!(e.kind, ProblemType::BadRequest);
-        }
-    }
+/// The body of a write operation, read only after the caller's API key is checked for
+/// `scope`: an anonymous caller learns nothing about what bodies the service accepts.
+pub async fn authorized<T: DeserializeOwned>(
+    keys: &crate::auth::ApiKeys,
+    scope: crate::auth::Scope,
+    req: Request,
+) -> Result<T, Problem> {
+    keys.authorize(req.headers(), scope)?;
+    let Json(value) = Json::<T>::from_request(req, &()).await?;
+    Ok(value)
 }
 
 /// Query parameters of type `T` (which should refuse unknown fields), with a problem
@@ -137,4 +119,34 @@ fn serde_urlencoded_parse<T: DeserializeOwned>(query: &str) -> Result<T, Problem
     )
     .map(|q| q.0)
     .map_err(|e| Problem::bad_request(format!("the query string: {}", e.body_text())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json(""));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Thing {
+        id: String,
+    }
+
+    #[test]
+    fn parse_errors_are_problems() {
+        assert!(parse::<Thing>(br#"{"id":"a"}"#).is_ok());
+        for bad in [&b"{"[..], br#"{"id":1}"#, br#"{"id":"a","x":1}"#, b"[]"] {
+            let e = parse::<Thing>(bad).unwrap_err();
+            assert_eq!(e.kind, ProblemType::BadRequest);
+        }
+    }
 }

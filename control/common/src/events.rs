@@ -199,10 +199,8 @@ impl Events {
             let mut batch = Vec::with_capacity(BATCH);
             let mut backoff = Duration::from_millis(100);
             loop {
-                if batch.is_empty() {
-                    if rx.recv_many(&mut batch, BATCH).await == 0 {
-                        return;
-                    }
+                if batch.is_empty() && rx.recv_many(&mut batch, BATCH).await == 0 {
+                    return;
                 }
                 match sink.send(&batch).await {
                     Ok(()) => {

@@ -66,6 +66,7 @@ pub struct AccountListQuery {
     /// Only this account's.
     pub account: Option<String>,
     /// Items per page, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,

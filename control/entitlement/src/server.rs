@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use control_common::body::{Json, Query};
+use control_common::body::{authorized, Query};
 use control_common::page::{Page, PageQuery};
 use control_common::problem::ProblemDocument;
 use control_common::{ApiKeys, Problem, Scope};
@@ -76,11 +76,10 @@ fn page(q: AccountListQuery) -> (Option<String>, PageQuery) {
     security(("api_key" = ["grants:write"])))]
 pub async fn put_grant(
     State(api): State<Api>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Json(input): Json<GrantInput>,
+    req: Request,
 ) -> Result<Response, Problem> {
-    api.keys.authorize(&headers, Scope::GrantsWrite)?;
+    let input: GrantInput = authorized(&api.keys, Scope::GrantsWrite, req).await?;
     let put = api.entitlement.put_grant(&id, input).await?;
     let status = if put.created {
         StatusCode::CREATED
@@ -169,20 +168,20 @@ pub async fn delete_grant(
         (status = 502, description = "The catalog did not answer", body = ProblemDocument, content_type = "application/problem+json"),
     ),
     security(("api_key" = ["sessions:create"])))]
-pub async fn create_session(
-    State(api): State<Api>,
-    headers: HeaderMap,
-    Json(request): Json<PlaybackRequest>,
-) -> Result<Response, Problem> {
-    api.keys.authorize(&headers, Scope::SessionsCreate)?;
-    let key = match headers.get(IDEMPOTENCY_KEY) {
+pub async fn create_session(State(api): State<Api>, req: Request) -> Result<Response, Problem> {
+    let key = match req.headers().get(IDEMPOTENCY_KEY) {
         Some(v) => Some(
             v.to_str()
-                .map_err(|_| Problem::bad_request("Idempotency-Key: printable ASCII"))?,
+                .map_err(|_| Problem::bad_request("Idempotency-Key: printable ASCII"))?
+                .to_owned(),
         ),
         None => None,
     };
-    let session = api.entitlement.create_session(request, key).await?;
+    let request: PlaybackRequest = authorized(&api.keys, Scope::SessionsCreate, req).await?;
+    let session = api
+        .entitlement
+        .create_session(request, key.as_deref())
+        .await?;
     let mut r = (StatusCode::CREATED, axum::Json(&session)).into_response();
     if let Ok(v) = format!("/v1/playback-sessions/{}", session.id).parse() {
         r.headers_mut().insert(http::header::LOCATION, v);

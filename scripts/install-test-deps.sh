@@ -8,7 +8,8 @@
 #     libxml2-utils (xmllint, which checks the test ad server's VAST against the IAB XSD)
 #     postgresql (the control plane on PostgreSQL: conformance, end to end, benchmark)
 #   - aioquic from PyPI (the independent HTTP/3 client of the HTTP/3 test) and cwt (the
-#     independent CWT implementation of the access known-answer tests)
+#     independent CWT implementation of the access known-answer tests); cloudevents and
+#     cbor2 for the control plane's tests
 #   - the player test harness' npm packages (tests/players, from its lockfile)
 #   - the rustfmt and clippy components, when the toolchain lacks them
 #   - cargo-fuzz (pinned) and a C++ compiler (libfuzzer-sys builds libFuzzer), for the fuzz
@@ -75,6 +76,22 @@ else
   python3 -m pip install --quiet --disable-pip-version-check "cwt==$CWT" ||
     python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "cwt==$CWT"
 fi
+
+# --- Python: the control plane's test tools (pinned). cloudevents: the CNCF SDK, the
+# independent CloudEvents implementation the end-to-end test reads the event log with
+# (tests/control/check_cloudevents.py); cbor2: the CBOR of the tokens the stand-in CRM of the
+# swap test mints (tests/control/crm_entitlement.py; cwt above already brings this version).
+pip_pin() { # package version
+  if python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('$1') != '$2')" 2>/dev/null; then
+    echo "install-test-deps: $1 $2 already installed"
+  else
+    echo "install-test-deps: pip install $1==$2"
+    python3 -m pip install --quiet --disable-pip-version-check "$1==$2" ||
+      python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$1==$2"
+  fi
+}
+pip_pin cloudevents 1.11.1
+pip_pin cbor2 5.9.0
 
 # --- npm packages of the player harness (exact versions from package-lock.json)
 stamp="$PLAYERS/node_modules/.install-stamp"

@@ -102,7 +102,15 @@ async fn around(State(shared): State<Shared>, req: Request, next: Next) -> Respo
             HeaderValue::from_str(&ids::random_hex(12))
                 .unwrap_or(HeaderValue::from_static("unknown"))
         });
-    let mut response = next.run(req).await;
+    // The handler runs in a task of its own, so a caller that goes away mid-request does not
+    // cancel it halfway through a database transaction: every write runs to its end.
+    let mut response = match tokio::spawn(next.run(req)).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, %route, "control request handler failed");
+            Problem::new(ProblemType::Internal, "the request handler failed").into_response()
+        }
+    };
     if response.status().is_server_error() {
         tracing::warn!(request_id = ?id, %route, %method, status = %response.status(), "control request failed");
     }

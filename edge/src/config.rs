@@ -47,6 +47,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// Server-side ad insertion: ad policies, ad servers, beacons, conditioning.
     pub ads: AdsConfig,
+    /// Asset policy (encryption, ads) from a catalog, on top of asset definition files.
+    pub catalog: crate::media::catalog_policy::CatalogSourceConfig,
     /// The control plane (catalog, entitlement, billing) run inside this node on its own
     /// port; unset runs none (`edgepack control` runs it alone).
     pub control: Option<control_plane::ControlConfig>,
@@ -154,6 +156,7 @@ impl Default for Config {
             access: AccessConfig::default(),
             delivery: DeliveryConfig::default(),
             ads: AdsConfig::default(),
+            catalog: Default::default(),
             control: None,
         }
     }
@@ -272,6 +275,7 @@ impl Config {
         self.access.validate().map_err(ConfigError::Invalid)?;
         self.delivery.validate().map_err(ConfigError::Invalid)?;
         self.ads.validate().map_err(ConfigError::Invalid)?;
+        self.catalog.validate().map_err(ConfigError::Invalid)?;
         if let Some(control) = &self.control {
             control.validate().map_err(ConfigError::Invalid)?;
         }

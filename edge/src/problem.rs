@@ -46,6 +46,8 @@ pub enum ProblemKind {
     LicenseRequestInvalid,
     /// An asset definition file (`name.toml`, `asset.toml`) cannot be used.
     AssetDefinitionInvalid,
+    /// The catalog (`[catalog]`) did not answer, and no recent answer was kept (503).
+    CatalogUnavailable,
     /// Playback access (decision 0013): no token was presented (401).
     TokenMissing,
     /// The token cannot be read, or needs a claim this node does not understand (401).
@@ -156,6 +158,11 @@ impl ProblemKind {
                 "asset-definition-invalid",
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "The asset definition file cannot be used",
+            ),
+            CatalogUnavailable => (
+                "catalog-unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The catalog did not answer for this asset",
             ),
             RangeNotSatisfiable => (
                 "range-not-satisfiable",

@@ -13,6 +13,7 @@ use crate::delivery::Delivery;
 use crate::http::response::CacheHeaders;
 use crate::keys::KeySource;
 use crate::media::cache::MediaCache;
+use crate::media::catalog_policy::CatalogPolicies;
 use crate::ops::access_log::AccessLog;
 use crate::ops::metrics::Metrics;
 use crate::origin::Origins;
@@ -58,6 +59,8 @@ pub enum StateError {
     Ads(String),
     #[error("access: {0}")]
     Access(String),
+    #[error("catalog: {0}")]
+    Catalog(String),
     #[error("access log {path}: {source}")]
     AccessLog {
         path: std::path::PathBuf,
@@ -107,6 +110,7 @@ impl AppState {
                 && c.cache.opening_segments == config.cache.opening_segments
                 && c.origin == config.origin
                 && c.ads.policies == config.ads.policies
+                && c.catalog == config.catalog
         }) {
             Some(p) => p.media.clone(),
             None => Arc::new(
@@ -121,7 +125,10 @@ impl AppState {
                     config.cache.opening_segments,
                     metrics.clone(),
                 )
-                .with_ad_policies(&config.ads.policies),
+                .with_ad_policies(&config.ads.policies)
+                .with_catalog(
+                    CatalogPolicies::from_config(&config.catalog).map_err(StateError::Catalog)?,
+                ),
             ),
         };
         // Cached responses depend on everything that shapes output, keys included.

@@ -22,6 +22,7 @@ use packager::presentation::PackagingOptions;
 use packager::segment::Cue;
 
 use crate::ads::config::AdPolicy;
+use crate::media::catalog_policy::{overlay, CatalogPolicies};
 use crate::media::root::MediaRoot;
 use crate::media::title::{
     assemble, identify, list_asset, load_subtitles, with_cues, Listing, Title,
@@ -56,6 +57,8 @@ pub struct MediaCache {
     /// The configured ad policies, whose breaks titles are cut at (an asset definition's own
     /// `[ads]` wins).
     ad_policies: Vec<AdPolicy>,
+    /// Asset policy from a catalog, on top of definition files (`[catalog]`).
+    catalog: Option<Arc<CatalogPolicies>>,
     metrics: Arc<Metrics>,
 }
 
@@ -103,8 +106,28 @@ impl MediaCache {
                 .build(),
             opening_segments,
             ad_policies: Vec::new(),
+            catalog: None,
             metrics,
         }
+    }
+
+    /// The same cache, taking asset policy from `catalog` too.
+    pub fn with_catalog(mut self, catalog: Option<Arc<CatalogPolicies>>) -> Self {
+        self.catalog = catalog;
+        self
+    }
+
+    /// The listing of `asset`, with the catalog's policy on top of its definition file.
+    async fn listing(&self, asset: &str) -> Result<Listing, Problem> {
+        let mut listing = list_asset(&self.origins, &self.root, asset).await?;
+        if let Some(catalog) = &self.catalog {
+            if let Some(entry) = catalog.asset(asset).await? {
+                let (definition, hash) = overlay(listing.definition.take(), &entry);
+                listing.definition = Some(definition);
+                listing.definition_hash ^= hash;
+            }
+        }
+        Ok(listing)
     }
 
     /// The same cache, cutting titles at the breaks of `policies` too.
@@ -210,7 +233,7 @@ impl MediaCache {
     /// Plans `asset` from the openings of its sources and starts loading the whole title.
     /// When every source is short enough to be its own opening, the plan is the title.
     async fn load_opening(self: &Arc<Self>, asset: &str) -> Result<Arc<Title>, Problem> {
-        let listing = list_asset(&self.origins, &self.root, asset).await?;
+        let listing = self.listing(asset).await?;
         let (ids, fingerprint) = identify(&self.origins, &listing).await?;
         let cues = self.cues(asset, &listing);
         if cues.iter().any(|c| matches!(c, Cue::Fraction(_))) {
@@ -362,7 +385,7 @@ impl MediaCache {
 
     async fn load_title(&self, asset: &str) -> Result<Arc<Title>, Problem> {
         let started = std::time::Instant::now();
-        let listing = list_asset(&self.origins, &self.root, asset).await?;
+        let listing = self.listing(asset).await?;
         let (ids, fingerprint) = identify(&self.origins, &listing).await?;
         let fingerprint = with_cues(fingerprint, &self.cues(asset, &listing));
         tracing::debug!(

@@ -1,7 +1,8 @@
 //! Source media: where assets live (the media root), what makes up a title (listings and
-//! asset definitions), and the metadata caches.
+//! asset definitions, the catalog's asset policy), and the metadata caches.
 
 pub mod cache;
+pub mod catalog_policy;
 pub mod definition;
 pub mod root;
 pub mod title;

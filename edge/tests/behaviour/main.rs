@@ -11,6 +11,7 @@ mod access;
 mod access_shared;
 mod ads;
 mod bytes_and_sync;
+mod catalog_policy;
 mod delivery;
 mod deploy_checks;
 mod encryption;

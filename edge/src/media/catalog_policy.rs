@@ -1,0 +1,261 @@
+//! Asset policy from a catalog (`[catalog]`): any implementation of the catalog contract,
+//! reached over HTTP (our control plane, in this node or elsewhere, or an operator's own).
+//! For an asset the catalog holds, its encryption policy and its ad policy (server, cue
+//! points, break length, mode) replace those of the asset definition file; the file still
+//! names the sources and subtitles. An asset the catalog does not hold keeps its file's
+//! policy.
+//!
+//! Lookups are cached for `ttl_seconds`; when the catalog cannot be reached, the last answer
+//! is used for up to `stale_seconds` more (stale-if-error), so a catalog outage does not
+//! stop playback. Titles are listed (and so looked up) when they load and when they are
+//! revalidated, not per request.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use catalog::client::RemoteCatalog;
+use catalog::model::{AdMode as CatalogAdMode, Asset, DrmSystem as CatalogDrm, Scheme};
+use catalog::Catalog;
+use control_common::ProblemType;
+use serde::Deserialize;
+
+use crate::ads::config::{AdMode, AdRules};
+use crate::hash::fnv1a;
+use crate::keys::policy::EncryptionPolicy;
+use crate::media::definition::AssetDefinition;
+use crate::problem::{Problem, ProblemKind};
+
+/// `[catalog]`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogSourceConfig {
+    /// Base URL of a catalog (the contract's `/v1` paths follow it); unset: no catalog.
+    pub url: Option<String>,
+    /// An API key with `catalog:read`.
+    pub api_key: Option<String>,
+    /// Seconds an answer is used before it is asked again.
+    pub ttl_seconds: u64,
+    /// Seconds past that an answer is still used while the catalog cannot be reached.
+    pub stale_seconds: u64,
+    /// Milliseconds a lookup may take.
+    pub timeout_ms: u64,
+}
+
+impl Default for CatalogSourceConfig {
+    fn default() -> Self {
+        CatalogSourceConfig {
+            url: None,
+            api_key: None,
+            ttl_seconds: 30,
+            stale_seconds: 3600,
+            timeout_ms: 1000,
+        }
+    }
+}
+
+impl CatalogSourceConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(url) = &self.url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("catalog.url {url:?}: an http(s) URL"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One answer: the asset (or none), and when it came.
+#[derive(Clone)]
+struct Answer {
+    asset: Option<Arc<Asset>>,
+    at: Instant,
+}
+
+/// The catalog as a source of asset policy.
+pub struct CatalogPolicies {
+    catalog: Box<dyn Catalog>,
+    answers: moka::future::Cache<String, Answer>,
+    ttl: Duration,
+    stale: Duration,
+}
+
+impl CatalogPolicies {
+    /// The catalog of `config`, if it names one.
+    pub fn from_config(config: &CatalogSourceConfig) -> Result<Option<Arc<Self>>, String> {
+        let Some(url) = &config.url else {
+            return Ok(None);
+        };
+        let remote = RemoteCatalog::new(
+            url,
+            config.api_key.clone(),
+            Duration::from_millis(config.timeout_ms.max(1)),
+        )?;
+        Ok(Some(Arc::new(Self::new(
+            Box::new(remote),
+            Duration::from_secs(config.ttl_seconds),
+            Duration::from_secs(config.stale_seconds),
+        ))))
+    }
+
+    pub fn new(catalog: Box<dyn Catalog>, ttl: Duration, stale: Duration) -> Self {
+        CatalogPolicies {
+            catalog,
+            answers: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl + stale)
+                .build(),
+            ttl,
+            stale,
+        }
+    }
+
+    /// The catalog's asset `id`, or `None` when the catalog does not hold it.
+    pub async fn asset(&self, id: &str) -> Result<Option<Arc<Asset>>, Problem> {
+        let kept = self.answers.get(id).await;
+        if let Some(a) = &kept {
+            if a.at.elapsed() < self.ttl {
+                return Ok(a.asset.clone());
+            }
+        }
+        match self.catalog.get_asset(id).await {
+            Ok(asset) => self.keep(id, Some(Arc::new(asset))).await,
+            Err(p) if p.kind == ProblemType::NotFound => self.keep(id, None).await,
+            Err(p) => match kept {
+                Some(a) if a.at.elapsed() < self.ttl + self.stale => {
+                    tracing::warn!(asset = id, error = %p, "the catalog did not answer; using its last answer");
+                    Ok(a.asset)
+                }
+                _ => Err(Problem::new(
+                    ProblemKind::CatalogUnavailable,
+                    format!("the catalog did not answer for {id:?}: {}", p.detail),
+                )),
+            },
+        }
+    }
+
+    async fn keep(
+        &self,
+        id: &str,
+        asset: Option<Arc<Asset>>,
+    ) -> Result<Option<Arc<Asset>>, Problem> {
+        self.answers
+            .insert(
+                id.to_owned(),
+                Answer {
+                    asset: asset.clone(),
+                    at: Instant::now(),
+                },
+            )
+            .await;
+        Ok(asset)
+    }
+}
+
+fn method(s: Scheme) -> drm::Method {
+    match s {
+        Scheme::None => drm::Method::None,
+        Scheme::Aes128 => drm::Method::Aes128,
+        Scheme::SampleAes => drm::Method::SampleAes,
+        Scheme::Cenc => drm::Method::Cenc,
+        Scheme::Cbcs => drm::Method::Cbcs,
+    }
+}
+
+fn drm_system(d: CatalogDrm) -> drm::DrmSystem {
+    match d {
+        CatalogDrm::Widevine => drm::DrmSystem::Widevine,
+        CatalogDrm::Playready => drm::DrmSystem::PlayReady,
+        CatalogDrm::Fairplay => drm::DrmSystem::FairPlay,
+        CatalogDrm::Clearkey => drm::DrmSystem::ClearKey,
+    }
+}
+
+/// `definition` (the file's, or none) with the catalog's policy on top, and a hash of what
+/// the catalog contributed (for the title's fingerprint).
+pub fn overlay(definition: Option<AssetDefinition>, asset: &Asset) -> (AssetDefinition, u64) {
+    let mut d = definition.unwrap_or_default();
+    d.encryption = Some(EncryptionPolicy {
+        method: method(asset.encryption.scheme),
+        drm: asset
+            .encryption
+            .drm_systems
+            .iter()
+            .copied()
+            .map(drm_system)
+            .collect(),
+    });
+    if let Some(ads) = &asset.ads {
+        d.ads = Some(AdRules {
+            ad_server: ads.ad_server.clone(),
+            breaks: ads.cue_points.clone(),
+            vmap: false,
+            break_seconds: ads.break_seconds.unwrap_or(30),
+            mode: match ads.mode {
+                CatalogAdMode::Stitched => AdMode::Stitched,
+                CatalogAdMode::Guided => AdMode::Guided,
+            },
+            slate: d.ads.as_ref().and_then(|a| a.slate.clone()),
+        });
+    }
+    let policy = serde_json::to_vec(&(&asset.encryption, &asset.ads)).unwrap_or_default();
+    (d, fnv1a(&policy, 0xca7a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use catalog::model::{AdPolicy, AssetInput, Encryption};
+
+    fn asset(scheme: Scheme, ads: Option<AdPolicy>) -> Asset {
+        Asset::new(
+            "demo".into(),
+            AssetInput {
+                title: "Demo".into(),
+                source: None,
+                encryption: Encryption {
+                    scheme,
+                    drm_systems: vec![CatalogDrm::Widevine, CatalogDrm::Clearkey],
+                },
+                ads,
+                availability: Default::default(),
+                territories: vec![],
+                products: vec![],
+            },
+            1,
+            0,
+        )
+    }
+
+    #[test]
+    fn the_catalog_policy_replaces_the_file_policy_and_changes_the_hash() {
+        let file = AssetDefinition {
+            encryption: Some(EncryptionPolicy::default()),
+            sources: vec!["a.mp4".into()],
+            ..AssetDefinition::default()
+        };
+        let (d, h1) = overlay(Some(file), &asset(Scheme::Cbcs, None));
+        let e = d.encryption.unwrap();
+        assert_eq!(e.method, drm::Method::Cbcs);
+        assert_eq!(
+            e.drm,
+            vec![drm::DrmSystem::Widevine, drm::DrmSystem::ClearKey]
+        );
+        assert_eq!(
+            d.sources,
+            vec!["a.mp4".to_string()],
+            "the file's sources stay"
+        );
+        let ads = AdPolicy {
+            ad_server: "https://ads.example/v".into(),
+            cue_points: vec!["00:00:10.000".into()],
+            break_seconds: Some(15),
+            mode: CatalogAdMode::Guided,
+        };
+        let (d2, h2) = overlay(None, &asset(Scheme::Cbcs, Some(ads)));
+        let rules = d2.ads.unwrap();
+        assert_eq!(rules.breaks, vec!["00:00:10.000".to_string()]);
+        assert_eq!(rules.break_seconds, 15);
+        assert_eq!(rules.mode, AdMode::Guided);
+        assert_ne!(h1, h2);
+    }
+}

@@ -8,8 +8,8 @@
 #     libxml2-utils (xmllint, which checks the test ad server's VAST against the IAB XSD)
 #     postgresql (the control plane on PostgreSQL: conformance, end to end, benchmark)
 #   - aioquic from PyPI (the independent HTTP/3 client of the HTTP/3 test) and cwt (the
-#     independent CWT implementation of the access known-answer tests); cloudevents and
-#     cbor2 for the control plane's tests
+#     independent CWT implementation of the access known-answer tests); cloudevents,
+#     cbor2 and schemathesis for the control plane's tests
 #   - the player test harness' npm packages (tests/players, from its lockfile)
 #   - the rustfmt and clippy components, when the toolchain lacks them
 #   - cargo-fuzz (pinned) and a C++ compiler (libfuzzer-sys builds libFuzzer), for the fuzz
@@ -92,6 +92,8 @@ pip_pin() { # package version
 }
 pip_pin cloudevents 1.11.1
 pip_pin cbor2 5.9.0
+# schemathesis: runs the OpenAPI contracts against the control services (scripts/contracts-check.sh).
+pip_pin schemathesis 4.32.5
 
 # --- npm packages of the player harness (exact versions from package-lock.json)
 stamp="$PLAYERS/node_modules/.install-stamp"

@@ -36,6 +36,10 @@ cargo test --locked -p edgepack-benches --benches
 echo "== load benchmark script runs on tiny media (figures come from a full run, see BENCHMARKS.md)"
 python3 benches/load/load_bench.py --quick --bin target/debug/edgepack
 python3 benches/load/ssai_bench.py --quick --bin target/debug/edgepack
+python3 benches/load/control_bench.py --quick --bin target/debug/edgepack
+
+echo "== the control plane's contracts under Schemathesis (every operation, generated requests)"
+bash scripts/contracts-check.sh target/debug/edgepack
 
 echo "== real players in headless Chromium"
 EDGEPACK_BIN="$PWD/target/debug/edgepack" node --test tests/players/

@@ -39,7 +39,7 @@ pub fn router(billing: Arc<dyn Billing>, keys: ApiKeys) -> Router {
         (status = 200, description = "Taken: applied, duplicate, stale or ignored", body = WebhookResult),
         (status = 400, description = "Bad signature, timestamp or event", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "A price maps to no product", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A price maps to no product, or the product is not in the catalog", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 502, description = "Entitlement did not take the grant; retry", body = ProblemDocument, content_type = "application/problem+json"),
     ))]
 pub async fn stripe_webhook(

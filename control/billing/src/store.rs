@@ -40,9 +40,15 @@ pub fn grant_id(subscription: &str, product: &str) -> String {
     format!("stripe:{subscription}:{product}")
 }
 
+/// Entitlement's answer as the webhook's: what a retry cannot fix (an unknown product, a
+/// malformed grant) keeps its 4xx kind; what a retry may fix is 502.
 fn entitlement_failed(p: Problem) -> Problem {
+    let kind = match p.kind {
+        ProblemType::ReferenceUnknown | ProblemType::BadRequest => p.kind,
+        _ => ProblemType::UpstreamFailed,
+    };
     Problem::new(
-        ProblemType::UpstreamFailed,
+        kind,
         format!(
             "entitlement refused the grant ({}): {}",
             p.kind.slug(),
@@ -124,6 +130,16 @@ impl SqlBilling {
         }
         let products = rules::products(&sub, &self.config)
             .map_err(|why| Problem::new(ProblemType::ReferenceUnknown, why))?;
+        for p in &products {
+            let id = grant_id(&sub.id, p);
+            if !control_common::ids::valid_id(p) || !control_common::ids::valid_id(&id) {
+                return Err(Problem::bad_request(format!(
+                    "subscription {:?} and product {p:?} make the grant id {id:?}, which is not \
+                     1 to 128 characters of A-Z a-z 0-9 . _ - :",
+                    sub.id
+                )));
+            }
+        }
         let before = self.get_subscription(&sub.id).await.ok();
         if let Some(b) = &before {
             if b.last_event_created > e.created {

@@ -149,6 +149,7 @@ impl Asset {
 pub struct ProductInput {
     pub name: String,
     /// Streams an account with this product may watch at once (1 to 100).
+    #[schema(minimum = 1, maximum = 100)]
     pub max_streams: u32,
 }
 

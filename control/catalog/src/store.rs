@@ -199,7 +199,7 @@ impl Catalog for SqlCatalog {
     }
 
     async fn get_asset(&self, id: &str) -> Result<Asset, Problem> {
-        validate::id("asset", id)?;
+        validate::known_id("asset", id)?;
         let row =
             sqlx::query("SELECT id, body, revision, updated_at FROM catalog_assets WHERE id = $1")
                 .bind(id)
@@ -269,7 +269,7 @@ impl Catalog for SqlCatalog {
     }
 
     async fn delete_asset(&self, id: &str) -> Result<(), Problem> {
-        validate::id("asset", id)?;
+        validate::known_id("asset", id)?;
         let r = sqlx::query("DELETE FROM catalog_assets WHERE id = $1")
             .bind(id)
             .execute(&self.db.pool)
@@ -310,7 +310,7 @@ impl Catalog for SqlCatalog {
     }
 
     async fn get_product(&self, id: &str) -> Result<Product, Problem> {
-        validate::id("product", id)?;
+        validate::known_id("product", id)?;
         let row = sqlx::query(
             "SELECT id, body, revision, updated_at FROM catalog_products WHERE id = $1",
         )
@@ -341,7 +341,7 @@ impl Catalog for SqlCatalog {
     }
 
     async fn delete_product(&self, id: &str) -> Result<(), Problem> {
-        validate::id("product", id)?;
+        validate::known_id("product", id)?;
         let r = sqlx::query("DELETE FROM catalog_products WHERE id = $1")
             .bind(id)
             .execute(&self.db.pool)

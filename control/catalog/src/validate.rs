@@ -90,6 +90,15 @@ pub fn product(p: &ProductInput) -> Result<(), Problem> {
     Ok(())
 }
 
+/// An id that is looked up: one no resource can have is simply not found (404), as the
+/// contract's read and delete operations promise.
+pub fn known_id(what: &str, id: &str) -> Result<(), Problem> {
+    if !control_common::ids::valid_id(id) {
+        return Err(Problem::not_found(what, id));
+    }
+    Ok(())
+}
+
 pub fn id(what: &str, id: &str) -> Result<(), Problem> {
     if !control_common::ids::valid_id(id) {
         return Err(Problem::bad_request(format!(

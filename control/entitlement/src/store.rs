@@ -55,6 +55,14 @@ fn id_of(what: &str, id: &str) -> Result<(), Problem> {
     Ok(())
 }
 
+/// An id that is looked up: one no resource can have is not found (404).
+fn known(what: &str, id: &str) -> Result<(), Problem> {
+    if !ids::valid_id(id) {
+        return Err(Problem::not_found(what, id));
+    }
+    Ok(())
+}
+
 fn grant_of(row: &sqlx::any::AnyRow) -> Result<Grant, Problem> {
     let id: String = row.try_get("id").map_err(unavailable)?;
     let body: String = row.try_get("body").map_err(unavailable)?;
@@ -251,7 +259,7 @@ impl SqlEntitlement {
     }
 
     async fn session_row(&self, id: &str) -> Result<PlaybackSession, Problem> {
-        id_of("session", id)?;
+        known("playback session", id)?;
         let row = sqlx::query(&format!(
             "SELECT {SESSION_COLUMNS} FROM entitlement_sessions WHERE id = $1"
         ))
@@ -346,7 +354,7 @@ impl Entitlement for SqlEntitlement {
     }
 
     async fn get_grant(&self, id: &str) -> Result<Grant, Problem> {
-        id_of("grant", id)?;
+        known("grant", id)?;
         let row = sqlx::query(
             "SELECT id, body, revision, updated_at FROM entitlement_grants WHERE id = $1",
         )

@@ -20,15 +20,33 @@ fn reason_types(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The session has a token the edge can use: a Common Access Token (read here without its
+/// key) whose `sid` is the session, whose `sub` is the account, which expires, and which the
+/// manifest URLs carry.
 fn has_token(a: &Value) -> Result<(), String> {
     let token = a["token"].as_str().unwrap_or("");
-    if token.len() < 20 {
-        return Err(format!("no token in {}", crate::http_check::short(a)));
+    let (_, claims) = access::cat::inspect(token)
+        .map_err(|r| format!("the token is not a Common Access Token: {r:?}"))?;
+    let claims = claims.map_err(|r| format!("the token's claims do not parse: {r:?}"))?;
+    let want = |name: &str, field: &str| -> Result<(), String> {
+        let got = claims.text_of(name);
+        if got.as_deref() != a[field].as_str() {
+            return Err(format!(
+                "the token's {name} is {got:?}, the session's {field} {}",
+                a[field]
+            ));
+        }
+        Ok(())
+    };
+    want("sid", "id")?;
+    want("sub", "account")?;
+    if claims.uint_of("4").is_none() {
+        return Err("the token has no exp".into());
     }
     for m in ["hls", "hls_ts", "dash"] {
         let url = a["manifests"][m].as_str().unwrap_or("");
-        if !url.starts_with("http") {
-            return Err(format!("manifests.{m} is {url:?}"));
+        if !url.starts_with("http") || !url.contains(token) {
+            return Err(format!("manifests.{m} is {url:?}, without the token"));
         }
     }
     Ok(())

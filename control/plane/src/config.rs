@@ -27,6 +27,8 @@ pub enum SinkKind {
     None,
     /// One CloudEvents JSON document per line in `path`.
     Jsonl,
+    /// Records in the Kafka topic `topic` on `brokers`, keyed by account.
+    Kafka,
 }
 
 /// `[control.events]`.
@@ -38,6 +40,12 @@ pub struct EventsConfig {
     pub path: PathBuf,
     /// Events held while the sink is down; more are dropped and counted.
     pub buffer: usize,
+    /// For `kafka`: `host:port` of the brokers.
+    pub brokers: Vec<String>,
+    /// For `kafka`: the topic (created when missing).
+    pub topic: String,
+    /// For `kafka`: the partitions of the topic when it is created.
+    pub partitions: i32,
 }
 
 impl Default for EventsConfig {
@@ -46,6 +54,9 @@ impl Default for EventsConfig {
             sink: SinkKind::None,
             path: PathBuf::from("events.jsonl"),
             buffer: 10_000,
+            brokers: Vec::new(),
+            topic: "edgepack.control.events".into(),
+            partitions: 3,
         }
     }
 }
@@ -128,6 +139,11 @@ impl ControlConfig {
         }
         if self.serves(Service::Entitlement) && self.remote.entitlement.is_some() {
             return Err("control: entitlement is both served and remote".into());
+        }
+        if self.events.sink == SinkKind::Kafka
+            && (self.events.brokers.is_empty() || self.events.topic.is_empty())
+        {
+            return Err("control.events: sink = \"kafka\" needs brokers and a topic".into());
         }
         if self.serves(Service::Entitlement) {
             self.entitlement.validate()?;

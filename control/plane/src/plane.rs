@@ -13,6 +13,7 @@ use catalog::client::RemoteCatalog;
 use catalog::store::SqlCatalog;
 use catalog::Catalog;
 use control_common::db::{self, Db, DbError};
+use control_common::events::kafka::{Kafka, KafkaTarget};
 use control_common::events::{EventMetrics, Events, JsonLines};
 use control_common::serve::{self, DbReady, HttpMetrics, ReadyCheck};
 use control_common::ApiKeys;
@@ -100,6 +101,15 @@ impl Plane {
                     config.events.buffer,
                     metrics,
                 )
+            }
+            SinkKind::Kafka => {
+                let metrics = Arc::new(EventMetrics::new(&registry)?);
+                let sink = Kafka::new(KafkaTarget {
+                    brokers: config.events.brokers.clone(),
+                    topic: config.events.topic.clone(),
+                    partitions: config.events.partitions,
+                });
+                Events::start(Box::new(sink), config.events.buffer, metrics)
             }
         };
         let keys = if config.open && config.api_keys.is_empty() {

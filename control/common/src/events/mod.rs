@@ -3,7 +3,10 @@
 //! once. Publishing never blocks a request: events go into a bounded buffer that one task
 //! drains into the configured sink, retrying while the sink is down. When the buffer is full
 //! the event is dropped and counted (`edgepack_control_events_dropped_total`), which is the
-//! one way an event can be lost, and an alert watches it.
+//! one way an event can be lost. Sinks: a JSON-lines file ([`JsonLines`]) and Kafka
+//! ([`kafka::Kafka`]).
+
+pub mod kafka;
 
 use std::path::PathBuf;
 use std::sync::Arc;

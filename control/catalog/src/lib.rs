@@ -9,6 +9,7 @@
 //! test keeps the two equal.
 #![forbid(unsafe_code)]
 
+pub mod cached;
 pub mod client;
 pub mod contract;
 pub mod migrations;

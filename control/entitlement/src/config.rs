@@ -60,6 +60,9 @@ pub struct EntitlementConfig {
     pub revocation: RevocationConfig,
     /// How long a revocation stays in force, seconds.
     pub revocation_seconds: u64,
+    /// Seconds the decision keeps what the catalog said of an asset or product (0: ask on
+    /// every decision). A catalog change reaches decisions within this time.
+    pub catalog_cache_seconds: u64,
 }
 
 impl Default for EntitlementConfig {
@@ -76,6 +79,7 @@ impl Default for EntitlementConfig {
             license_servers: BTreeMap::new(),
             revocation: RevocationConfig::default(),
             revocation_seconds: 24 * 3600,
+            catalog_cache_seconds: 5,
         }
     }
 }

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
+use catalog::cached::CachedCatalog;
 use catalog::Catalog;
 use control_common::db::{corrupt, unavailable, Db};
 use control_common::events::{CloudEvent, Events};
@@ -100,6 +102,21 @@ fn session_of(row: &sqlx::any::AnyRow) -> Result<PlaybackSession, Problem> {
     })
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// The values of a new session's row, in `SESSION_COLUMNS` order.
+fn bind_session<'q>(q: AnyQuery<'q>, s: &PlaybackSession) -> AnyQuery<'q> {
+    q.bind(s.id.clone())
+        .bind(s.account.clone())
+        .bind(s.device.clone())
+        .bind(s.asset.clone())
+        .bind(s.product.clone())
+        .bind(i64::from(s.max_streams))
+        .bind(s.state.as_str())
+        .bind(s.created_at)
+        .bind(s.expires_at)
+}
+
 const SESSION_COLUMNS: &str =
     "id, account, device, asset, product, max_streams, state, created_at, expires_at";
 
@@ -113,6 +130,11 @@ impl SqlEntitlement {
     ) -> Result<SqlEntitlement, String> {
         config.validate()?;
         let minter = Minter::new(&config).map_err(|e| e.to_string())?;
+        // Every decision reads an asset and its products: from memory, for a few seconds.
+        let catalog: Arc<dyn Catalog> = match config.catalog_cache_seconds {
+            0 => catalog,
+            s => Arc::new(CachedCatalog::new(catalog, Duration::from_secs(s))),
+        };
         Ok(SqlEntitlement {
             db,
             catalog,
@@ -484,49 +506,50 @@ impl Entitlement for SqlEntitlement {
             license_urls: BTreeMap::new(),
         };
         self.issue(&mut session, &territories, now)?;
-        let mut tx = self.db.pool.begin().await.map_err(unavailable)?;
-        sqlx::query(&format!(
+        let insert = format!(
             "INSERT INTO entitlement_sessions ({SESSION_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(session.id.as_str())
-        .bind(session.account.as_str())
-        .bind(session.device.as_str())
-        .bind(session.asset.as_str())
-        .bind(session.product.as_str())
-        .bind(i64::from(session.max_streams))
-        .bind(SessionState::Active.as_str())
-        .bind(now)
-        .bind(session.expires_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        if let Some(key) = idempotency_key {
-            let response = serde_json::to_string(&session)
-                .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
-            sqlx::query("DELETE FROM entitlement_idempotency WHERE created_at <= $1")
-                .bind(now - IDEMPOTENCY_SECONDS)
+        );
+        match idempotency_key {
+            // One statement: no transaction to open and close (the common case).
+            None => {
+                bind_session(sqlx::query(&insert), &session)
+                    .execute(&self.db.pool)
+                    .await
+                    .map_err(unavailable)?;
+            }
+            Some(key) => {
+                let mut tx = self.db.pool.begin().await.map_err(unavailable)?;
+                bind_session(sqlx::query(&insert), &session)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                let response = serde_json::to_string(&session)
+                    .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
+                sqlx::query("DELETE FROM entitlement_idempotency WHERE created_at <= $1")
+                    .bind(now - IDEMPOTENCY_SECONDS)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                let inserted = sqlx::query(
+                    "INSERT INTO entitlement_idempotency (key, request, response, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(key)
+                .bind(request_text.as_str())
+                .bind(response.as_str())
+                .bind(now)
                 .execute(&mut *tx)
                 .await
                 .map_err(unavailable)?;
-            let inserted = sqlx::query(
-                "INSERT INTO entitlement_idempotency (key, request, response, created_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(key)
-            .bind(request_text.as_str())
-            .bind(response.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-            if inserted.rows_affected() == 0 {
-                // A concurrent request with the same key won: answer as it did.
-                drop(tx);
-                return Box::pin(self.create_session(request, Some(key))).await;
+                if inserted.rows_affected() == 0 {
+                    // A concurrent request with the same key won: answer as it did.
+                    drop(tx);
+                    return Box::pin(self.create_session(request, Some(key))).await;
+                }
+                tx.commit().await.map_err(unavailable)?;
             }
         }
-        tx.commit().await.map_err(unavailable)?;
         self.publish(
             "playback.session.started",
             &session.id,

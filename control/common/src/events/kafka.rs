@@ -142,8 +142,9 @@ mod tests {
         let a = partition_of("acct-1", 3);
         assert_eq!(a, partition_of("acct-1", 3));
         assert!(a < 3);
-        let spread: std::collections::BTreeSet<usize> =
-            (0..50).map(|n| partition_of(&format!("acct-{n}"), 3)).collect();
+        let spread: std::collections::BTreeSet<usize> = (0..50)
+            .map(|n| partition_of(&format!("acct-{n}"), 3))
+            .collect();
         assert_eq!(spread.len(), 3, "accounts spread over the partitions");
     }
 

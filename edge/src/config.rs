@@ -48,9 +48,10 @@ pub struct Config {
     /// Server-side ad insertion: ad policies, ad servers, beacons, conditioning.
     pub ads: AdsConfig,
     /// Asset policy (encryption, ads) from a catalog, on top of asset definition files.
-    pub catalog: crate::media::catalog_policy::CatalogSourceConfig,
+    pub catalog: crate::media::catalog_config::CatalogSourceConfig,
     /// The control plane (catalog, entitlement, billing) run inside this node on its own
     /// port; unset runs none (`edgepack control` runs it alone).
+    #[cfg(feature = "control")]
     pub control: Option<control_plane::ControlConfig>,
 }
 
@@ -157,6 +158,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             ads: AdsConfig::default(),
             catalog: Default::default(),
+            #[cfg(feature = "control")]
             control: None,
         }
     }
@@ -276,6 +278,7 @@ impl Config {
         self.delivery.validate().map_err(ConfigError::Invalid)?;
         self.ads.validate().map_err(ConfigError::Invalid)?;
         self.catalog.validate().map_err(ConfigError::Invalid)?;
+        #[cfg(feature = "control")]
         if let Some(control) = &self.control {
             control.validate().map_err(ConfigError::Invalid)?;
         }

@@ -19,6 +19,7 @@ pub mod access;
 pub mod ads;
 pub mod built;
 pub mod config;
+#[cfg(feature = "control")]
 pub mod control;
 pub mod daemon;
 pub mod delivery;

@@ -13,6 +13,7 @@ use crate::delivery::Delivery;
 use crate::http::response::CacheHeaders;
 use crate::keys::KeySource;
 use crate::media::cache::MediaCache;
+#[cfg(feature = "control")]
 use crate::media::catalog_policy::CatalogPolicies;
 use crate::ops::access_log::AccessLog;
 use crate::ops::metrics::Metrics;
@@ -113,8 +114,8 @@ impl AppState {
                 && c.catalog == config.catalog
         }) {
             Some(p) => p.media.clone(),
-            None => Arc::new(
-                MediaCache::new(
+            None => {
+                let media = MediaCache::new(
                     config.media_root.clone(),
                     origins.clone(),
                     PackagingOptions {
@@ -125,11 +126,19 @@ impl AppState {
                     config.cache.opening_segments,
                     metrics.clone(),
                 )
-                .with_ad_policies(&config.ads.policies)
-                .with_catalog(
+                .with_ad_policies(&config.ads.policies);
+                #[cfg(feature = "control")]
+                let media = media.with_catalog(
                     CatalogPolicies::from_config(&config.catalog).map_err(StateError::Catalog)?,
-                ),
-            ),
+                );
+                #[cfg(not(feature = "control"))]
+                if config.catalog.url.is_some() {
+                    return Err(StateError::Catalog(
+                        "this build has no catalog client (the control feature is off)".into(),
+                    ));
+                }
+                Arc::new(media)
+            }
         };
         // Cached responses depend on everything that shapes output, keys included.
         let responses = match same(&|c| {

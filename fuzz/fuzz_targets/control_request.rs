@@ -10,7 +10,7 @@ use control_common::ProblemType;
 use entitlement::model::{GrantInput, PlaybackRequest};
 use libfuzzer_sys::fuzz_target;
 
-fn refused_as_bad_request<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<T> {
+fn refused_as_bad_request<T: serde::de::DeserializeOwned + serde::Serialize>(body: &[u8]) -> Option<T> {
     match parse::<T>(body) {
         Ok(v) => Some(v),
         Err(p) => {

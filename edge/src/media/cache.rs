@@ -22,6 +22,7 @@ use packager::presentation::PackagingOptions;
 use packager::segment::Cue;
 
 use crate::ads::config::AdPolicy;
+#[cfg(feature = "control")]
 use crate::media::catalog_policy::{overlay, CatalogPolicies};
 use crate::media::root::MediaRoot;
 use crate::media::title::{
@@ -58,6 +59,7 @@ pub struct MediaCache {
     /// `[ads]` wins).
     ad_policies: Vec<AdPolicy>,
     /// Asset policy from a catalog, on top of definition files (`[catalog]`).
+    #[cfg(feature = "control")]
     catalog: Option<Arc<CatalogPolicies>>,
     metrics: Arc<Metrics>,
 }
@@ -106,12 +108,14 @@ impl MediaCache {
                 .build(),
             opening_segments,
             ad_policies: Vec::new(),
+            #[cfg(feature = "control")]
             catalog: None,
             metrics,
         }
     }
 
     /// The same cache, taking asset policy from `catalog` too.
+    #[cfg(feature = "control")]
     pub fn with_catalog(mut self, catalog: Option<Arc<CatalogPolicies>>) -> Self {
         self.catalog = catalog;
         self
@@ -119,7 +123,9 @@ impl MediaCache {
 
     /// The listing of `asset`, with the catalog's policy on top of its definition file.
     async fn listing(&self, asset: &str) -> Result<Listing, Problem> {
+        #[allow(unused_mut)]
         let mut listing = list_asset(&self.origins, &self.root, asset).await?;
+        #[cfg(feature = "control")]
         if let Some(catalog) = &self.catalog {
             if let Some(entry) = catalog.asset(asset).await? {
                 let (definition, hash) = overlay(listing.definition.take(), &entry);

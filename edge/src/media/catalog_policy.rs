@@ -17,52 +17,13 @@ use catalog::client::RemoteCatalog;
 use catalog::model::{AdMode as CatalogAdMode, Asset, DrmSystem as CatalogDrm, Scheme};
 use catalog::Catalog;
 use control_common::ProblemType;
-use serde::Deserialize;
 
 use crate::ads::config::{AdMode, AdRules};
 use crate::hash::fnv1a;
 use crate::keys::policy::EncryptionPolicy;
+use crate::media::catalog_config::CatalogSourceConfig;
 use crate::media::definition::AssetDefinition;
 use crate::problem::{Problem, ProblemKind};
-
-/// `[catalog]`.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, default)]
-pub struct CatalogSourceConfig {
-    /// Base URL of a catalog (the contract's `/v1` paths follow it); unset: no catalog.
-    pub url: Option<String>,
-    /// An API key with `catalog:read`.
-    pub api_key: Option<String>,
-    /// Seconds an answer is used before it is asked again.
-    pub ttl_seconds: u64,
-    /// Seconds past that an answer is still used while the catalog cannot be reached.
-    pub stale_seconds: u64,
-    /// Milliseconds a lookup may take.
-    pub timeout_ms: u64,
-}
-
-impl Default for CatalogSourceConfig {
-    fn default() -> Self {
-        CatalogSourceConfig {
-            url: None,
-            api_key: None,
-            ttl_seconds: 30,
-            stale_seconds: 3600,
-            timeout_ms: 1000,
-        }
-    }
-}
-
-impl CatalogSourceConfig {
-    pub fn validate(&self) -> Result<(), String> {
-        if let Some(url) = &self.url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!("catalog.url {url:?}: an http(s) URL"));
-            }
-        }
-        Ok(())
-    }
-}
 
 /// One answer: the asset (or none), and when it came.
 #[derive(Clone)]

@@ -2,6 +2,8 @@
 //! asset definitions, the catalog's asset policy), and the metadata caches.
 
 pub mod cache;
+pub mod catalog_config;
+#[cfg(feature = "control")]
 pub mod catalog_policy;
 pub mod definition;
 pub mod root;

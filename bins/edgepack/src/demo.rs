@@ -35,8 +35,11 @@ pub fn add_control(config: &mut Config) {
     } else {
         "http"
     };
+    // In memory: the demo needs nothing on disk, and several demo nodes on one machine (the
+    // player tests start many) never share a database file.
     let mut control = ControlConfig {
-        data_dir: std::env::temp_dir().join("edgepack-demo-control"),
+        data_dir: std::env::temp_dir(),
+        database_url: Some("sqlite::memory:".into()),
         open: true,
         ..ControlConfig::default()
     };
@@ -103,11 +106,8 @@ pub async fn seed(plane: &control_plane::Plane) -> anyhow::Result<()> {
 }
 
 /// What the demo prints about its control plane.
-pub fn print(addr: std::net::SocketAddr, data_dir: &std::path::Path) {
-    println!(
-        "control plane (catalog, entitlement, billing): http://{addr}  data: {}",
-        data_dir.display()
-    );
+pub fn print(addr: std::net::SocketAddr) {
+    println!("control plane (catalog, entitlement, billing, in memory): http://{addr}");
     println!("  open a playback session for the test account, then play its manifests.hls URL:");
     println!(
         "    curl -s -X POST http://{addr}/v1/playback-sessions -H 'content-type: application/json' \\\n      -d '{{\"account\": \"{ACCOUNT}\", \"device\": \"my-laptop\", \"asset\": \"{ASSET}\"}}'"

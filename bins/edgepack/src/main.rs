@@ -238,31 +238,36 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Starts the embedded control plane (`[control]`); the demo's is seeded and, when its port
-/// is taken, moves to a free one rather than stopping the demo.
+/// Starts the embedded control plane (`[control]`); the demo's is seeded, moves to a free port
+/// when its own is taken, and never stops the node.
 async fn start_control(
     daemon: std::sync::Arc<Daemon>,
     config: &control_plane::ControlConfig,
     demo: bool,
 ) -> anyhow::Result<()> {
-    let started = edge::control::start(daemon.clone(), config, std::future::pending()).await;
-    let embedded = match started {
-        Ok(e) => e,
-        Err(e) if demo => {
-            tracing::warn!(error = %e, "the demo control plane's port is taken; using a free one");
-            let mut c = config.clone();
-            c.listen.set_port(0);
-            edge::control::start(daemon, &c, std::future::pending())
-                .await
-                .map_err(anyhow::Error::msg)?
-        }
-        Err(e) => anyhow::bail!("control plane: {e}"),
-    };
-    if demo {
-        demo::seed(&embedded.plane).await?;
-        demo::print(embedded.addr, &config.data_dir);
-    } else {
+    if !demo {
+        let embedded = edge::control::start(daemon, config, std::future::pending())
+            .await
+            .map_err(|e| anyhow::anyhow!("control plane: {e}"))?;
         println!("control plane listening on http://{}", embedded.addr);
+        return Ok(());
+    }
+    // The demo's plane is an extra: when its port is taken it moves to a free one, and
+    // whatever else goes wrong, the node serves on without it.
+    let mut started = edge::control::start(daemon.clone(), config, std::future::pending()).await;
+    if started.is_err() {
+        let mut c = config.clone();
+        c.listen.set_port(0);
+        started = edge::control::start(daemon, &c, std::future::pending()).await;
+    }
+    match started {
+        Ok(embedded) => match demo::seed(&embedded.plane).await {
+            Ok(()) => demo::print(embedded.addr),
+            Err(e) => tracing::warn!(error = %e, "the demo control plane could not be seeded"),
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "the demo control plane did not start; serving without it")
+        }
     }
     Ok(())
 }

@@ -18,9 +18,14 @@ use sqlx::Row;
 use crate::config::EntitlementConfig;
 use crate::contract::{Entitlement, Put};
 use crate::decide::{decide, Decision, Facts};
-use crate::model::{Grant, GrantInput, Manifests, PlaybackRequest, PlaybackSession, SessionState};
+use crate::model::{Grant, GrantInput, PlaybackRequest, PlaybackSession, SessionState};
 use crate::revoke::Revoker;
-use crate::tokens::{Minter, Subject};
+use crate::tokens::Minter;
+
+mod issue;
+mod rows;
+
+use rows::{bind_session, field, grant_of, id_of, known, session_of, SESSION_COLUMNS};
 
 /// The `source` of entitlement events.
 pub const EVENT_SOURCE: &str = "/edgepack/entitlement";
@@ -38,87 +43,6 @@ pub struct SqlEntitlement {
     revoker: Arc<dyn Revoker>,
     events: Events,
 }
-
-fn field(what: &str, value: &str, max: usize) -> Result<(), Problem> {
-    if value.is_empty() || value.len() > max || value.chars().any(char::is_control) {
-        return Err(Problem::bad_request(format!(
-            "{what}: 1 to {max} printable characters"
-        )));
-    }
-    Ok(())
-}
-
-fn id_of(what: &str, id: &str) -> Result<(), Problem> {
-    if !ids::valid_id(id) {
-        return Err(Problem::bad_request(format!(
-            "{what} {id:?}: 1 to 128 characters of A-Z a-z 0-9 . _ - :, not starting with a dot"
-        )));
-    }
-    Ok(())
-}
-
-/// An id that is looked up: one no resource can have is not found (404).
-fn known(what: &str, id: &str) -> Result<(), Problem> {
-    if !ids::valid_id(id) {
-        return Err(Problem::not_found(what, id));
-    }
-    Ok(())
-}
-
-fn grant_of(row: &sqlx::any::AnyRow) -> Result<Grant, Problem> {
-    let id: String = row.try_get("id").map_err(unavailable)?;
-    let body: String = row.try_get("body").map_err(unavailable)?;
-    let input: GrantInput = serde_json::from_str(&body).map_err(|e| corrupt("grant", &id, e))?;
-    Ok(Grant::new(
-        id,
-        input,
-        row.try_get("revision").map_err(unavailable)?,
-        row.try_get("updated_at").map_err(unavailable)?,
-    ))
-}
-
-fn session_of(row: &sqlx::any::AnyRow) -> Result<PlaybackSession, Problem> {
-    let id: String = row.try_get("id").map_err(unavailable)?;
-    let state: String = row.try_get("state").map_err(unavailable)?;
-    let max_streams: i64 = row.try_get("max_streams").map_err(unavailable)?;
-    Ok(PlaybackSession {
-        state: SessionState::parse(&state).ok_or_else(|| {
-            Problem::new(
-                ProblemType::Internal,
-                format!("session {id:?} has the unknown state {state:?}"),
-            )
-        })?,
-        account: row.try_get("account").map_err(unavailable)?,
-        device: row.try_get("device").map_err(unavailable)?,
-        asset: row.try_get("asset").map_err(unavailable)?,
-        product: row.try_get("product").map_err(unavailable)?,
-        max_streams: u32::try_from(max_streams).unwrap_or(0),
-        created_at: row.try_get("created_at").map_err(unavailable)?,
-        expires_at: row.try_get("expires_at").map_err(unavailable)?,
-        id,
-        token: None,
-        manifests: None,
-        license_urls: BTreeMap::new(),
-    })
-}
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
-/// The values of a new session's row, in `SESSION_COLUMNS` order.
-fn bind_session<'q>(q: AnyQuery<'q>, s: &PlaybackSession) -> AnyQuery<'q> {
-    q.bind(s.id.clone())
-        .bind(s.account.clone())
-        .bind(s.device.clone())
-        .bind(s.asset.clone())
-        .bind(s.product.clone())
-        .bind(i64::from(s.max_streams))
-        .bind(s.state.as_str())
-        .bind(s.created_at)
-        .bind(s.expires_at)
-}
-
-const SESSION_COLUMNS: &str =
-    "id, account, device, asset, product, max_streams, state, created_at, expires_at";
 
 impl SqlEntitlement {
     pub fn new(
@@ -208,49 +132,6 @@ impl SqlEntitlement {
         });
         let territories = asset.map(|a| a.territories).unwrap_or_default();
         Ok((d, territories))
-    }
-
-    /// The token, manifests and license URLs of a session, issued at `now`.
-    fn issue(
-        &self,
-        session: &mut PlaybackSession,
-        territories: &[String],
-        now: i64,
-    ) -> Result<(), Problem> {
-        let (token, exp) = self
-            .minter
-            .mint(
-                &Subject {
-                    session: &session.id,
-                    account: &session.account,
-                    asset: &session.asset,
-                    max_streams: session.max_streams,
-                    territories,
-                },
-                u64::try_from(now).unwrap_or(0),
-            )
-            .map_err(|e| Problem::new(ProblemType::Internal, e.to_string()))?;
-        let base = self.config.edge_base_url.trim_end_matches('/');
-        let asset = &session.asset;
-        let q = format!(
-            "?{}={}",
-            self.config.token_parameter,
-            control_common::client::encode(&token)
-        );
-        session.manifests = Some(Manifests {
-            hls: format!("{base}/vod/{asset}/master.m3u8{q}"),
-            hls_ts: format!("{base}/vod/{asset}/ts/master.m3u8{q}"),
-            dash: format!("{base}/vod/{asset}/manifest.mpd{q}"),
-        });
-        let mut licenses = self.config.license_servers.clone();
-        licenses.insert(
-            "clearkey".into(),
-            format!("{base}/vod/{asset}/license/clearkey{q}"),
-        );
-        session.license_urls = licenses;
-        session.token = Some(token);
-        session.expires_at = i64::try_from(exp).unwrap_or(i64::MAX);
-        Ok(())
     }
 
     async fn set_state(

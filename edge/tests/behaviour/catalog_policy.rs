@@ -10,7 +10,7 @@ use catalog::model::{AssetInput, DrmSystem, Encryption, Scheme};
 use control_plane::config::Service;
 use control_plane::{ControlConfig, Plane};
 use edge::keys::static_keys::StaticKey;
-use edge::media::catalog_policy::CatalogSourceConfig;
+use edge::media::catalog_config::CatalogSourceConfig;
 use edge::Config;
 
 use crate::common::{demo_media, get, start_with};

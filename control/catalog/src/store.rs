@@ -2,7 +2,7 @@
 //! `control_common::db`). Every change is one transaction and publishes one event.
 
 use control_common::clock;
-use control_common::db::{corrupt, unavailable, Db};
+use control_common::db::{corrupt, page_rows, unavailable, Db};
 use control_common::events::{CloudEvent, Events};
 use control_common::page::{Page, PageQuery};
 use control_common::{Problem, ProblemType};
@@ -324,15 +324,14 @@ impl Catalog for SqlCatalog {
 
     async fn list_products(&self, page: &PageQuery) -> Result<Page<Product>, Problem> {
         let limit = page.limit()?;
-        let rows = sqlx::query(
-            "SELECT id, body, revision, updated_at FROM catalog_products \
-             WHERE id > $1 ORDER BY id LIMIT $2",
+        let rows = page_rows(
+            &self.db,
+            "id, body, revision, updated_at",
+            "catalog_products",
+            None,
+            page,
         )
-        .bind(page.after())
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&self.db.pool)
-        .await
-        .map_err(unavailable)?;
+        .await?;
         let products = rows
             .iter()
             .map(|r| stored(r).and_then(product_of))

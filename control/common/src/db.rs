@@ -194,6 +194,42 @@ pub fn corrupt(what: &str, id: &str, e: serde_json::Error) -> Problem {
     )
 }
 
+/// One page of `table` in id order: the rows after `page`'s cursor, one more than its limit
+/// (so [`Page::from_fetched`](crate::page::Page::from_fetched) knows whether there is a next
+/// page), optionally only those whose `column` equals a value. `columns`, `table` and `column`
+/// are the caller's constants, never input.
+pub async fn page_rows(
+    db: &Db,
+    columns: &str,
+    table: &str,
+    only: Option<(&str, &str)>,
+    page: &crate::page::PageQuery,
+) -> Result<Vec<sqlx::any::AnyRow>, Problem> {
+    let fetch = i64::from(page.limit()?) + 1;
+    let rows = match only {
+        Some((column, value)) => {
+            sqlx::query(&format!(
+                "SELECT {columns} FROM {table} WHERE {column} = $1 AND id > $2 ORDER BY id LIMIT $3"
+            ))
+            .bind(value)
+            .bind(page.after())
+            .bind(fetch)
+            .fetch_all(&db.pool)
+            .await
+        }
+        None => {
+            sqlx::query(&format!(
+                "SELECT {columns} FROM {table} WHERE id > $1 ORDER BY id LIMIT $2"
+            ))
+            .bind(page.after())
+            .bind(fetch)
+            .fetch_all(&db.pool)
+            .await
+        }
+    };
+    rows.map_err(unavailable)
+}
+
 /// Whether a write changed a row.
 pub fn changed(r: &AnyQueryResult) -> bool {
     r.rows_affected() > 0

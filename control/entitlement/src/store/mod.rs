@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use catalog::cached::CachedCatalog;
 use catalog::Catalog;
-use control_common::db::{corrupt, unavailable, Db};
+use control_common::db::{corrupt, page_rows, unavailable, Db};
 use control_common::events::{CloudEvent, Events};
 use control_common::ids;
 use control_common::page::{Page, PageQuery};
@@ -275,32 +275,18 @@ impl Entitlement for SqlEntitlement {
         page: &PageQuery,
     ) -> Result<Page<Grant>, Problem> {
         let limit = page.limit()?;
-        let fetch = i64::from(limit) + 1;
-        let rows = match account {
-            Some(a) => {
-                id_of("account", a)?;
-                sqlx::query(
-                    "SELECT id, body, revision, updated_at FROM entitlement_grants \
-                     WHERE account = $1 AND id > $2 ORDER BY id LIMIT $3",
-                )
-                .bind(a)
-                .bind(page.after())
-                .bind(fetch)
-                .fetch_all(&self.db.pool)
-                .await
-            }
-            None => {
-                sqlx::query(
-                    "SELECT id, body, revision, updated_at FROM entitlement_grants \
-                     WHERE id > $1 ORDER BY id LIMIT $2",
-                )
-                .bind(page.after())
-                .bind(fetch)
-                .fetch_all(&self.db.pool)
-                .await
-            }
+        if let Some(a) = account {
+            id_of("account", a)?;
         }
-        .map_err(unavailable)?;
+        let only = account.map(|a| ("account", a));
+        let rows = page_rows(
+            &self.db,
+            "id, body, revision, updated_at",
+            "entitlement_grants",
+            only,
+            page,
+        )
+        .await?;
         let grants = rows.iter().map(grant_of).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_fetched(grants, limit, |g| g.id.clone()))
     }
@@ -454,32 +440,18 @@ impl Entitlement for SqlEntitlement {
         page: &PageQuery,
     ) -> Result<Page<PlaybackSession>, Problem> {
         let limit = page.limit()?;
-        let fetch = i64::from(limit) + 1;
-        let rows = match account {
-            Some(a) => {
-                id_of("account", a)?;
-                sqlx::query(&format!(
-                    "SELECT {SESSION_COLUMNS} FROM entitlement_sessions \
-                     WHERE account = $1 AND id > $2 ORDER BY id LIMIT $3"
-                ))
-                .bind(a)
-                .bind(page.after())
-                .bind(fetch)
-                .fetch_all(&self.db.pool)
-                .await
-            }
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {SESSION_COLUMNS} FROM entitlement_sessions \
-                     WHERE id > $1 ORDER BY id LIMIT $2"
-                ))
-                .bind(page.after())
-                .bind(fetch)
-                .fetch_all(&self.db.pool)
-                .await
-            }
+        if let Some(a) = account {
+            id_of("account", a)?;
         }
-        .map_err(unavailable)?;
+        let only = account.map(|a| ("account", a));
+        let rows = page_rows(
+            &self.db,
+            SESSION_COLUMNS,
+            "entitlement_sessions",
+            only,
+            page,
+        )
+        .await?;
         let sessions = rows.iter().map(session_of).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_fetched(sessions, limit, |s| s.id.clone()))
     }

@@ -11,38 +11,51 @@ cd "$(dirname "$0")/.."
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 df -h . | sed 's/^/disk: /'
 
-echo "== installing test dependencies"
+# Each stage prints how long the one before it took, so a slow CI run says where its time went.
+STAGE_NAME=""
+STAGE_START=$SECONDS
+stage() {
+  if [ -n "$STAGE_NAME" ]; then
+    echo "== took $((SECONDS - STAGE_START)) s: $STAGE_NAME (total $SECONDS s)"
+  fi
+  STAGE_NAME=$1
+  STAGE_START=$SECONDS
+  echo "== $1"
+}
+
+stage "installing test dependencies"
 bash scripts/install-test-deps.sh
 
-echo "== cargo fmt --check"
+stage "cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy"
+stage "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
-echo "== cargo test (units beside the code, behaviour in tests/)"
+stage "cargo test (units beside the code, behaviour in tests/)"
 cargo build --locked -p edgepack
 cargo test --locked --workspace
 
-echo "== fuzz targets, 20 s each over the committed corpus"
+stage "fuzz targets, 20 s each over the committed corpus"
 # Sanitizer builds of every target (fuzz/, its own lockfile and target directory), then each
 # runs over fuzz/corpus/TARGET: a crash, leak or hang fails here and prints the input.
 bash scripts/fuzz.sh --ci 20
 
-echo "== criterion benches build and run once (figures come from cargo bench, never from tests)"
+stage "criterion benches build and run once (figures come from cargo bench, never from tests)"
 # In the test profile, so the run builds the dependency graph once, not again with optimisations.
 cargo test --locked -p edgepack-benches --benches
 
-echo "== load benchmark script runs on tiny media (figures come from a full run, see BENCHMARKS.md)"
+stage "load benchmark script runs on tiny media (figures come from a full run, see BENCHMARKS.md)"
 python3 benches/load/load_bench.py --quick --bin target/debug/edgepack
 python3 benches/load/ssai_bench.py --quick --bin target/debug/edgepack
 python3 benches/load/control_bench.py --quick --bin target/debug/edgepack
 
-echo "== the control plane's contracts under Schemathesis (every operation, generated requests)"
+stage "the control plane's contracts under Schemathesis (every operation, generated requests)"
 bash scripts/contracts-check.sh target/debug/edgepack
 
-echo "== real players in headless Chromium"
+stage "real players in headless Chromium"
 EDGEPACK_BIN="$PWD/target/debug/edgepack" node --test tests/players/
 
+stage "done"
 df -h . | sed 's/^/disk: /'
 du -sh target | sed 's/^/target: /'

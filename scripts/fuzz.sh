@@ -4,10 +4,12 @@
 #   scripts/fuzz.sh TARGET MINUTES   one target for MINUTES of CPU time, over a working copy of
 #                                    its corpus (fuzz/work/TARGET, kept between runs; the
 #                                    committed fuzz/corpus/TARGET is read, never written)
-#   scripts/fuzz.sh --ci [SECONDS]   build every target once, then run each for SECONDS
-#                                    (default 20) over the committed corpus and its regression
-#                                    cases; exits non-zero on any crash, leak, timeout or
-#                                    out-of-memory, after printing the input that caused it
+#   scripts/fuzz.sh --ci [SECONDS]   build every target once (at opt-level 1: a smoke run
+#                                    gains less from full optimisation than the build costs),
+#                                    then run each for SECONDS (default 20), FUZZ_JOBS at once
+#                                    (default: one per CPU), over the committed corpus and its
+#                                    regression cases; exits non-zero on any crash, leak,
+#                                    timeout or out-of-memory, after printing the input
 #   scripts/fuzz.sh --list           the targets
 #
 # The build uses the stable toolchain with RUSTC_BOOTSTRAP=1 (cargo-fuzz needs -Z flags) and
@@ -36,7 +38,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
 export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
 
 usage() {
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -138,42 +140,68 @@ newest_artifact() {
     -newer "$since" -printf '%T@ %p\n' 2>/dev/null | sort -n | tail -n1 | cut -d' ' -f2-
 }
 
-ci() {
-  local seconds=${1:-20}
-  local start=$SECONDS
-  build
-  local failed=() target
-  printf '%-17s %12s %8s %16s  %s\n' target executions exec/s corpus result
-  for target in $(targets); do
-    local log=$LOGS/$target.ci.log
-    local new
-    new=$(mktemp -d "$WORK/ci-$target.XXXXXX")
-    local stamp=$WORK/.stamp-$target
-    touch "$stamp"
-    local rc=0
-    # New units go to a scratch directory first in the list; the committed corpus (seeds and
-    # regression cases) is read only.
-    run_fuzzer "$target" "$seconds" "$log" "$new" "$FUZZ_DIR/corpus/$target" || rc=$?
-    read -r execs corp secs < <(summarise "$log")
-    local rate=$((execs / (seconds > 0 ? seconds : 1)))
-    if [ -n "${secs:-}" ] && [ "$secs" -gt 0 ]; then rate=$((execs / secs)); fi
-    local artifact
-    artifact=$(newest_artifact "$target" "$stamp")
-    rm -rf "$new" "$stamp"
-    if [ -n "$artifact" ] && spurious_timeout "$target" "$artifact"; then
-      artifact="" rc=0
-    fi
+# One target's CI run: its result line (and on failure what to look at) in $WORK/TARGET.ci.out,
+# and a FAILED marker file when it failed.
+ci_one() {
+  local target=$1 seconds=$2
+  local log=$LOGS/$target.ci.log out=$WORK/$target.ci.out
+  local new
+  new=$(mktemp -d "$WORK/ci-$target.XXXXXX")
+  local stamp=$WORK/.stamp-$target
+  touch "$stamp"
+  rm -f "$WORK/$target.ci.failed"
+  local rc=0
+  # New units go to a scratch directory first in the list; the committed corpus (seeds and
+  # regression cases) is read only.
+  run_fuzzer "$target" "$seconds" "$log" "$new" "$FUZZ_DIR/corpus/$target" || rc=$?
+  read -r execs corp secs < <(summarise "$log")
+  local rate=$((execs / (seconds > 0 ? seconds : 1)))
+  if [ -n "${secs:-}" ] && [ "$secs" -gt 0 ]; then rate=$((execs / secs)); fi
+  local artifact
+  artifact=$(newest_artifact "$target" "$stamp")
+  rm -rf "$new" "$stamp"
+  if [ -n "$artifact" ] && spurious_timeout "$target" "$artifact" >"$out"; then
+    artifact="" rc=0
+  fi
+  {
     if [ "$rc" -eq 0 ] && [ -z "$artifact" ]; then
       printf '%-17s %12s %8s %16s  %s\n' "$target" "$execs" "$rate" "$corp" ok
     else
       printf '%-17s %12s %8s %16s  %s\n' "$target" "$execs" "$rate" "$corp" "FAILED (exit $rc)"
-      failed+=("$target")
+      touch "$WORK/$target.ci.failed"
       if [ -n "$artifact" ]; then
         show_artifact "$target" "$artifact" "$log"
       else
         echo "---- $target: no input was saved; the end of $log:"
         tail -n 40 "$log"
       fi
+    fi
+  } >>"$out"
+}
+
+# Every target for SECONDS, FUZZ_JOBS at a time (default: one per CPU; libFuzzer runs on
+# one), then the result lines in target order.
+ci() {
+  local seconds=${1:-20}
+  local start=$SECONDS
+  local jobs=${FUZZ_JOBS:-$(nproc)}
+  build
+  local failed=() target running=0
+  for target in $(targets); do
+    rm -f "$WORK/$target.ci.out"
+    ci_one "$target" "$seconds" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then
+      wait -n || true
+      running=$((running - 1))
+    fi
+  done
+  wait || true
+  printf '%-17s %12s %8s %16s  %s\n' target executions exec/s corpus result
+  for target in $(targets); do
+    cat "$WORK/$target.ci.out" 2>/dev/null || echo "$target: no result (the run died)"
+    if [ -f "$WORK/$target.ci.failed" ] || [ ! -f "$WORK/$target.ci.out" ]; then
+      failed+=("$target")
     fi
   done
   echo "fuzz: ${#failed[@]} of $(targets | wc -l) targets failed; $((SECONDS - start)) s in all"
@@ -243,7 +271,11 @@ long() {
 
 mkdir -p "$LOGS" "$ARTIFACTS"
 case "${1:-}" in
-  --ci) ci "${2:-20}" ;;
+  --ci)
+    # Only for the CI build: a long run (below) keeps the full optimisation of the profile.
+    export CARGO_PROFILE_RELEASE_OPT_LEVEL=${CARGO_PROFILE_RELEASE_OPT_LEVEL:-1}
+    ci "${2:-20}"
+    ;;
   --list) targets ;;
   -h | --help | "") usage ;;
   -*) usage ;;

@@ -94,6 +94,9 @@ pip_pin cloudevents 1.11.1
 pip_pin cbor2 5.9.0
 # schemathesis: runs the OpenAPI contracts against the control services (scripts/contracts-check.sh).
 pip_pin schemathesis 4.32.5
+# kafka-python: a Kafka client independent of ours (rskafka), which reads the control plane's
+# events back from the real broker (tests/control/kafka_events.py).
+pip_pin kafka-python 3.0.12
 
 # --- npm packages of the player harness (exact versions from package-lock.json)
 stamp="$PLAYERS/node_modules/.install-stamp"

@@ -53,6 +53,10 @@ pub struct Config {
     /// port; unset runs none (`edgepack control` runs it alone).
     #[cfg(feature = "control")]
     pub control: Option<control_plane::ControlConfig>,
+    /// Where this node's events go (ad sessions, breaks, beacons): nowhere, a JSON-lines
+    /// file (relative to the working directory) or a Kafka topic.
+    #[cfg(feature = "control")]
+    pub events: control_common::events::config::EventsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -160,6 +164,8 @@ impl Default for Config {
             catalog: Default::default(),
             #[cfg(feature = "control")]
             control: None,
+            #[cfg(feature = "control")]
+            events: Default::default(),
         }
     }
 }
@@ -282,6 +288,10 @@ impl Config {
         if let Some(control) = &self.control {
             control.validate().map_err(ConfigError::Invalid)?;
         }
+        #[cfg(feature = "control")]
+        self.events
+            .validate("events")
+            .map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }

@@ -48,6 +48,11 @@ pub enum ProblemKind {
     AssetDefinitionInvalid,
     /// The catalog (`[catalog]`) did not answer, and no recent answer was kept (503).
     CatalogUnavailable,
+    /// The catalog's availability window for the asset is not open now (403).
+    AssetNotAvailable,
+    /// The catalog lists the countries where the asset plays, and the request's is not
+    /// one of them (403).
+    TerritoryNotAllowed,
     /// Playback access (decision 0013): no token was presented (401).
     TokenMissing,
     /// The token cannot be read, or needs a claim this node does not understand (401).
@@ -163,6 +168,16 @@ impl ProblemKind {
                 "catalog-unavailable",
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The catalog did not answer for this asset",
+            ),
+            AssetNotAvailable => (
+                "asset-not-available",
+                StatusCode::FORBIDDEN,
+                "The asset is not available now",
+            ),
+            TerritoryNotAllowed => (
+                "territory-not-allowed",
+                StatusCode::FORBIDDEN,
+                "The asset does not play in this country",
             ),
             RangeNotSatisfiable => (
                 "range-not-satisfiable",

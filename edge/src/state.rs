@@ -16,6 +16,7 @@ use crate::media::cache::MediaCache;
 #[cfg(feature = "control")]
 use crate::media::catalog_policy::CatalogPolicies;
 use crate::ops::access_log::AccessLog;
+use crate::ops::events::NodeEvents;
 use crate::ops::metrics::Metrics;
 use crate::origin::Origins;
 use crate::response_cache::ResponseCache;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub delivery: Option<Arc<Delivery>>,
     /// Server-side ad insertion (idle for assets without an ad policy).
     pub ads: Arc<Ads>,
+    /// Where this node's events go (`[events]`).
+    pub events: NodeEvents,
     /// The `Cache-Control` values of `config.cache`, made once.
     pub cache_headers: CacheHeaders,
 }
@@ -129,7 +132,8 @@ impl AppState {
                 .with_ad_policies(&config.ads.policies);
                 #[cfg(feature = "control")]
                 let media = media.with_catalog(
-                    CatalogPolicies::from_config(&config.catalog).map_err(StateError::Catalog)?,
+                    CatalogPolicies::from_config(&config.catalog, metrics.catalog_lookups.clone())
+                        .map_err(StateError::Catalog)?,
                 );
                 #[cfg(not(feature = "control"))]
                 if config.catalog.url.is_some() {
@@ -190,6 +194,13 @@ impl AppState {
             previous.and_then(|p| p.delivery.as_deref()),
         )
         .map_err(StateError::Delivery)?;
+        #[cfg(feature = "control")]
+        let events = match same(&|c| c.events == config.events) {
+            Some(p) => p.events.clone(),
+            None => NodeEvents::new(&config.events, metrics.events.clone()),
+        };
+        #[cfg(not(feature = "control"))]
+        let events = NodeEvents::default();
         let ads = Ads::new(
             &config.ads,
             crate::ads::Host {
@@ -201,6 +212,7 @@ impl AppState {
                 metadata_bytes: config.cache.metadata_bytes,
                 metrics: metrics.clone(),
                 previous: previous.map(|p| p.ads.as_ref()),
+                events: events.clone(),
             },
         )
         .map_err(StateError::Ads)?;
@@ -218,6 +230,7 @@ impl AppState {
             access,
             delivery,
             ads,
+            events,
         }))
     }
 }

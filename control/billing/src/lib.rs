@@ -13,6 +13,7 @@
 pub mod client;
 pub mod config;
 pub mod contract;
+pub mod lease;
 pub mod migrations;
 pub mod model;
 pub mod openapi;

@@ -41,6 +41,7 @@ pub fn router(billing: Arc<dyn Billing>, keys: ApiKeys) -> Router {
         (status = 413, description = "Body too large", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "A price maps to no product, or the product is not in the catalog", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 502, description = "Entitlement did not take the grant; retry", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The database did not answer, or another delivery of the same subscription was still being applied; retry", body = ProblemDocument, content_type = "application/problem+json"),
     ))]
 pub async fn stripe_webhook(
     State(api): State<Api>,
@@ -61,7 +62,7 @@ pub async fn stripe_webhook(
 
 /// A subscription as billing last saw it.
 #[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions",
-    params(("id" = String, Path, description = "The billing platform's subscription id")),
+    params(("id" = String, Path, description = "The billing platform's subscription id", min_length = 1, max_length = 255)),
     responses(
         (status = 200, description = "The subscription", body = SubscriptionState),
         (status = 401, description = "No valid API key", body = ProblemDocument, content_type = "application/problem+json"),

@@ -11,10 +11,10 @@ use control_common::{clock, Problem, ProblemType};
 use entitlement::model::GrantInput;
 use entitlement::Entitlement;
 use sqlx::Row;
-use tokio::sync::Mutex;
 
 use crate::config::BillingConfig;
 use crate::contract::Billing;
+use crate::lease::{self, Lease};
 use crate::model::{Outcome, SubscriptionState, WebhookResult};
 use crate::rules::{self, Plan};
 use crate::signature::{self, SignatureError};
@@ -30,9 +30,6 @@ pub struct SqlBilling {
     entitlement: Arc<dyn Entitlement>,
     config: BillingConfig,
     events: Events,
-    /// Deliveries are applied one at a time, so two events of one subscription cannot
-    /// interleave (webhook volume is low; one lock is enough).
-    apply: Mutex<()>,
 }
 
 /// The grant id of one product of one subscription.
@@ -70,7 +67,6 @@ impl SqlBilling {
             entitlement,
             config,
             events,
-            apply: Mutex::new(()),
         })
     }
 
@@ -122,13 +118,35 @@ impl SqlBilling {
         }
         let sub = stripe::subscription(&e.data.object)
             .map_err(|err| Problem::bad_request(err.to_string()))?;
-        let account = rules::account(&sub);
+        // Two deliveries of one subscription (here or in another process on the same
+        // database) never interleave: each orders itself against the one before.
+        let lease = Lease::take(&self.db, &sub.id, lease::WAIT).await?;
+        let applied = self.apply_subscription(e, &sub).await;
+        lease.give_back(&self.db).await;
+        applied
+    }
+
+    async fn apply_subscription(
+        &self,
+        e: &stripe::Event,
+        sub: &stripe::Subscription,
+    ) -> Result<WebhookResult, Problem> {
+        let result = |outcome, detail: Option<String>| WebhookResult {
+            event: e.id.clone(),
+            outcome,
+            detail,
+        };
+        // A delivery of the same event may have been applied while this one waited.
+        if self.seen(&e.id).await? {
+            return Ok(result(Outcome::Duplicate, None));
+        }
+        let account = rules::account(sub);
         if !control_common::ids::valid_id(&account) {
             return Err(Problem::bad_request(format!(
                 "the account {account:?} (metadata.account or customer) is not a usable id"
             )));
         }
-        let products = rules::products(&sub, &self.config)
+        let products = rules::products(sub, &self.config)
             .map_err(|why| Problem::new(ProblemType::ReferenceUnknown, why))?;
         for p in &products {
             let id = grant_id(&sub.id, p);
@@ -154,7 +172,7 @@ impl SqlBilling {
             }
         }
         let now = clock::now();
-        let plan = rules::plan(&sub, e.created, now, &self.config);
+        let plan = rules::plan(sub, e.created, now, &self.config);
         match plan {
             Plan::Entitled { starts_at, ends_at } => {
                 for p in &products {
@@ -259,13 +277,13 @@ impl Billing for SqlBilling {
             _ => Problem::new(ProblemType::WebhookSignatureInvalid, e.to_string()),
         })?;
         let event = stripe::parse_event(body).map_err(|e| Problem::bad_request(e.to_string()))?;
-        let _one_at_a_time = self.apply.lock().await;
         self.apply(&event).await
     }
 
     async fn get_subscription(&self, id: &str) -> Result<SubscriptionState, Problem> {
+        // An id no subscription can have is simply not found, as on every lookup.
         if id.is_empty() || id.len() > 255 {
-            return Err(Problem::bad_request("subscription id: 1 to 255 characters"));
+            return Err(Problem::not_found("subscription", id));
         }
         let row = sqlx::query(
             "SELECT id, account, status, products, last_event, last_event_created, updated_at \

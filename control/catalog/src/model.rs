@@ -55,9 +55,11 @@ pub struct AdPolicy {
     pub ad_server: String,
     /// Cue points in VMAP `timeOffset` form: `start`, `end`, `HH:MM:SS.mmm`, `n%`, `#n`.
     #[serde(default)]
+    #[schema(max_items = 250)]
     pub cue_points: Vec<String>,
     /// Longest break, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
     pub break_seconds: Option<u32>,
     #[serde(default)]
     pub mode: AdMode,
@@ -85,10 +87,12 @@ impl Availability {
 #[serde(deny_unknown_fields)]
 pub struct AssetInput {
     /// The name people see.
+    #[schema(min_length = 1, max_length = 500)]
     pub title: String,
     /// Where the edge reads the media: a path under its media root or an origin URL;
     /// absent means the asset id itself names it in the media root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 2048)]
     pub source: Option<String>,
     #[serde(default)]
     pub encryption: Encryption,
@@ -96,11 +100,13 @@ pub struct AssetInput {
     pub ads: Option<AdPolicy>,
     #[serde(default)]
     pub availability: Availability,
-    /// ISO 3166-1 alpha-2 countries where it may be played; empty for everywhere.
+    /// ISO 3166-1 alpha-2 countries where it may be played (`FR`); empty for everywhere.
     #[serde(default)]
+    #[schema(max_items = 250)]
     pub territories: Vec<String>,
     /// Ids of the products that include it (each must exist).
     #[serde(default)]
+    #[schema(max_items = 250)]
     pub products: Vec<String>,
 }
 
@@ -147,6 +153,7 @@ impl Asset {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductInput {
+    #[schema(min_length = 1, max_length = 500)]
     pub name: String,
     /// Streams an account with this product may watch at once (1 to 100).
     #[schema(minimum = 1, maximum = 100)]

@@ -55,7 +55,7 @@ fn put_response<T: serde::Serialize>(put: Put<T>, location: String) -> Response 
 
 /// Creates or replaces an asset.
 #[utoipa::path(put, path = "/v1/assets/{id}", tag = "assets",
-    params(("id" = String, Path, description = "The asset id, also its name on the edge")),
+    params(("id" = String, Path, description = "The asset id, also its name on the edge", min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$")),
     request_body = AssetInput,
     responses(
         (status = 200, description = "Replaced (or unchanged)", body = Asset),
@@ -80,7 +80,7 @@ pub async fn put_asset(
 
 /// One asset.
 #[utoipa::path(get, path = "/v1/assets/{id}", tag = "assets",
-    params(("id" = String, Path, description = "The asset id")),
+    params(("id" = String, Path, description = "The asset id", min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$")),
     responses(
         (status = 200, description = "The asset", body = Asset),
         (status = 401, description = "No valid API key", body = ProblemDocument, content_type = "application/problem+json"),
@@ -124,7 +124,7 @@ pub async fn list_assets(
 
 /// Deletes an asset.
 #[utoipa::path(delete, path = "/v1/assets/{id}", tag = "assets",
-    params(("id" = String, Path, description = "The asset id")),
+    params(("id" = String, Path, description = "The asset id", min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "No valid API key", body = ProblemDocument, content_type = "application/problem+json"),
@@ -144,7 +144,7 @@ pub async fn delete_asset(
 
 /// Creates or replaces a product.
 #[utoipa::path(put, path = "/v1/products/{id}", tag = "products",
-    params(("id" = String, Path, description = "The product id")),
+    params(("id" = String, Path, description = "The product id", min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$")),
     request_body = ProductInput,
     responses(
         (status = 200, description = "Replaced (or unchanged)", body = Product),
@@ -168,7 +168,7 @@ pub async fn put_product(
 
 /// One product.
 #[utoipa::path(get, path = "/v1/products/{id}", tag = "products",
-    params(("id" = String, Path, description = "The product id")),
+    params(("id" = String, Path, description = "The product id", min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$")),
     responses(
         (status = 200, description = "The product", body = Product),
         (status = 401, description = "No valid API key", body = ProblemDocument, content_type = "application/problem+json"),
@@ -206,7 +206,7 @@ pub async fn list_products(
 
 /// Deletes a product; assets that included it no longer do.
 #[utoipa::path(delete, path = "/v1/products/{id}", tag = "products",
-    params(("id" = String, Path, description = "The product id")),
+    params(("id" = String, Path, description = "The product id", min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "No valid API key", body = ProblemDocument, content_type = "application/problem+json"),

@@ -10,8 +10,18 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantInput {
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$"
+    )]
     pub account: String,
     /// A product id of the catalog.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$"
+    )]
     pub product: String,
     /// Unix seconds from which the grant holds; absent for "already".
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +30,7 @@ pub struct GrantInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends_at: Option<i64>,
     /// Who made it: `billing:stripe`, `manual`, `crm`, ...
+    #[schema(min_length = 1, max_length = 128)]
     pub source: String,
 }
 
@@ -76,14 +87,26 @@ pub struct AccountListQuery {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaybackRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$"
+    )]
     pub account: String,
     /// The viewer's device, for the session list and for events.
+    #[schema(min_length = 1, max_length = 128)]
     pub device: String,
     /// The catalog asset id.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$"
+    )]
     pub asset: String,
     /// The viewer's country (ISO 3166-1 alpha-2), when the caller knows it; needed for
     /// assets with territories.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
 }
 

@@ -60,7 +60,7 @@ fn page(q: AccountListQuery) -> (Option<String>, PageQuery) {
 
 /// Creates or replaces a grant (idempotent).
 #[utoipa::path(put, path = "/v1/grants/{id}", tag = "grants",
-    params(("id" = String, Path, description = "The grant id, chosen by the caller (billing uses its subscription id)")),
+    params(("id" = String, Path, description = "The grant id, chosen by the caller (billing uses its subscription id)", min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$")),
     request_body = GrantInput,
     responses(
         (status = 200, description = "Replaced (or unchanged)", body = Grant),
@@ -91,7 +91,7 @@ pub async fn put_grant(
 
 /// One grant.
 #[utoipa::path(get, path = "/v1/grants/{id}", tag = "grants",
-    params(("id" = String, Path, description = "The grant id")),
+    params(("id" = String, Path, description = "The grant id", min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$")),
     responses(
         (status = 200, description = "The grant", body = Grant),
         (status = 401, description = "No valid API key", body = ProblemDocument, content_type = "application/problem+json"),
@@ -134,7 +134,7 @@ pub async fn list_grants(
 
 /// Withdraws a grant: the next session or renewal it would have allowed is denied.
 #[utoipa::path(delete, path = "/v1/grants/{id}", tag = "grants",
-    params(("id" = String, Path, description = "The grant id")),
+    params(("id" = String, Path, description = "The grant id", min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$")),
     responses(
         (status = 204, description = "Withdrawn"),
         (status = 401, description = "No valid API key", body = ProblemDocument, content_type = "application/problem+json"),
@@ -195,7 +195,7 @@ pub async fn create_session(State(api): State<Api>, req: Request) -> Result<Resp
 
 /// One session (without its token).
 #[utoipa::path(get, path = "/v1/playback-sessions/{id}", tag = "playback-sessions",
-    params(("id" = String, Path, description = "The session id")),
+    params(("id" = String, Path, description = "The session id", min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$")),
     responses(
         (status = 200, description = "The session", body = PlaybackSession),
         (status = 401, description = "No valid API key", body = ProblemDocument, content_type = "application/problem+json"),
@@ -239,7 +239,7 @@ pub async fn list_sessions(
 /// A new token for an active session, if the account is still entitled; otherwise the
 /// session ends and the answer is `playback-denied`.
 #[utoipa::path(post, path = "/v1/playback-sessions/{id}/renewal", tag = "playback-sessions",
-    params(("id" = String, Path, description = "The session id")),
+    params(("id" = String, Path, description = "The session id", min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$")),
     responses(
         (status = 200, description = "Renewed: a new token", body = PlaybackSession),
         (status = 401, description = "No valid API key", body = ProblemDocument, content_type = "application/problem+json"),
@@ -266,7 +266,7 @@ pub async fn renew_session(
 
 /// Ends a session (the viewer stopped); its token stops working on every node.
 #[utoipa::path(delete, path = "/v1/playback-sessions/{id}", tag = "playback-sessions",
-    params(("id" = String, Path, description = "The session id")),
+    params(("id" = String, Path, description = "The session id", min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$")),
     responses(
         (status = 200, description = "Ended (or already ended or revoked)", body = PlaybackSession),
         (status = 401, description = "No valid API key", body = ProblemDocument, content_type = "application/problem+json"),
@@ -286,7 +286,7 @@ pub async fn end_session(
 
 /// Cuts a session off on every edge node within a second.
 #[utoipa::path(post, path = "/v1/playback-sessions/{id}/revocation", tag = "playback-sessions",
-    params(("id" = String, Path, description = "The session id")),
+    params(("id" = String, Path, description = "The session id", min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_:-][A-Za-z0-9._:-]{0,127}$")),
     responses(
         (status = 200, description = "Revoked (or already revoked)", body = PlaybackSession),
         (status = 401, description = "No valid API key", body = ProblemDocument, content_type = "application/problem+json"),

@@ -18,48 +18,7 @@ pub enum Service {
     Billing,
 }
 
-/// Where events go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SinkKind {
-    /// Nowhere.
-    #[default]
-    None,
-    /// One CloudEvents JSON document per line in `path`.
-    Jsonl,
-    /// Records in the Kafka topic `topic` on `brokers`, keyed by account.
-    Kafka,
-}
-
-/// `[control.events]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EventsConfig {
-    pub sink: SinkKind,
-    /// For `jsonl`; relative paths are under `data_dir`.
-    pub path: PathBuf,
-    /// Events held while the sink is down; more are dropped and counted.
-    pub buffer: usize,
-    /// For `kafka`: `host:port` of the brokers.
-    pub brokers: Vec<String>,
-    /// For `kafka`: the topic (created when missing).
-    pub topic: String,
-    /// For `kafka`: the partitions of the topic when it is created.
-    pub partitions: i32,
-}
-
-impl Default for EventsConfig {
-    fn default() -> Self {
-        EventsConfig {
-            sink: SinkKind::None,
-            path: PathBuf::from("events.jsonl"),
-            buffer: 10_000,
-            brokers: Vec::new(),
-            topic: "edgepack.control.events".into(),
-            partitions: 3,
-        }
-    }
-}
+pub use control_common::events::config::{EventsConfig, SinkKind};
 
 /// A service reached through its contract over HTTP instead of embedded.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -140,11 +99,7 @@ impl ControlConfig {
         if self.serves(Service::Entitlement) && self.remote.entitlement.is_some() {
             return Err("control: entitlement is both served and remote".into());
         }
-        if self.events.sink == SinkKind::Kafka
-            && (self.events.brokers.is_empty() || self.events.topic.is_empty())
-        {
-            return Err("control.events: sink = \"kafka\" needs brokers and a topic".into());
-        }
+        self.events.validate("control.events")?;
         if self.serves(Service::Entitlement) {
             self.entitlement.validate()?;
         }

@@ -13,8 +13,7 @@ use catalog::client::RemoteCatalog;
 use catalog::store::SqlCatalog;
 use catalog::Catalog;
 use control_common::db::{self, Db, DbError};
-use control_common::events::kafka::{Kafka, KafkaTarget};
-use control_common::events::{EventMetrics, Events, JsonLines};
+use control_common::events::{EventMetrics, Events};
 use control_common::serve::{self, DbReady, HttpMetrics, ReadyCheck};
 use control_common::ApiKeys;
 use entitlement::client::RemoteEntitlement;
@@ -93,24 +92,9 @@ impl Plane {
         let http_metrics = HttpMetrics::new(&registry)?;
         let events = match config.events.sink {
             SinkKind::None => Events::none(),
-            SinkKind::Jsonl => {
-                let path = config.data_dir.join(&config.events.path);
-                let metrics = Arc::new(EventMetrics::new(&registry)?);
-                Events::start(
-                    Box::new(JsonLines::new(path)),
-                    config.events.buffer,
-                    metrics,
-                )
-            }
-            SinkKind::Kafka => {
-                let metrics = Arc::new(EventMetrics::new(&registry)?);
-                let sink = Kafka::new(KafkaTarget {
-                    brokers: config.events.brokers.clone(),
-                    topic: config.events.topic.clone(),
-                    partitions: config.events.partitions,
-                });
-                Events::start(Box::new(sink), config.events.buffer, metrics)
-            }
+            _ => config
+                .events
+                .start(&config.data_dir, Arc::new(EventMetrics::new(&registry)?)),
         };
         let keys = if config.open && config.api_keys.is_empty() {
             ApiKeys::open()

@@ -2,7 +2,8 @@
 //! queue that never makes a request wait. A beacon with a key (session, ad and event) fires
 //! once per key, so a player fetching a segment again fires nothing twice. Each is tried
 //! `beacon_attempts` times with a doubling delay; a queue that is full drops the beacon and
-//! counts it.
+//! counts it. A beacon that says what it is [`About`] ends as a node event
+//! (`ads.beacon.sent`, `failed`, `dropped` or `refused`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use prometheus::IntCounter;
 use crate::ads::config::AdsConfig;
 use crate::ads::deferred::Deferred;
 use crate::ops::ads_metrics::AdsMetrics;
+use crate::ops::events::NodeEvents;
 
 /// Beacons sent at once at most.
 const IN_FLIGHT: usize = 64;
@@ -28,6 +30,44 @@ pub enum Fired {
     Dropped,
     /// Not an http(s) URL, or one to a private address.
     Refused,
+}
+
+/// What a beacon reports, for the node's events.
+#[derive(Debug, Clone)]
+pub struct About {
+    pub session: String,
+    /// What the event is keyed by (the account, else the session).
+    pub key: String,
+    /// The ad (`break-ad`) or failure the beacon is about.
+    pub slot: String,
+    /// `impression`, a VAST tracking event (`start`, `firstQuartile`...), or `error`.
+    pub event: String,
+}
+
+/// A beacon in the queue.
+struct Queued {
+    url: String,
+    about: Option<About>,
+}
+
+/// Publishes what became of a beacon.
+fn tell(events: &NodeEvents, about: Option<&About>, url: &str, result: &str, attempts: u32) {
+    let Some(a) = about else {
+        return;
+    };
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    events.publish(
+        &format!("ads.beacon.{result}"),
+        &a.session,
+        &a.key,
+        serde_json::json!({
+            "session": a.session, "slot": a.slot, "event": a.event, "host": host,
+            "attempts": attempts,
+        }),
+    );
 }
 
 /// Counts of what the queue did (the `edgepack_ad_beacons_total` family).
@@ -58,17 +98,22 @@ impl BeaconStats {
 
 /// The beacon queue.
 pub struct Beacons {
-    tx: mpsc::Sender<String>,
+    tx: mpsc::Sender<Queued>,
     /// The sender task, spawned on the first beacon.
     sender: Deferred,
     fired: moka::sync::Cache<String, ()>,
     pub stats: Arc<BeaconStats>,
     allow_private: bool,
+    events: NodeEvents,
 }
 
 impl Beacons {
     /// The queue; its sender starts on the tokio runtime with the first beacon.
-    pub fn start(config: &AdsConfig, stats: BeaconStats) -> Result<Arc<Beacons>, String> {
+    pub fn start(
+        config: &AdsConfig,
+        stats: BeaconStats,
+        events: NodeEvents,
+    ) -> Result<Arc<Beacons>, String> {
         let timeout = Duration::from_millis(config.beacon_timeout_ms.max(1));
         let client = crate::ads::outbound::client_builder(config.allow_private_addresses)?
             .timeout(timeout)
@@ -82,6 +127,7 @@ impl Beacons {
             stats.clone(),
             config.beacon_attempts.max(1),
             Duration::from_millis(config.beacon_backoff_ms),
+            events.clone(),
         ))]);
         Ok(Arc::new(Beacons {
             tx,
@@ -92,20 +138,22 @@ impl Beacons {
                 .build(),
             stats,
             allow_private: config.allow_private_addresses,
+            events,
         }))
     }
 
     /// Fires `url`, once for `key` when there is one.
-    pub fn fire(&self, key: Option<&str>, url: String) -> Fired {
+    pub fn fire(&self, key: Option<&str>, url: String, about: Option<About>) -> Fired {
         match key {
-            Some(k) => self.fire_once(k, || url),
-            None => self.send(None, url),
+            Some(k) => self.fire_once(k, || (url, about)),
+            None => self.send(None, url, about),
         }
     }
 
-    /// Fires the URL `url` makes, once for `key`: a key that fired already costs a lookup,
-    /// and its URL is never made (a player fetching segments again is the common case).
-    pub fn fire_once(&self, key: &str, url: impl FnOnce() -> String) -> Fired {
+    /// Fires the beacon `make` makes, once for `key`: a key that fired already costs a
+    /// lookup, and its URL is never made (a player fetching segments again is the common
+    /// case).
+    pub fn fire_once(&self, key: &str, make: impl FnOnce() -> (String, Option<About>)) -> Fired {
         if self.fired.contains_key(key) {
             self.stats.duplicates.inc();
             return Fired::Duplicate;
@@ -117,27 +165,31 @@ impl Beacons {
             self.stats.duplicates.inc();
             return Fired::Duplicate;
         }
-        self.send(Some(key), url())
+        let (url, about) = make();
+        self.send(Some(key), url, about)
     }
 
-    fn send(&self, key: Option<&str>, url: String) -> Fired {
+    fn send(&self, key: Option<&str>, url: String, about: Option<About>) -> Fired {
         self.sender.start();
         if let Err(why) = crate::ads::outbound::check(&url, self.allow_private) {
             tracing::debug!(%why, "a beacon URL the edge does not call");
             self.stats.refused.inc();
+            tell(&self.events, about.as_ref(), &url, "refused", 0);
             return Fired::Refused;
         }
-        match self.tx.try_send(url) {
+        match self.tx.try_send(Queued { url, about }) {
             Ok(()) => {
                 self.stats.queued.inc();
                 Fired::Queued
             }
-            Err(_) => {
+            Err(e) => {
                 // Not sent: the key may fire again when the queue has room.
                 if let Some(k) = key {
                     self.fired.invalidate(k);
                 }
                 self.stats.dropped.inc();
+                let q = e.into_inner();
+                tell(&self.events, q.about.as_ref(), &q.url, "dropped", 0);
                 Fired::Dropped
             }
         }
@@ -145,18 +197,19 @@ impl Beacons {
 }
 
 async fn send_all(
-    mut rx: mpsc::Receiver<String>,
+    mut rx: mpsc::Receiver<Queued>,
     client: reqwest::Client,
     stats: Arc<BeaconStats>,
     attempts: u32,
     backoff: Duration,
+    events: NodeEvents,
 ) {
     let permits = Arc::new(Semaphore::new(IN_FLIGHT));
-    while let Some(url) = rx.recv().await {
+    while let Some(Queued { url, about }) = rx.recv().await {
         let Ok(permit) = permits.clone().acquire_owned().await else {
             return;
         };
-        let (client, stats) = (client.clone(), stats.clone());
+        let (client, stats, events) = (client.clone(), stats.clone(), events.clone());
         tokio::spawn(async move {
             let _permit = permit;
             for attempt in 0..attempts {
@@ -171,10 +224,12 @@ async fn send_all(
                     .is_ok_and(|r| r.status().is_success() || r.status().is_redirection());
                 if ok {
                     stats.sent.inc();
+                    tell(&events, about.as_ref(), &url, "sent", attempt + 1);
                     return;
                 }
             }
             stats.failed.inc();
+            tell(&events, about.as_ref(), &url, "failed", attempts);
         });
     }
 }

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use packager::presentation::PackagingOptions;
 
-use crate::ads::beacons::{BeaconStats, Beacons};
+use crate::ads::beacons::{About, BeaconStats, Beacons};
 use crate::ads::condition::{ConditionStats, Conditioner};
 use crate::ads::config::{AdRules, AdsConfig};
 use crate::ads::decision::Decider;
@@ -39,6 +39,7 @@ use crate::media::cache::MediaCache;
 use crate::media::root::MediaRoot;
 use crate::media::title::Title;
 use crate::ops::ads_metrics::AdsMetrics;
+use crate::ops::events::NodeEvents;
 use crate::ops::metrics::Metrics;
 use crate::origin::Origins;
 
@@ -52,6 +53,8 @@ pub struct Ads {
     /// The titles of conditioned creatives (the conditioning directory as a media root).
     pub media: Arc<MediaCache>,
     pub metrics: Arc<AdsMetrics>,
+    /// Session, break and beacon events.
+    pub events: NodeEvents,
     /// The content's media root, where slates are found.
     media_root: MediaRoot,
 }
@@ -66,6 +69,8 @@ pub struct Host<'a> {
     pub metrics: Arc<Metrics>,
     /// The ads of the configuration before this one, whose sessions carry over.
     pub previous: Option<&'a Ads>,
+    /// Where session, break and beacon events go.
+    pub events: NodeEvents,
 }
 
 impl Ads {
@@ -112,12 +117,13 @@ impl Ads {
         ));
         Ok(Arc::new(Ads {
             decider: Decider::new(config)?,
-            beacons: Beacons::start(config, BeaconStats::new(&metrics))?,
+            beacons: Beacons::start(config, BeaconStats::new(&metrics), host.events.clone())?,
             conditioner,
             sessions,
             media,
             metrics,
             media_root: host.media_root,
+            events: host.events,
             config: config.clone(),
         }))
     }
@@ -178,8 +184,18 @@ impl Ads {
         };
         for (j, b) in beacons.iter().enumerate() {
             let key = format!("{id}/{slot}/{index}/{j}");
-            self.beacons
-                .fire_once(&key, || self.fill_beacon(&b.url, &session, None));
+            self.beacons.fire_once(&key, || {
+                let about = About {
+                    session: session.id.clone(),
+                    key: session.event_key().to_owned(),
+                    slot: slot.to_owned(),
+                    event: match &b.kind {
+                        ssai::beacons::Kind::Impression => "impression".to_owned(),
+                        ssai::beacons::Kind::Tracking(e) => e.name().to_owned(),
+                    },
+                };
+                (self.fill_beacon(&b.url, &session, None), Some(about))
+            });
         }
     }
 }

@@ -19,6 +19,7 @@ use ssai::splice::{place, Placement};
 use ssai::time::Offset;
 use ssai::vmap::AdSource;
 
+use crate::ads::beacons::About;
 use crate::ads::condition::{Profile, Rung, Status};
 use crate::ads::config::AdRules;
 use crate::ads::decision::{AdFailure, BreakDecision, Device};
@@ -306,6 +307,17 @@ fn plan_break(
     ads.metrics
         .break_drift
         .observe(placement.drift_ms as f64 / 1000.0);
+    ads.events.publish(
+        "ads.break.decided",
+        &session.id,
+        session.event_key(),
+        serde_json::json!({
+            "session": session.id, "asset": session.asset, "break": index,
+            "cue_ms": placement.cue_ms, "at_ms": placement.at_ms, "drift_ms": placement.drift_ms,
+            "result": skipped.unwrap_or("filled"),
+            "ads": planned.iter().map(|a| a.slot.as_str()).collect::<Vec<_>>(),
+        }),
+    );
     PlannedBreak {
         placement,
         ads: planned,
@@ -340,6 +352,12 @@ fn report(ads: &Ads, session: &AdSession, at: &str, failure: &AdFailure) {
     for (i, template) in failure.error_urls.iter().enumerate() {
         let url = ads.fill_beacon(template, session, Some(&code));
         let key = format!("{}/{at}/error/{i}", session.id);
-        ads.beacons.fire(Some(&key), url);
+        let about = About {
+            session: session.id.clone(),
+            key: session.event_key().to_owned(),
+            slot: at.to_owned(),
+            event: format!("error {code}"),
+        };
+        ads.beacons.fire(Some(&key), url, Some(about));
     }
 }

@@ -33,6 +33,8 @@ pub struct Opening {
     /// The viewer's address and user agent (VAST 4.1 server-side headers).
     pub device_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The viewer's account, when a token named one (keys the session's events).
+    pub account: Option<String>,
 }
 
 impl Opening {
@@ -63,6 +65,7 @@ impl Opening {
             params,
             device_ip,
             user_agent: user_agent.map(|u| u.chars().take(512).collect()),
+            account: None,
         }
     }
 
@@ -82,6 +85,13 @@ pub struct AdSession {
     pub opening: Opening,
     /// The breaks and their ads, decided once (by the first request that needs them).
     pub plan: OnceCell<Arc<Plan>>,
+}
+
+impl AdSession {
+    /// What the session's events are keyed by: the account, else the session.
+    pub fn event_key(&self) -> &str {
+        self.opening.account.as_deref().unwrap_or(&self.id)
+    }
 }
 
 /// The sessions of this node.

@@ -121,19 +121,27 @@ impl MediaCache {
         self
     }
 
-    /// The listing of `asset`, with the catalog's policy on top of its definition file.
+    /// The listing of `asset`: of the catalog's source for it when the catalog holds it
+    /// (with the catalog's policy and rights on top), else of the asset in the media root.
     async fn listing(&self, asset: &str) -> Result<Listing, Problem> {
-        #[allow(unused_mut)]
-        let mut listing = list_asset(&self.origins, &self.root, asset).await?;
         #[cfg(feature = "control")]
         if let Some(catalog) = &self.catalog {
             if let Some(entry) = catalog.asset(asset).await? {
-                let (definition, hash) = overlay(listing.definition.take(), &entry);
-                listing.definition = Some(definition);
-                listing.definition_hash ^= hash;
+                let mut listing = match &entry.source {
+                    Some(source) => {
+                        let (root, name) = self
+                            .root
+                            .for_source(source)
+                            .map_err(|e| Problem::new(ProblemKind::AssetDefinitionInvalid, e))?;
+                        list_asset(&self.origins, &root, &name).await?
+                    }
+                    None => list_asset(&self.origins, &self.root, asset).await?,
+                };
+                overlay(&mut listing, &entry);
+                return Ok(listing);
             }
         }
-        Ok(listing)
+        list_asset(&self.origins, &self.root, asset).await
     }
 
     /// The same cache, cutting titles at the breaks of `policies` too.

@@ -18,6 +18,9 @@ pub struct CatalogSourceConfig {
     pub stale_seconds: u64,
     /// Milliseconds a lookup may take.
     pub timeout_ms: u64,
+    /// Request header with the viewer's country (ISO 3166 alpha-2), set by the CDN in front,
+    /// for assets the catalog restricts to some territories.
+    pub country_header: String,
 }
 
 impl Default for CatalogSourceConfig {
@@ -28,12 +31,19 @@ impl Default for CatalogSourceConfig {
             ttl_seconds: 30,
             stale_seconds: 3600,
             timeout_ms: 1000,
+            country_header: "X-Country-Code".into(),
         }
     }
 }
 
 impl CatalogSourceConfig {
     pub fn validate(&self) -> Result<(), String> {
+        if http::HeaderName::from_bytes(self.country_header.as_bytes()).is_err() {
+            return Err(format!(
+                "catalog.country_header {:?} is not a header name",
+                self.country_header
+            ));
+        }
         if let Some(url) = &self.url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(format!("catalog.url {url:?}: an http(s) URL"));

@@ -1,9 +1,15 @@
 //! Asset policy from a catalog (`[catalog]`): any implementation of the catalog contract,
 //! reached over HTTP (our control plane, in this node or elsewhere, or an operator's own).
-//! For an asset the catalog holds, its encryption policy and its ad policy (server, cue
-//! points, break length, mode) replace those of the asset definition file; the file still
-//! names the sources and subtitles. An asset the catalog does not hold keeps its file's
-//! policy.
+//! For an asset the catalog holds:
+//! - its `source` (a path below the media root, or an origin URL) is what the node lists
+//!   and packages; without one, the asset id names it in the media root;
+//! - its encryption policy and its ad policy (server, cue points, break length, mode)
+//!   replace those of the asset definition file (which still names subtitles, and the
+//!   sources of a title directory);
+//! - its availability window and territories become the title's rights, checked on every
+//!   request (media/rights.rs).
+//!
+//! An asset the catalog does not hold keeps its file's policy.
 //!
 //! Lookups are cached for `ttl_seconds`; when the catalog cannot be reached, the last answer
 //! is used for up to `stale_seconds` more (stale-if-error), so a catalog outage does not
@@ -17,12 +23,14 @@ use catalog::client::RemoteCatalog;
 use catalog::model::{AdMode as CatalogAdMode, Asset, DrmSystem as CatalogDrm, Scheme};
 use catalog::Catalog;
 use control_common::ProblemType;
+use prometheus::IntCounterVec;
 
 use crate::ads::config::{AdMode, AdRules};
 use crate::hash::fnv1a;
 use crate::keys::policy::EncryptionPolicy;
 use crate::media::catalog_config::CatalogSourceConfig;
-use crate::media::definition::AssetDefinition;
+use crate::media::rights::Rights;
+use crate::media::title::Listing;
 use crate::problem::{Problem, ProblemKind};
 
 /// One answer: the asset (or none), and when it came.
@@ -38,11 +46,16 @@ pub struct CatalogPolicies {
     answers: moka::future::Cache<String, Answer>,
     ttl: Duration,
     stale: Duration,
+    /// `edgepack_catalog_lookups_total`, by result.
+    lookups: IntCounterVec,
 }
 
 impl CatalogPolicies {
     /// The catalog of `config`, if it names one.
-    pub fn from_config(config: &CatalogSourceConfig) -> Result<Option<Arc<Self>>, String> {
+    pub fn from_config(
+        config: &CatalogSourceConfig,
+        lookups: IntCounterVec,
+    ) -> Result<Option<Arc<Self>>, String> {
         let Some(url) = &config.url else {
             return Ok(None);
         };
@@ -55,10 +68,16 @@ impl CatalogPolicies {
             Box::new(remote),
             Duration::from_secs(config.ttl_seconds),
             Duration::from_secs(config.stale_seconds),
+            lookups,
         ))))
     }
 
-    pub fn new(catalog: Box<dyn Catalog>, ttl: Duration, stale: Duration) -> Self {
+    pub fn new(
+        catalog: Box<dyn Catalog>,
+        ttl: Duration,
+        stale: Duration,
+        lookups: IntCounterVec,
+    ) -> Self {
         CatalogPolicies {
             catalog,
             answers: moka::future::Cache::builder()
@@ -67,7 +86,12 @@ impl CatalogPolicies {
                 .build(),
             ttl,
             stale,
+            lookups,
         }
+    }
+
+    fn count(&self, result: &str) {
+        self.lookups.with_label_values(&[result]).inc();
     }
 
     /// The catalog's asset `id`, or `None` when the catalog does not hold it.
@@ -75,21 +99,32 @@ impl CatalogPolicies {
         let kept = self.answers.get(id).await;
         if let Some(a) = &kept {
             if a.at.elapsed() < self.ttl {
+                self.count("cached");
                 return Ok(a.asset.clone());
             }
         }
         match self.catalog.get_asset(id).await {
-            Ok(asset) => self.keep(id, Some(Arc::new(asset))).await,
-            Err(p) if p.kind == ProblemType::NotFound => self.keep(id, None).await,
+            Ok(asset) => {
+                self.count("fetched");
+                self.keep(id, Some(Arc::new(asset))).await
+            }
+            Err(p) if p.kind == ProblemType::NotFound => {
+                self.count("not_held");
+                self.keep(id, None).await
+            }
             Err(p) => match kept {
                 Some(a) if a.at.elapsed() < self.ttl + self.stale => {
+                    self.count("stale");
                     tracing::warn!(asset = id, error = %p, "the catalog did not answer; using its last answer");
                     Ok(a.asset)
                 }
-                _ => Err(Problem::new(
-                    ProblemKind::CatalogUnavailable,
-                    format!("the catalog did not answer for {id:?}: {}", p.detail),
-                )),
+                _ => {
+                    self.count("unavailable");
+                    Err(Problem::new(
+                        ProblemKind::CatalogUnavailable,
+                        format!("the catalog did not answer for {id:?}: {}", p.detail),
+                    ))
+                }
             },
         }
     }
@@ -131,10 +166,12 @@ fn drm_system(d: CatalogDrm) -> drm::DrmSystem {
     }
 }
 
-/// `definition` (the file's, or none) with the catalog's policy on top, and a hash of what
-/// the catalog contributed (for the title's fingerprint).
-pub fn overlay(definition: Option<AssetDefinition>, asset: &Asset) -> (AssetDefinition, u64) {
-    let mut d = definition.unwrap_or_default();
+/// `listing` with the catalog's entry on top: its encryption and ad policy over the
+/// definition file's (or as the definition, without a file), its window and territories as
+/// the title's rights, and a hash of all it contributed added to the definition's (so the
+/// title's fingerprint, and its ETags, change with the entry).
+pub fn overlay(listing: &mut Listing, asset: &Asset) {
+    let mut d = listing.definition.take().unwrap_or_default();
     d.encryption = Some(EncryptionPolicy {
         method: method(asset.encryption.scheme),
         drm: asset
@@ -158,13 +195,28 @@ pub fn overlay(definition: Option<AssetDefinition>, asset: &Asset) -> (AssetDefi
             slate: d.ads.as_ref().and_then(|a| a.slate.clone()),
         });
     }
-    let policy = serde_json::to_vec(&(&asset.encryption, &asset.ads)).unwrap_or_default();
-    (d, fnv1a(&policy, 0xca7a))
+    listing.definition = Some(d);
+    let rights = Rights {
+        starts_at: asset.availability.starts_at,
+        ends_at: asset.availability.ends_at,
+        territories: asset.territories.clone(),
+    };
+    listing.rights = (!rights.is_open()).then_some(rights);
+    let contributed = serde_json::to_vec(&(
+        &asset.source,
+        &asset.encryption,
+        &asset.ads,
+        &asset.availability,
+        &asset.territories,
+    ))
+    .unwrap_or_default();
+    listing.definition_hash ^= fnv1a(&contributed, 0xca7a);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::definition::AssetDefinition;
     use catalog::model::{AdPolicy, AssetInput, Encryption};
 
     fn asset(scheme: Scheme, ads: Option<AdPolicy>) -> Asset {
@@ -187,6 +239,13 @@ mod tests {
         )
     }
 
+    fn listing(definition: Option<AssetDefinition>) -> Listing {
+        Listing {
+            definition,
+            ..Listing::default()
+        }
+    }
+
     #[test]
     fn the_catalog_policy_replaces_the_file_policy_and_changes_the_hash() {
         let file = AssetDefinition {
@@ -194,7 +253,10 @@ mod tests {
             sources: vec!["a.mp4".into()],
             ..AssetDefinition::default()
         };
-        let (d, h1) = overlay(Some(file), &asset(Scheme::Cbcs, None));
+        let mut l1 = listing(Some(file));
+        overlay(&mut l1, &asset(Scheme::Cbcs, None));
+        let (d, h1) = (l1.definition.unwrap(), l1.definition_hash);
+        assert_eq!(l1.rights, None, "an open entry restricts nothing");
         let e = d.encryption.unwrap();
         assert_eq!(e.method, drm::Method::Cbcs);
         assert_eq!(
@@ -212,11 +274,33 @@ mod tests {
             break_seconds: Some(15),
             mode: CatalogAdMode::Guided,
         };
-        let (d2, h2) = overlay(None, &asset(Scheme::Cbcs, Some(ads)));
+        let mut l2 = listing(None);
+        overlay(&mut l2, &asset(Scheme::Cbcs, Some(ads)));
+        let (d2, h2) = (l2.definition.unwrap(), l2.definition_hash);
         let rules = d2.ads.unwrap();
         assert_eq!(rules.breaks, vec!["00:00:10.000".to_string()]);
         assert_eq!(rules.break_seconds, 15);
         assert_eq!(rules.mode, AdMode::Guided);
         assert_ne!(h1, h2);
+    }
+
+    #[test]
+    fn the_window_and_territories_become_the_titles_rights() {
+        let mut a = asset(Scheme::None, None);
+        let mut open = listing(None);
+        overlay(&mut open, &a);
+        a.availability.ends_at = Some(1_000);
+        a.territories = vec!["FR".into()];
+        let mut restricted = listing(None);
+        overlay(&mut restricted, &a);
+        assert_eq!(
+            restricted.rights,
+            Some(Rights {
+                starts_at: None,
+                ends_at: Some(1_000),
+                territories: vec!["FR".into()],
+            })
+        );
+        assert_ne!(open.definition_hash, restricted.definition_hash);
     }
 }

@@ -6,5 +6,6 @@ pub mod catalog_config;
 #[cfg(feature = "control")]
 pub mod catalog_policy;
 pub mod definition;
+pub mod rights;
 pub mod root;
 pub mod title;

@@ -16,6 +16,7 @@ use crate::keys::policy::EncryptionPolicy;
 use crate::media::definition::{
     parse_definition, AssetDefinition, MAX_DEFINITION_BYTES, TITLE_DEFINITION_FILE,
 };
+use crate::media::rights::Rights;
 use crate::media::root::MediaRoot;
 use crate::origin::{Origins, SourceIdentity, SourceRef};
 use crate::problem::{Problem, ProblemKind};
@@ -34,6 +35,8 @@ pub struct Title {
     pub access: Option<crate::access::config::AccessMode>,
     /// The ads of the asset definition file, if it has any.
     pub ads: Option<crate::ads::config::AdRules>,
+    /// Where and when it may play, when its catalog entry restricts it.
+    pub rights: Option<Rights>,
 }
 
 /// The objects that make up an asset.
@@ -47,6 +50,8 @@ pub struct Listing {
     pub definition: Option<AssetDefinition>,
     /// A hash of the definition's bytes (0 without one).
     pub definition_hash: u64,
+    /// Where and when it may play, when its catalog entry restricts it.
+    pub rights: Option<Rights>,
 }
 
 fn id_stem(stem: &str) -> String {
@@ -349,6 +354,7 @@ pub fn assemble(
             .and_then(|d| d.encryption.clone()),
         access: listing.definition.as_ref().and_then(|d| d.access),
         ads: listing.definition.as_ref().and_then(|d| d.ads.clone()),
+        rights: listing.rights.clone(),
     })
 }
 

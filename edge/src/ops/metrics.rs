@@ -52,6 +52,15 @@ pub struct Metrics {
     pub ads: std::sync::Arc<crate::ops::ads_metrics::AdsMetrics>,
     /// Multi-CDN delivery: CDN health and probes, steering answers, failovers.
     pub delivery: std::sync::Arc<crate::ops::delivery_metrics::DeliveryMetrics>,
+    /// Catalog lookups (`[catalog]`) by `result`: `cached`, `fetched`, `not_held`, `stale`
+    /// (the catalog failed and the last answer was used), `unavailable` (503).
+    pub catalog_lookups: IntCounterVec,
+    /// Requests refused by the catalog's rights for the asset, by `reason`
+    /// (`not_available`, `territory`).
+    pub catalog_refusals: IntCounterVec,
+    /// The node's events (`[events]`): published, dropped, delivered, sink failures.
+    #[cfg(feature = "control")]
+    pub events: std::sync::Arc<control_common::events::EventMetrics>,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -214,6 +223,22 @@ impl Metrics {
                 "Configuration reloads (SIGHUP), by result.",
                 &["result"],
             )?,
+            catalog_lookups: counter(
+                &r,
+                "edgepack_catalog_lookups_total",
+                "Asset lookups in the catalog, by result (cached, fetched, not_held, stale, unavailable).",
+                &["result"],
+            )?,
+            catalog_refusals: counter(
+                &r,
+                "edgepack_catalog_refusals_total",
+                "Requests refused by the catalog's window or territories for the asset, by reason (not_available, territory).",
+                &["reason"],
+            )?,
+            #[cfg(feature = "control")]
+            events: std::sync::Arc::new(control_common::events::EventMetrics::named(
+                &r, "edgepack",
+            )?),
             process_memory: ProcessMemory::register(&r)?,
             access: std::sync::Arc::new(crate::ops::access_metrics::AccessMetrics::new(&r)?),
             delivery: std::sync::Arc::new(crate::ops::delivery_metrics::DeliveryMetrics::new(&r)?),
@@ -230,6 +255,12 @@ impl Metrics {
         }
         for result in ["ok", "error"] {
             m.config_reloads.with_label_values(&[result]);
+        }
+        for result in ["cached", "fetched", "not_held", "stale", "unavailable"] {
+            m.catalog_lookups.with_label_values(&[result]);
+        }
+        for reason in ["not_available", "territory"] {
+            m.catalog_refusals.with_label_values(&[reason]);
         }
         for transport in ["tcp", "quic"] {
             m.connections.with_label_values(&[transport]);

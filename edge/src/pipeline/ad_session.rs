@@ -20,6 +20,7 @@ use crate::ads::Ads;
 use crate::built::{Built, Cacheability};
 use crate::http::body::PartsBody;
 use crate::media::title::Title;
+use crate::pipeline::authorize::Identity;
 use crate::pipeline::protect;
 use crate::pipeline::resolve::Resolved;
 use crate::pipeline::route::{VodObject, VodRequest};
@@ -62,14 +63,19 @@ fn device_ip(req: &Parts) -> Option<String> {
         .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
 }
 
-fn opening(req: &Parts) -> Opening {
-    Opening::from_request(
+fn opening(req: &Parts, identity: &Identity) -> Opening {
+    let mut opening = Opening::from_request(
         req.uri.query(),
         device_ip(req),
         req.headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok()),
-    )
+    );
+    opening.account = identity
+        .viewer()
+        .and_then(|v| v.account.as_deref())
+        .map(str::to_owned);
+    opening
 }
 
 /// The answer to an asset's first manifest when the asset has ads: a new session, and a
@@ -79,16 +85,26 @@ pub fn entry(
     req: &Parts,
     vod: &VodRequest,
     resolved: &Resolved,
+    identity: &Identity,
 ) -> Option<Result<Response<PartsBody>, Problem>> {
     if vod.session.is_some() || !matches!(vod.object, VodObject::Multivariant(_) | VodObject::Mpd) {
         return None;
     }
     let (ads, _) = ads_of(state, vod, &resolved.title)?;
-    let session = match ads.sessions.start(&vod.asset, opening(req)) {
+    let session = match ads.sessions.start(&vod.asset, opening(req, identity)) {
         Ok(s) => s,
         Err(why) => return Some(Err(Problem::new(ProblemKind::Internal, why))),
     };
     ads.metrics.sessions.inc();
+    ads.events.publish(
+        "ads.session.started",
+        &session.id,
+        session.event_key(),
+        serde_json::json!({
+            "session": session.id, "asset": session.asset,
+            "account": session.opening.account, "params": session.opening.params.len(),
+        }),
+    );
     let mut location = format!(
         "/vod/{}/s/{}/{}",
         vod.asset,
@@ -119,6 +135,7 @@ pub async fn prepare(
     req: &Parts,
     vod: &VodRequest,
     resolved: &Resolved,
+    identity: &Identity,
 ) -> Result<AdPart, Problem> {
     let (Some(id), Some((ads, rules))) =
         (vod.session.as_deref(), ads_of(state, vod, &resolved.title))
@@ -133,7 +150,10 @@ pub async fn prepare(
             _ => Ok(AdPart::Shared),
         };
     };
-    let Some(session) = ads.sessions.get_or_resume(id, &vod.asset, || opening(req)) else {
+    let Some(session) = ads
+        .sessions
+        .get_or_resume(id, &vod.asset, || opening(req, identity))
+    else {
         return Err(Problem::new(ProblemKind::NotFound, "not an ad session"));
     };
     match &vod.object {

@@ -2,7 +2,8 @@
 //! off every request is anonymous. With `access.mode = "token"` every request under `/vod/`
 //! needs a valid token, checked here before any asset is resolved or built; an asset whose
 //! definition asks for tokens on an open node is checked right after it is resolved
-//! ([`authorize_title`]). The checks themselves live in [`crate::access::gate`].
+//! ([`authorize_title`]), as are the catalog's window and territories for the asset. The
+//! checks themselves live in [`crate::access::gate`] and [`crate::media::rights`].
 
 use http::request::Parts;
 
@@ -52,15 +53,34 @@ pub async fn authorize(state: &AppState, req: &Parts) -> Result<Identity, Proble
     }
 }
 
-/// After the asset is resolved: a title whose definition says `access = "token"` needs a
-/// token even on an open node. Returns the identity found then, or `None` when `identity`
-/// stands.
+/// After the asset is resolved: the catalog's window and territories for it, token or not;
+/// and a title whose definition says `access = "token"` needs a token even on an open
+/// node. Returns the identity found then, or `None` when `identity` stands.
 pub async fn authorize_title(
     state: &AppState,
     req: &Parts,
     title: &Title,
     identity: &Identity,
 ) -> Result<Option<Identity>, Problem> {
+    if let Some(rights) = &title.rights {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        if let Err(p) =
+            rights.check_request(now, &req.headers, &state.config.catalog.country_header)
+        {
+            let reason = match p.kind {
+                ProblemKind::TerritoryNotAllowed => "territory",
+                _ => "not_available",
+            };
+            state
+                .metrics
+                .catalog_refusals
+                .with_label_values(&[reason])
+                .inc();
+            return Err(p);
+        }
+    }
     if identity.viewer().is_some() || title.access != Some(AccessMode::Token) {
         return Ok(None);
     }

@@ -214,14 +214,14 @@ async fn serve_packaged_once(
     if let Some(Renewed::Redirect(status, location)) = renewal {
         return Ok(renew::redirect(status, location));
     }
-    if let Some(entered) = ad_session::entry(state, req, vod, &resolved) {
+    if let Some(entered) = ad_session::entry(state, req, vod, &resolved, identity) {
         return entered;
     }
     // Only a path below an ad session has anything to prepare (the route takes ad objects
     // nowhere else); boxed, as the preparation's future is large.
     let ad_part = match vod.session {
         None => AdPart::Shared,
-        Some(_) => Box::pin(ad_session::prepare(state, req, vod, &resolved)).await?,
+        Some(_) => Box::pin(ad_session::prepare(state, req, vod, &resolved, identity)).await?,
     };
     let (view, ad_title) = match ad_part {
         AdPart::Shared => (None, None),

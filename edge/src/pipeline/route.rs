@@ -4,6 +4,7 @@
 
 use packager::url_query::ManifestSyntax;
 
+use crate::media::root::safe_name;
 use crate::problem::{Problem, ProblemKind};
 
 /// HLS segment flavor of a path.
@@ -183,15 +184,6 @@ fn not_found(path: &str) -> Problem {
         ProblemKind::NotFound,
         format!("nothing is served at {path}"),
     )
-}
-
-/// A path segment that names a file-system entry: no separators, no dot-files, no `..`.
-fn safe_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 255
-        && !s.starts_with('.')
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// `N.ext` with N from 1: the segment number.

@@ -11,6 +11,7 @@ use std::time::Duration;
 use rskafka::client::partition::{Compression, PartitionClient, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
 use rskafka::record::Record;
+use rskafka::BackoffConfig;
 
 use super::{CloudEvent, Sink, SinkError};
 
@@ -40,6 +41,21 @@ fn partition_of(key: &str, partitions: usize) -> usize {
     (h % partitions.max(1) as u64) as usize
 }
 
+/// How rskafka retries inside one call: briefly, and never past a deadline (its default
+/// retries for ever, up to 500 s apart, which would hold a batch long after the brokers are
+/// back). The event worker retries the batch after that.
+fn backoff() -> BackoffConfig {
+    BackoffConfig {
+        init_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(2),
+        base: 2.0,
+        deadline: Some(CALL_DEADLINE),
+    }
+}
+
+/// Longest one connection or produce call may take, retries included.
+const CALL_DEADLINE: Duration = Duration::from_secs(10);
+
 fn failed(e: impl std::fmt::Display) -> SinkError {
     SinkError::Other(format!("kafka: {e}"))
 }
@@ -55,6 +71,7 @@ impl Kafka {
 
     async fn connect(&mut self) -> Result<(), SinkError> {
         let client = ClientBuilder::new(self.target.brokers.clone())
+            .backoff_config(backoff())
             .build()
             .await
             .map_err(failed)?;
@@ -106,7 +123,7 @@ pub fn record(e: &CloudEvent) -> Result<Record, SinkError> {
 impl Sink for Kafka {
     async fn send(&mut self, batch: &[CloudEvent]) -> Result<(), SinkError> {
         if self.partitions.is_empty() {
-            let connected = tokio::time::timeout(Duration::from_secs(10), self.connect()).await;
+            let connected = tokio::time::timeout(CALL_DEADLINE, self.connect()).await;
             match connected {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(e),
@@ -122,12 +139,20 @@ impl Sink for Kafka {
             let Some(client) = self.partitions.get(p) else {
                 continue;
             };
-            if let Err(e) = client.produce(records, Compression::NoCompression).await {
-                // Reconnect on the next try: the broker or the leader may have moved.
-                self.partitions.clear();
-                self._client = None;
-                return Err(failed(e));
-            }
+            let produced = tokio::time::timeout(
+                CALL_DEADLINE,
+                client.produce(records, Compression::NoCompression),
+            )
+            .await;
+            let error = match produced {
+                Ok(Ok(_)) => continue,
+                Ok(Err(e)) => failed(e),
+                Err(_) => failed("producing took over 10 s"),
+            };
+            // Reconnect on the next try: the broker or the leader may have moved.
+            self.partitions.clear();
+            self._client = None;
+            return Err(error);
         }
         Ok(())
     }

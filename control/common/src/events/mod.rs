@@ -6,6 +6,7 @@
 //! one way an event can be lost. Sinks: a JSON-lines file ([`JsonLines`]) and Kafka
 //! ([`kafka::Kafka`]).
 
+pub mod config;
 pub mod kafka;
 
 use std::path::PathBuf;
@@ -147,28 +148,35 @@ pub struct EventMetrics {
 }
 
 impl EventMetrics {
+    /// The counters of the control plane (`edgepack_control_events_...`).
     pub fn new(registry: &prometheus::Registry) -> Result<EventMetrics, prometheus::Error> {
+        Self::named(registry, "edgepack_control")
+    }
+
+    /// The counters named `{prefix}_events_published_total` and so on (a node's events are
+    /// `edgepack_events_...`).
+    pub fn named(
+        registry: &prometheus::Registry,
+        prefix: &str,
+    ) -> Result<EventMetrics, prometheus::Error> {
         let counter =
             |name: &str, help: &str| -> Result<prometheus::IntCounter, prometheus::Error> {
-                let c = prometheus::IntCounter::new(name, help)?;
+                let c = prometheus::IntCounter::new(format!("{prefix}_{name}"), help)?;
                 registry.register(Box::new(c.clone()))?;
                 Ok(c)
             };
         Ok(EventMetrics {
             published: counter(
-                "edgepack_control_events_published_total",
+                "events_published_total",
                 "Events handed to the event buffer.",
             )?,
             dropped: counter(
-                "edgepack_control_events_dropped_total",
+                "events_dropped_total",
                 "Events dropped because the buffer was full (the sink was down too long).",
             )?,
-            delivered: counter(
-                "edgepack_control_events_delivered_total",
-                "Events the sink accepted.",
-            )?,
+            delivered: counter("events_delivered_total", "Events the sink accepted.")?,
             sink_failures: counter(
-                "edgepack_control_event_sink_failures_total",
+                "event_sink_failures_total",
                 "Batches the sink refused (each is retried).",
             )?,
         })

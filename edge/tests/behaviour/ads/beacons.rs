@@ -6,6 +6,7 @@ use edge::ads::beacons::BeaconStats;
 use edge::ads::beacons::{Beacons, Fired};
 use edge::ads::config::AdsConfig;
 use edge::ops::ads_metrics::AdsMetrics;
+use edge::ops::events::NodeEvents;
 
 use super::ad_server::{AdServer, Answer};
 
@@ -39,20 +40,24 @@ async fn a_key_fires_once_and_a_failing_beacon_is_retried() {
             ..AdsConfig::default()
         },
         stats(),
+        NodeEvents::default(),
     )
     .unwrap();
     for _ in 0..3 {
-        beacons.fire(Some("s1/ad1/impression"), server.url("/imp?s=1"));
+        beacons.fire(Some("s1/ad1/impression"), server.url("/imp?s=1"), None);
     }
     assert_eq!(
-        beacons.fire(Some("s1/ad1/impression"), server.url("/imp?s=1")),
+        beacons.fire(Some("s1/ad1/impression"), server.url("/imp?s=1"), None),
         Fired::Duplicate
     );
     assert_eq!(
-        beacons.fire(Some("s2/ad1/impression"), server.url("/imp?s=2")),
+        beacons.fire(Some("s2/ad1/impression"), server.url("/imp?s=2"), None),
         Fired::Queued
     );
-    assert_eq!(beacons.fire(None, server.url("/flaky")), Fired::Queued);
+    assert_eq!(
+        beacons.fire(None, server.url("/flaky"), None),
+        Fired::Queued
+    );
     until("the beacons", || beacons.stats.sent.get() == 3).await;
     assert_eq!(server.seen("/imp?s=1").len(), 1);
     assert_eq!(server.seen("/imp?s=2").len(), 1);
@@ -81,10 +86,11 @@ async fn a_full_queue_drops_and_a_dead_endpoint_fails_after_its_attempts() {
             ..AdsConfig::default()
         },
         stats(),
+        NodeEvents::default(),
     )
     .unwrap();
     let fired: Vec<Fired> = (0..500)
-        .map(|i| beacons.fire(None, server.url(&format!("/slow?i={i}"))))
+        .map(|i| beacons.fire(None, server.url(&format!("/slow?i={i}")), None))
         .collect();
     assert!(fired.contains(&Fired::Dropped));
     assert!(beacons.stats.dropped.get() > 0);
@@ -95,7 +101,7 @@ async fn a_full_queue_drops_and_a_dead_endpoint_fails_after_its_attempts() {
         .unwrap();
     let before = beacons.stats.failed.get();
     tokio::time::sleep(Duration::from_millis(800)).await;
-    beacons.fire(None, format!("http://{closed}/x"));
+    beacons.fire(None, format!("http://{closed}/x"), None);
     until("the failure", || beacons.stats.failed.get() > before).await;
 }
 

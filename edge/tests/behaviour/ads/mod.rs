@@ -24,6 +24,7 @@ mod decision;
 mod definitions;
 mod documents;
 mod encrypted;
+mod events;
 mod every_segment;
 mod faults;
 mod guided;

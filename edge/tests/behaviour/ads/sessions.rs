@@ -267,7 +267,12 @@ pub(super) fn resolve(base: &str, uri: &str) -> String {
 async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
     let ads = ad_server().await;
     let dir = tempfile::tempdir().unwrap();
-    let edge = start_with(config(&ads.url(""), dir.path())).await;
+    let events = dir.path().join("events.jsonl");
+    let edge = start_with(super::events::with_events(
+        config(&ads.url(""), dir.path()),
+        &events,
+    ))
+    .await;
 
     // The first session asks for both breaks; the creatives are not conditioned yet, so its
     // breaks are skipped and VAST error 407 goes to every error URL on each ad's way: the
@@ -474,6 +479,12 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
     );
     expect_metric(&m, "edgepack_ad_sessions_total", 2.0);
     expect_metric(&m, "edgepack_ads_total{result=\"not_ready\"}", 3.0);
+
+    let tracked: usize = EVENTS
+        .iter()
+        .map(|e| ads.seen(&format!("/t/{e}?s={id}&")).len())
+        .sum();
+    super::events::check(&events, &first, &id, tracked).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,7 +1,7 @@
 //! The live `/metrics` expositions the deploy checks hold the artifacts against: a daemon on
 //! the demo media after it served every kind of response, one whose HTTP origin fails, one
-//! with playback access on a real Redis and one delivering through two CDNs. Each drives its
-//! daemon through the requests that give its metric families samples.
+//! with playback access on a real Redis, one delivering through two CDNs, and a control
+//! plane. Each drives its daemon through the requests that give its metric families samples.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -55,8 +55,8 @@ async fn fetch(server: &TestServer, path: &str, status: u16) -> String {
 /// an MPD, a media playlist, an init segment and a media segment (twice, so the response
 /// cache hits), a 404 and a scrape; of a daemon whose HTTP origin fails, after reads that
 /// fail, are retried and open the circuit breaker; of a daemon with playback access on
-/// a real Redis ([`access_exposition`]); and of one delivering through two CDNs
-/// ([`delivery_exposition`]).
+/// a real Redis ([`access_exposition`]); of one delivering through two CDNs
+/// ([`delivery_exposition`]); and of a control plane.
 pub(super) async fn live_expositions() -> Vec<String> {
     let local = start_with(Config {
         media_root: MediaRoot::Local(demo_media()),
@@ -114,7 +114,14 @@ pub(super) async fn live_expositions() -> Vec<String> {
     let remote_text = fetch(&remote, "/metrics", 200).await;
     let access_text = access_exposition().await;
     let delivery_text = delivery_exposition(&local).await;
-    vec![local_text, remote_text, access_text, delivery_text]
+    let control_text = super::control_exposition::control_exposition().await;
+    vec![
+        local_text,
+        remote_text,
+        access_text,
+        delivery_text,
+        control_text,
+    ]
 }
 
 /// The `/metrics` exposition of a daemon delivering through two CDNs: `up` (the daemon

@@ -11,7 +11,9 @@
 //! - `expositions.rs`: the live `/metrics` expositions the tests check, from daemons that
 //!   served the demo, read a failing origin, checked tokens on a real Redis and delivered
 //!   through two CDNs.
+//! - `control_exposition.rs`: the exposition of a control plane (catalog, events).
 
+mod control_exposition;
 mod expositions;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -204,6 +206,14 @@ async fn metrics_exposition_passes_promtool() {
     ] {
         assert!(remote.contains(sample), "no {sample} in:\n{remote}");
     }
+    let control = &expositions[4];
+    for sample in [
+        "edgepack_control_requests_total{method=\"GET\",route=\"/v1/assets/{id}\",status=\"200\"} 1",
+        "edgepack_control_request_duration_seconds_bucket{",
+        "edgepack_control_events_published_total 1",
+    ] {
+        assert!(control.contains(sample), "no {sample} in:\n{control}");
+    }
 }
 
 #[test]
@@ -226,6 +236,10 @@ fn alert_rules_and_scrape_config_pass_promtool() {
         "EdgepackAccessStoreDown",
         "EdgepackRevocationLagHigh",
         "EdgepackAccessRefusalsSpike",
+        "EdgepackCatalogUnavailable",
+        "EdgepackControlDown",
+        "EdgepackControlErrors",
+        "EdgepackControlEventsDropped",
     ] {
         assert!(
             text.contains(&format!("alert: {name}\n")),
@@ -303,6 +317,10 @@ fn dashboard_is_importable_and_its_queries_parse() {
         "no DS_PROMETHEUS data source variable"
     );
     assert!(var("instance").is_some(), "no instance variable");
+    assert!(
+        var("control_job").is_some(),
+        "no control_job variable (the control plane's panels)"
+    );
 
     let panels = dashboard["panels"].as_array().expect("panels");
     let mut ids = BTreeSet::new();
@@ -331,6 +349,7 @@ fn dashboard_is_importable_and_its_queries_parse() {
             .replace("$__rate_interval", "5m")
             .replace("$__range", "1h")
             .replace("$__interval", "1m")
+            .replace("$control_job", ".*")
             .replace("$job", ".*")
             .replace("$instance", ".*");
         assert!(

@@ -131,11 +131,82 @@ impl WebVtt {
     }
 }
 
+/// `ms` as a WebVTT timestamp, `hh:mm:ss.ttt`.
+fn timestamp(ms: u64) -> String {
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
+impl WebVtt {
+    /// The cues that overlap `[from_ms, to_ms)`, their times made relative to `from_ms` and
+    /// kept inside the slice, as a document of their own: a DASH Period's sidecar file for
+    /// its stretch of the content. Cue settings and payloads are kept as written.
+    pub fn period(&self, from_ms: u64, to_ms: u64) -> String {
+        let mut out = String::from("WEBVTT\n\n");
+        for block in &self.header_blocks {
+            out.push_str(block);
+            out.push_str("\n\n");
+        }
+        let len = to_ms.saturating_sub(from_ms);
+        for cue in &self.cues {
+            if cue.start_ms >= to_ms || cue.end_ms <= from_ms {
+                continue;
+            }
+            let start = cue.start_ms.saturating_sub(from_ms);
+            let end = (cue.end_ms - from_ms).min(len);
+            for line in cue.block.lines() {
+                match line.split_once("-->") {
+                    Some((_, after)) => {
+                        // The end timestamp, then the settings as written.
+                        let after = after.trim_start();
+                        let settings = after
+                            .split_once(char::is_whitespace)
+                            .map_or("", |(_, rest)| rest.trim());
+                        out.push_str(&timestamp(start));
+                        out.push_str(" --> ");
+                        out.push_str(&timestamp(end));
+                        if !settings.is_empty() {
+                            out.push(' ');
+                            out.push_str(settings);
+                        }
+                    }
+                    None => out.push_str(line),
+                }
+                out.push('\n');
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const SAMPLE: &str = "WEBVTT\n\nNOTE a note\n\n1\n00:00:01.000 --> 00:00:03.500 line:90%\nHello\n\n00:04.000 --> 00:00:06.000\nWorld\n";
+
+    #[test]
+    fn a_period_slice_holds_its_cues_relative_to_its_start() {
+        let vtt = parse_vtt("s.vtt", SAMPLE).unwrap();
+        let slice = vtt.period(3000, 5000);
+        assert_eq!(
+            slice,
+            "WEBVTT\n\n1\n00:00:00.000 --> 00:00:00.500 line:90%\nHello\n\n00:00:01.000 --> 00:00:02.000\nWorld\n\n"
+        );
+        // It reads back, with the same cues.
+        let back = parse_vtt("slice.vtt", &slice).unwrap();
+        assert_eq!(back.cues.len(), 2);
+        assert_eq!((back.cues[1].start_ms, back.cues[1].end_ms), (1000, 2000));
+        // Nothing in the window: a document without cues.
+        assert_eq!(vtt.period(7000, 9000), "WEBVTT\n\n");
+        assert_eq!(timestamp(3_723_004), "01:02:03.004");
+    }
 
     #[test]
     fn parses_cues_and_segments_by_overlap() {

@@ -6,8 +6,12 @@
 //! where the content is. A segment goes to the content Period its middle falls in, so audio
 //! segments a few milliseconds off the video's boundaries land on the right side.
 //!
-//! Sidecar subtitle files (a whole WebVTT file per language) cannot be offset per Period, so
-//! text AdaptationSets are left out of a stitched MPD.
+//! Subtitles: the content's sidecar WebVTT files (`sub/{lang}.vtt`, the whole file) cannot be
+//! offset per Period, so each content Period's text AdaptationSet points at the slice of the
+//! file its stretch covers, `sub/{lang}/period-{from_ms}-{to_ms}.vtt`, whose cue times are
+//! relative to the Period's start (the edge serves these). An ad Period carries the same text
+//! AdaptationSets (same ids, languages and Representation ids) pointing at an empty WebVTT
+//! document, so players keep their text tracks across the breaks.
 
 use thiserror::Error;
 
@@ -35,6 +39,9 @@ pub struct AdPeriod {
     pub mpd: String,
     /// Where the ad MPD's relative URLs resolve (a `BaseURL`, ending in `/`).
     pub base_url: String,
+    /// An empty WebVTT document, relative to `base_url`, for the content's text
+    /// AdaptationSets during the ad; `None` leaves them out of the ad's Period.
+    pub blank_text: Option<String>,
 }
 
 /// A break: its ads, before content segment `before_segment` (of the first video
@@ -177,6 +184,12 @@ pub fn stitch_mpd(content: &str, breaks: &[DashBreak]) -> Result<String, DashErr
     breaks.sort_by_key(|b| b.before_segment);
     breaks.dedup_by_key(|b| b.before_segment);
     let ids = SetIds::of(&period);
+    let text_sets: Vec<Element> = period
+        .children
+        .iter()
+        .filter(|c| is_text(c))
+        .cloned()
+        .collect();
     let mut out_periods = Vec::new();
     let mut start = 0.0;
     let mut content_from = 0.0;
@@ -190,7 +203,8 @@ pub fn stitch_mpd(content: &str, breaks: &[DashBreak]) -> Result<String, DashErr
         }
         content_from = at;
         for (i, ad) in b.ads.iter().enumerate() {
-            let (p, d) = ad_period(ad, &format!("ad-{b_index}-{i}-{}", ad.id), start, &ids)?;
+            let id = format!("ad-{b_index}-{i}-{}", ad.id);
+            let (p, d) = ad_period(ad, &id, start, &ids, &text_sets)?;
             out_periods.push(p);
             start += d;
         }
@@ -254,9 +268,14 @@ fn content_period(
     p.attrs.push(("id".into(), format!("content-{n}")));
     p.attrs.push(("start".into(), iso(start)));
     p.attrs.push(("duration".into(), iso(to - from)));
-    p.children
-        .retain(|c| c.name != "AdaptationSet" || c.attr("contentType") != Some("text"));
-    for set in p.children.iter_mut().filter(|c| c.name == "AdaptationSet") {
+    for set in p.children.iter_mut().filter(|c| is_text(c)) {
+        sliced(set, from, to);
+    }
+    for set in p
+        .children
+        .iter_mut()
+        .filter(|c| c.name == "AdaptationSet" && !is_text(c))
+    {
         let set_template = set.child("SegmentTemplate").cloned();
         for rep in set
             .children
@@ -315,7 +334,11 @@ fn content_period(
         // same one in the content Period before (same id, same Representations and init
         // segments, the media timeline going on), so a player may keep its decoders.
         // Period continuity does not hold: ads come between.
-        for set in p.children.iter_mut().filter(|c| c.name == "AdaptationSet") {
+        for set in p
+            .children
+            .iter_mut()
+            .filter(|c| c.name == "AdaptationSet" && !is_text(c))
+        {
             connect(set, &format!("content-{}", n - 1));
         }
     }
@@ -365,12 +388,50 @@ fn connect(set: &mut Element, previous: &str) {
     set.children.insert(at, property);
 }
 
+fn is_text(c: &Element) -> bool {
+    c.name == "AdaptationSet" && c.attr("contentType") == Some("text")
+}
+
+/// The sidecar file of each Representation of text `set`, `sub/{lang}.vtt`, as the slice of
+/// it from `from` to `to` seconds: `sub/{lang}/period-{from_ms}-{to_ms}.vtt`.
+fn sliced(set: &mut Element, from: f64, to: f64) {
+    let (from_ms, to_ms) = ((from * 1000.0).round() as u64, (to * 1000.0).round() as u64);
+    for rep in set
+        .children
+        .iter_mut()
+        .filter(|c| c.name == "Representation")
+    {
+        for base in rep.children.iter_mut().filter(|c| c.name == "BaseURL") {
+            if let Some(file) = base.text.strip_suffix(".vtt") {
+                base.text = format!("{file}/period-{from_ms}-{to_ms}.vtt");
+            }
+        }
+    }
+}
+
+/// The content's text `set` during an ad: the same set, its files the empty `blank`.
+fn blank_set(set: &Element, blank: &str) -> Element {
+    let mut set = set.clone();
+    for rep in set
+        .children
+        .iter_mut()
+        .filter(|c| c.name == "Representation")
+    {
+        for base in rep.children.iter_mut().filter(|c| c.name == "BaseURL") {
+            base.text = blank.to_owned();
+        }
+    }
+    set
+}
+
 /// An ad as a Period with id `id`, starting at `start`; and its duration in seconds.
+/// `text_sets` are the content's text AdaptationSets, carried empty.
 fn ad_period(
     ad: &AdPeriod,
     id: &str,
     start: f64,
     ids: &SetIds,
+    text_sets: &[Element],
 ) -> Result<(Element, f64), DashError> {
     let root = xml::parse(&ad.mpd)?;
     if root.name != "MPD" {
@@ -391,8 +452,11 @@ fn ad_period(
         ("start".into(), iso(start)),
         ("duration".into(), iso(duration)),
     ];
-    p.children
-        .retain(|c| c.name != "AdaptationSet" || c.attr("contentType") != Some("text"));
+    p.children.retain(|c| !is_text(c));
+    if let Some(blank) = &ad.blank_text {
+        p.children
+            .extend(text_sets.iter().map(|set| blank_set(set, blank)));
+    }
     for set in p.children.iter_mut().filter(|c| c.name == "AdaptationSet") {
         let matched = match set.attr("contentType") {
             Some("video") => ids.video.clone(),

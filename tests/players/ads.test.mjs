@@ -19,8 +19,9 @@
 //    (DASH) and Shaka on cbcs + ClearKey HLS play from 0 s past the pod into
 //    the content after it (39 s of real playback): no stall over 2.5 s, no
 //    jump over 1 s, video frames and decoded audio growing in every stretch
-//    (ad or content); HLS: English subtitles shown after the break, the cue
-//    where the stitched timeline puts it; then the session's beacons: each
+//    (ad or content); English subtitles shown after the break (HLS and the
+//    multi-period DASH), the cue where the stitched timeline puts it; then
+//    the session's beacons: each
 //    of the pre-roll, its wrappers and the pod's ads, nothing else, each
 //    exactly once;
 //  - seek past a break: play 3 s of the pre-roll, seek to 41 s (past the
@@ -76,10 +77,10 @@ const PLAY_THROUGH = [
   { id: 'hlsjs-cmaf', player: 'hlsjs', manifest: 'master.m3u8', subtitles: true, title: 'hls.js plays stitched HLS (CMAF) through the pre-roll and the mid-roll pod' },
   { id: 'hlsjs-ts', player: 'hlsjs', manifest: 'ts/master.m3u8', subtitles: true, title: 'hls.js plays stitched HLS (MPEG-TS) through the pre-roll and the mid-roll pod' },
   { id: 'shaka-hls', player: 'shaka', manifest: 'master.m3u8', subtitles: true, title: 'Shaka plays stitched HLS (CMAF) through the pre-roll and the mid-roll pod' },
-  // The stitched MPD has no text AdaptationSets (ssai/src/dash.rs: sidecar
-  // WebVTT files cannot be offset per Period), so no subtitle check on DASH.
-  { id: 'dashjs-dash', player: 'dashjs', manifest: 'manifest.mpd', subtitles: false, title: 'dash.js plays the multi-period DASH through the pre-roll and the mid-roll pod' },
-  { id: 'shaka-dash', player: 'shaka', manifest: 'manifest.mpd', subtitles: false, title: 'Shaka plays the multi-period DASH through the pre-roll and the mid-roll pod' },
+  // Each content Period of the stitched MPD carries its slice of the WebVTT
+  // file (cue times from the Period's start), each ad Period an empty one.
+  { id: 'dashjs-dash', player: 'dashjs', manifest: 'manifest.mpd', subtitles: true, title: 'dash.js plays the multi-period DASH through the pre-roll and the mid-roll pod, subtitles back after it' },
+  { id: 'shaka-dash', player: 'shaka', manifest: 'manifest.mpd', subtitles: true, title: 'Shaka plays the multi-period DASH through the pre-roll and the mid-roll pod, subtitles back after it' },
   { id: 'shaka-hls-cbcs', player: 'shaka', asset: A.ENCRYPTED_ASSET, manifest: 'master.m3u8', subtitles: true, encrypted: true, title: 'Shaka plays stitched cbcs + ClearKey HLS (CMAF) through the pre-roll and the mid-roll pod, the ads encrypted with the content key' },
 ];
 
@@ -485,7 +486,7 @@ else describe('server-side ad insertion with real players (pre-roll behind wrapp
 
   /**
    * One play-through: from 0 s past the pod (PLAY_S of real playback), then
-   * (HLS) English subtitles. @returns {{r, w, id, layout, verdict}}
+   * English subtitles. @returns {{r, w, id, layout, verdict}}
    */
   async function playThrough(t, c, { routes = [], entry = null } = {}) {
     const b = base();

@@ -329,6 +329,8 @@ pub fn mpd(view: &SessionView, content_mpd: &str) -> Result<String, ssai::dash::
                             .1
                             .clone(),
                         base_url: format!("ad/{}/{}/", ad.slot, ad.title_name),
+                        // The session's empty WebVTT document, from `ad/{slot}/{title}/`.
+                        blank_text: Some("../../../blank.vtt".into()),
                     })
                 })
                 .collect(),

@@ -76,6 +76,9 @@ pub enum VodObject {
     SubtitlePlaylist(Flavor, String),
     SubtitleSegment(Flavor, String, u32),
     SubtitleFile(String),
+    /// The cues of a language's file from one millisecond to another, their times relative
+    /// to the first (`sub/{lang}/period-{from}-{to}.vtt`): a stitched DASH Period's sidecar.
+    SubtitlePeriod(String, u64, u64),
     /// The raw 16-byte content key with this key id (HLS AES-128, SAMPLE-AES, ClearKey).
     Key(drm::KeyId),
     /// The W3C ClearKey license endpoint (POST).
@@ -105,7 +108,9 @@ impl Route {
                 VodObject::CmafSegment(..) => "cmaf_segment",
                 VodObject::TsSegment(..) => "ts_segment",
                 VodObject::SubtitlePlaylist(..) => "subtitle_playlist",
-                VodObject::SubtitleSegment(..) | VodObject::SubtitleFile(_) => "subtitle",
+                VodObject::SubtitleSegment(..)
+                | VodObject::SubtitleFile(_)
+                | VodObject::SubtitlePeriod(..) => "subtitle",
                 VodObject::Key(_) => "key",
                 VodObject::ClearKeyLicense => "license",
                 VodObject::Steering(_) => "steering",
@@ -168,6 +173,7 @@ impl VodObject {
             SubtitlePlaylist(f, l) => format!("{}sub/{l}/media.m3u8", ts(f)),
             SubtitleSegment(f, l, n) => format!("{}sub/{l}/{n}.vtt", ts(f)),
             SubtitleFile(l) => format!("sub/{l}.vtt"),
+            SubtitlePeriod(l, from, to) => format!("sub/{l}/period-{from}-{to}.vtt"),
             Key(kid) => format!("keys/{}.key", kid.hex()),
             ClearKeyLicense => "license/clearkey".into(),
             Steering(ManifestSyntax::Hls) => "steering/hls.json".into(),
@@ -184,6 +190,20 @@ fn not_found(path: &str) -> Problem {
         ProblemKind::NotFound,
         format!("nothing is served at {path}"),
     )
+}
+
+/// `period-FROM-TO.vtt`, milliseconds, FROM before TO: a subtitle slice's range.
+fn period_range(file: &str) -> Option<(u64, u64)> {
+    let (from, to) = file
+        .strip_prefix("period-")?
+        .strip_suffix(".vtt")?
+        .split_once('-')?;
+    let ms = |s: &str| -> Option<u64> {
+        (!s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())?
+    };
+    let (from, to) = (ms(from)?, ms(to)?);
+    (from < to).then_some((from, to))
 }
 
 /// `N.ext` with N from 1: the segment number.
@@ -272,6 +292,10 @@ fn parse_object(parts: &[&str]) -> Option<VodObject> {
             SubtitleFile(file.trim_end_matches(".vtt").to_owned())
         }
         ["sub", lang, "media.m3u8"] => SubtitlePlaylist(Cmaf, lang.to_owned()),
+        ["sub", lang, file] if file.starts_with("period-") => {
+            let (from, to) = period_range(file)?;
+            SubtitlePeriod(lang.to_owned(), from, to)
+        }
         ["ts", "sub", lang, "media.m3u8"] => SubtitlePlaylist(Ts, lang.to_owned()),
         ["sub", lang, file] => SubtitleSegment(Cmaf, lang.to_owned(), numbered(file, ".vtt")?),
         ["ts", "sub", lang, file] => SubtitleSegment(Ts, lang.to_owned(), numbered(file, ".vtt")?),
@@ -334,6 +358,20 @@ mod tests {
             vod("/vod/a/sub/en.vtt"),
             VodObject::SubtitleFile("en".into())
         );
+        assert_eq!(
+            vod("/vod/a/sub/en/period-0-12000.vtt"),
+            VodObject::SubtitlePeriod("en".into(), 0, 12000)
+        );
+        for bad in [
+            "/vod/a/sub/en/period-5-5.vtt",
+            "/vod/a/sub/en/period-9-1.vtt",
+            "/vod/a/sub/en/period--1.vtt",
+            "/vod/a/sub/en/period-1-2.m4s",
+            "/vod/a/sub/en/period-+1-2.vtt",
+            "/vod/a/sub/en/period-1-99999999999999.vtt",
+        ] {
+            assert!(parse_route(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -352,6 +390,7 @@ mod tests {
             SubtitlePlaylist(Flavor::Ts, "en".into()),
             SubtitleSegment(Flavor::Cmaf, "fr".into(), 2),
             SubtitleFile("en".into()),
+            SubtitlePeriod("en".into(), 12000, 24000),
             Steering(ManifestSyntax::Hls),
             Steering(ManifestSyntax::Dash),
         ] {

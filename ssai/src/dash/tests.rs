@@ -10,6 +10,7 @@ fn ad(id: &str) -> AdPeriod {
         id: id.into(),
         mpd: AD.into(),
         base_url: format!("/vod/_ads/{id}/"),
+        blank_text: Some("../../blank.vtt".into()),
     }
 }
 
@@ -140,11 +141,73 @@ fn ad_periods_match_the_content_adaptation_set_ids_and_resolve_against_their_own
             a.id
         );
     }
-    // No subtitles in a stitched MPD (sidecar files cannot be offset per Period).
-    assert!(mpd.periods.iter().all(|p| p
-        .adaptations
+}
+
+fn text_files(p: &dash_mpd::Period) -> Vec<(Option<String>, String)> {
+    p.adaptations
         .iter()
-        .all(|a| a.contentType.as_deref() != Some("text"))));
+        .filter(|a| a.contentType.as_deref() == Some("text"))
+        .flat_map(|a| {
+            a.representations
+                .iter()
+                .map(|r| (a.id.clone(), r.BaseURL[0].base.clone()))
+        })
+        .collect()
+}
+
+#[test]
+fn every_period_keeps_the_subtitles_content_periods_their_slice_of_the_file_ads_a_blank() {
+    let original = dash_mpd::parse(CONTENT).unwrap();
+    let want = text_files(&original.periods[0]);
+    assert_eq!(want.len(), 2, "the demo has English and French: {want:?}");
+    let mpd = stitched();
+    for p in &mpd.periods {
+        let files = text_files(p);
+        let ids: Vec<_> = files.iter().map(|(id, _)| id.clone()).collect();
+        let want_ids: Vec<_> = want.iter().map(|(id, _)| id.clone()).collect();
+        assert_eq!(ids, want_ids, "period {:?}: the same text sets", p.id);
+        let id = p.id.as_deref().unwrap();
+        if id.starts_with("ad-") {
+            assert!(
+                files.iter().all(|(_, f)| f == "../../blank.vtt"),
+                "{files:?}"
+            );
+            continue;
+        }
+        // Content periods: the file's slice for the Period's stretch of content.
+        let start_ms = (secs(&p.start) * 1000.0).round() as u64;
+        let len_ms = (secs(&p.duration) * 1000.0).round() as u64;
+        for ((_, file), (_, whole)) in files.iter().zip(&want) {
+            let stem = whole.strip_suffix(".vtt").unwrap();
+            let range = file
+                .strip_prefix(&format!("{stem}/period-"))
+                .and_then(|r| r.strip_suffix(".vtt"))
+                .unwrap_or_else(|| panic!("{file}"));
+            let (from, to) = range.split_once('-').unwrap();
+            let (from, to): (u64, u64) = (from.parse().unwrap(), to.parse().unwrap());
+            assert_eq!(to - from, len_ms, "{id}: {file}");
+            assert!(
+                from <= start_ms,
+                "content time never runs ahead of the timeline"
+            );
+        }
+    }
+    let content = |i: usize| text_files(&mpd.periods[i])[0].1.clone();
+    assert_eq!(content(1), "sub/en/period-0-12000.vtt");
+    // Without a blank document, an ad's Period has no text sets.
+    let mut quiet = ad("q");
+    quiet.blank_text = None;
+    let text = stitch_mpd(
+        CONTENT,
+        &[DashBreak {
+            before_segment: 0,
+            ads: vec![quiet],
+        }],
+    )
+    .unwrap();
+    let mpd = dash_mpd::parse(&text).unwrap();
+    assert!(text_files(&mpd.periods[0]).is_empty());
+    assert_eq!(text_files(&mpd.periods[1]).len(), 2);
 }
 
 #[test]
@@ -157,6 +220,7 @@ fn no_break_keeps_one_content_period_and_bad_input_is_refused() {
         id: "x".into(),
         mpd: "<MPD>".into(),
         base_url: "/x/".into(),
+        blank_text: None,
     };
     assert!(stitch_mpd(
         CONTENT,
@@ -181,9 +245,11 @@ fn content_after_a_break_is_period_connected_to_the_content_before() {
     )
     .unwrap();
     let mpd = dash_mpd::parse(&text).unwrap();
+    // Media sets only: a text set's file is another slice in every Period.
     let connectivity = |p: &dash_mpd::Period| -> Vec<Option<String>> {
         p.adaptations
             .iter()
+            .filter(|a| a.contentType.as_deref() != Some("text"))
             .map(|a| {
                 a.supplemental_property
                     .iter()

@@ -164,6 +164,20 @@ impl Event {
         }
     }
 
+    /// The event's name in VAST (`progress` for every progress offset).
+    pub fn name(&self) -> &str {
+        match self {
+            Event::CreativeView => "creativeView",
+            Event::Start => "start",
+            Event::FirstQuartile => "firstQuartile",
+            Event::Midpoint => "midpoint",
+            Event::ThirdQuartile => "thirdQuartile",
+            Event::Complete => "complete",
+            Event::Progress(_) => "progress",
+            Event::Other(name) => name,
+        }
+    }
+
     /// Where in an ad of `duration_ms` the event happens, for those the edge fires.
     pub fn at_ms(&self, duration_ms: u64) -> Option<u64> {
         match self {

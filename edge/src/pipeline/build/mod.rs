@@ -38,7 +38,7 @@ pub async fn build(
         Multivariant(_) | Mpd | MediaPlaylist(..) | IframePlaylist(_) => {
             manifests::build(p, object, protection)?
         }
-        SubtitlePlaylist(..) | SubtitleSegment(..) | SubtitleFile(_) => {
+        SubtitlePlaylist(..) | SubtitleSegment(..) | SubtitleFile(_) | SubtitlePeriod(..) => {
             subtitles::build(p, object, protection)?
         }
         Init(id) => cmaf::init(p, id, protection)?,

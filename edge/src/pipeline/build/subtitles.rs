@@ -1,6 +1,6 @@
 //! WebVTT subtitles: the subtitle media playlists, their segments (cut to the segment
-//! windows, with an `X-TIMESTAMP-MAP` matching the CMAF or the MPEG-TS timestamps) and the
-//! whole file for DASH.
+//! windows, with an `X-TIMESTAMP-MAP` matching the CMAF or the MPEG-TS timestamps), the
+//! whole file for DASH, and its slices for the Periods of a stitched MPD.
 
 use packager::hls::subtitle_playlist;
 use packager::presentation::Presentation;
@@ -58,6 +58,18 @@ pub fn build(
         VodObject::SubtitleFile(lang) => {
             require(protection, Output::Dash, "DASH form")?;
             Ok(("webvtt", vtt(subtitles(lang)?.text.to_string())))
+        }
+        VodObject::SubtitlePeriod(lang, from, to) => {
+            require(protection, Output::Dash, "DASH form")?;
+            let sub = subtitles(lang)?;
+            // A slice may run a little past the end (rounding), not anywhere.
+            let last_ms = (p.duration_seconds() * 1000.0) as u64 + 1000;
+            if *to > last_ms {
+                return Err(no_rendition(&format!(
+                    "subtitles to {to} ms (the title ends before {last_ms} ms)"
+                )));
+            }
+            Ok(("webvtt", vtt(sub.vtt.period(*from, *to))))
         }
         other => Err(no_rendition(&format!(
             "subtitle at {}",

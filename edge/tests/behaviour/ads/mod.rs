@@ -20,6 +20,7 @@ mod access;
 mod ad_server;
 mod beacons;
 mod condition;
+mod dash_subtitles;
 mod decision;
 mod definitions;
 mod documents;

@@ -469,6 +469,7 @@ async fn a_session_gets_its_ads_stitched_and_fires_each_beacon_once() {
     let mpd = session_playlist(&edge, &id, "manifest.mpd").await;
     assert_eq!(mpd.matches("<Period").count(), 5, "{mpd}");
     assert!(mpd.contains("<BaseURL>ad/0-0/"), "{mpd}");
+    super::dash_subtitles::check(edge.addr, &id, &mpd).await;
 
     let m = metrics(&edge).await;
     expect_metric(&m, "edgepack_ad_breaks_total{result=\"filled\"}", 2.0);

@@ -60,6 +60,13 @@ python3 benches/load/control_bench.py --quick --bin target/debug/edgepack
 stage "the control plane's contracts under Schemathesis (every operation, generated requests)"
 bash scripts/contracts-check.sh target/debug/edgepack
 
+stage "real players in headless Chromium"
+# Two test files at a time: playback runs in real time and leaves the CPU mostly idle; each
+# file starts its own servers on ephemeral ports, so they do not disturb each other.
+EDGEPACK_BIN="$PWD/target/debug/edgepack" node --test --test-concurrency=2 tests/players/
+
+# Last, so that the broker's build (started at the beginning, at the lowest priority) has had
+# the idle time of every stage before.
 stage "control plane events through a real Kafka-protocol broker (tansu)"
 if ! wait "$TANSU_BUILD"; then
   tail -n 40 target/tansu-build.log >&2
@@ -67,9 +74,6 @@ if ! wait "$TANSU_BUILD"; then
   exit 1
 fi
 python3 tests/control/kafka_events.py --bin target/debug/edgepack --tansu "$(tail -n 1 target/tansu-build.log)"
-
-stage "real players in headless Chromium"
-EDGEPACK_BIN="$PWD/target/debug/edgepack" node --test tests/players/
 
 stage "done"
 df -h . | sed 's/^/disk: /'

@@ -19,8 +19,9 @@
 //    (DASH) and Shaka on cbcs + ClearKey HLS play from 0 s past the pod into
 //    the content after it (39 s of real playback): no stall over 2.5 s, no
 //    jump over 1 s, video frames and decoded audio growing in every stretch
-//    (ad or content); English subtitles shown after the break (HLS and the
-//    multi-period DASH), the cue where the stitched timeline puts it; then
+//    (ad or content); English subtitles shown after the break (HLS, and
+//    Shaka on the multi-period DASH), the cue where the stitched timeline
+//    puts it; then
 //    the session's beacons: each
 //    of the pre-roll, its wrappers and the pod's ads, nothing else, each
 //    exactly once;
@@ -29,7 +30,8 @@
 //  - negative controls: the same play-through on a broken splice must fail:
 //    hls.js with #EXT-X-DISCONTINUITY removed from the session's media
 //    playlists; dash.js with the content Period after the break given a
-//    wrong presentationTimeOffset;
+//    wrong presentationTimeOffset; Shaka with each content Period's
+//    subtitles the whole WebVTT file (cues 12 s early after the break);
 //  - guided mode (HLS Interstitials, asset `demo_guided`, whose asset.toml
 //    asks for `mode = "guided"`): hls.js plays the content with the breaks
 //    as interstitials, pre-roll → content → pod → content past 14.5 s;
@@ -79,7 +81,10 @@ const PLAY_THROUGH = [
   { id: 'shaka-hls', player: 'shaka', manifest: 'master.m3u8', subtitles: true, title: 'Shaka plays stitched HLS (CMAF) through the pre-roll and the mid-roll pod' },
   // Each content Period of the stitched MPD carries its slice of the WebVTT
   // file (cue times from the Period's start), each ad Period an empty one.
-  { id: 'dashjs-dash', player: 'dashjs', manifest: 'manifest.mpd', subtitles: true, title: 'dash.js plays the multi-period DASH through the pre-roll and the mid-roll pod, subtitles back after it' },
+  // Shaka shows the cues after the break; dash.js 5.2.1 loads no cue into its
+  // text track once the Period has changed (0 cues; upstream dash.js issues
+  // on multi-period WebVTT, e.g. #4795), so its case checks playback only.
+  { id: 'dashjs-dash', player: 'dashjs', manifest: 'manifest.mpd', subtitles: false, title: 'dash.js plays the multi-period DASH through the pre-roll and the mid-roll pod' },
   { id: 'shaka-dash', player: 'shaka', manifest: 'manifest.mpd', subtitles: true, title: 'Shaka plays the multi-period DASH through the pre-roll and the mid-roll pod, subtitles back after it' },
   { id: 'shaka-hls-cbcs', player: 'shaka', asset: A.ENCRYPTED_ASSET, manifest: 'master.m3u8', subtitles: true, encrypted: true, title: 'Shaka plays stitched cbcs + ClearKey HLS (CMAF) through the pre-roll and the mid-roll pod, the ads encrypted with the content key' },
 ];
@@ -110,6 +115,16 @@ const NEGATIVE = [
     manifest: 'manifest.mpd',
     url: (u) => /\/s\/[0-9a-f]{32}\/manifest\.mpd$/.test(u.pathname),
     rewrite: (text) => text.replace(/(<Period id="content-1"[\s\S]*?<\/Period>)/, (p) => p.replace(/presentationTimeOffset="\d+"/g, 'presentationTimeOffset="0"')),
+  },
+  {
+    // Each content Period's subtitles the whole WebVTT file instead of its
+    // slice: after the break the cues show 12 s early (the subtitle check).
+    title: 'Shaka on the multi-period DASH with each content Period given the whole WebVTT file',
+    player: 'shaka',
+    manifest: 'manifest.mpd',
+    subtitles: true,
+    url: (u) => /\/s\/[0-9a-f]{32}\/manifest\.mpd$/.test(u.pathname),
+    rewrite: (text) => text.replace(/sub\/(\w+)\/period-\d+-\d+\.vtt/g, 'sub/$1.vtt'),
   },
 ];
 
@@ -319,15 +334,20 @@ function judgeGuided(samples, ix, layout, requests, sessionBase) {
   if (JSON.stringify(events) !== JSON.stringify(want)) problems.push(`hls.js' interstitial events were [${events.join(', ')}], not [${want.join(', ')}] (schedule: ${ix.schedule.join(' ')})`);
   for (const e of ix.events.filter((x) => x.name.endsWith('ERROR'))) problems.push(`hls.js ${e.name}${e.id ? ` (${e.id}${e.asset === null ? '' : ` #${e.asset}`})` : ''}: ${e.error}`);
 
-  // Stalls and jumps, across media sources.
+  // Stalls and jumps, across media sources. A media source just attached
+  // (the primary's again after a break) may report 0 before hls.js seeks it to
+  // the resume point: no jump is counted in its first half second (where the
+  // content resumed is checked below, run by run).
   let stall = 0;
   let skipped = 0;
   let lastProgress = null;
+  let attachedAt = samples.length ? samples[0].at : 0;
   for (let i = 1; i < samples.length; i++) {
     const [p, s] = [samples[i - 1], samples[i]];
     const same = s.source === p.source;
+    if (!same) attachedAt = s.at;
     const moved = same ? s.currentTime > p.currentTime + 0.02 : s.currentTime > 0.02;
-    if (same) {
+    if (same && p.at - attachedAt >= 500) {
       const jump = s.currentTime - p.currentTime - (s.at - p.at) / 1000;
       if (jump > 0.5) skipped += jump;
     }
@@ -698,7 +718,7 @@ else describe('server-side ad insertion with real players (pre-roll behind wrapp
         // Playwright routes do not see the request a redirect makes: the
         // player is given a session's URL (opened here) to start with.
         const session = await A.openSession(base(), 'demo', n.manifest);
-        const { r, verdict, formatResult } = await playThrough(t, { player: n.player, manifest: n.manifest, subtitles: false }, { routes: [route], entry: `${base()}${session.location}` });
+        const { r, verdict, formatResult } = await playThrough(t, { player: n.player, manifest: n.manifest, subtitles: !!n.subtitles }, { routes: [route], entry: `${base()}${session.location}` });
         const s = (Date.now() - t0) / 1000;
         t.diagnostic(`${broken.length} responses rewritten; the check failed in ${s.toFixed(1)} s with: ${verdict.problems.join(' | ')}`);
         assert.ok(broken.length >= 1, 'the route rewrote nothing');

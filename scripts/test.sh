@@ -31,7 +31,14 @@ bash scripts/install-test-deps.sh
 mkdir -p target
 nice -n 19 bash scripts/build-tansu.sh >target/tansu-build.log 2>&1 &
 TANSU_BUILD=$!
-trap 'pkill -TERM -P "$TANSU_BUILD" 2>/dev/null; kill "$TANSU_BUILD" 2>/dev/null; true' EXIT
+# On the way out (early, on a failure), the build stops too; the exit status stays the run's.
+stop_tansu_build() {
+  local rc=$?
+  pkill -TERM -P "$TANSU_BUILD" 2>/dev/null || true
+  kill "$TANSU_BUILD" 2>/dev/null || true
+  exit "$rc"
+}
+trap stop_tansu_build EXIT
 
 stage "cargo fmt --check"
 cargo fmt --all -- --check

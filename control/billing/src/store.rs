@@ -54,6 +54,15 @@ fn entitlement_failed(p: Problem) -> Problem {
     )
 }
 
+/// The answer to delivery `e`: what became of it.
+fn taken(e: &stripe::Event, outcome: Outcome, detail: Option<String>) -> WebhookResult {
+    WebhookResult {
+        event: e.id.clone(),
+        outcome,
+        detail,
+    }
+}
+
 impl SqlBilling {
     pub fn new(
         db: Db,
@@ -101,11 +110,7 @@ impl SqlBilling {
     }
 
     async fn apply(&self, e: &stripe::Event) -> Result<WebhookResult, Problem> {
-        let result = |outcome, detail: Option<String>| WebhookResult {
-            event: e.id.clone(),
-            outcome,
-            detail,
-        };
+        let result = |outcome, detail| taken(e, outcome, detail);
         if self.seen(&e.id).await? {
             return Ok(result(Outcome::Duplicate, None));
         }
@@ -131,11 +136,7 @@ impl SqlBilling {
         e: &stripe::Event,
         sub: &stripe::Subscription,
     ) -> Result<WebhookResult, Problem> {
-        let result = |outcome, detail: Option<String>| WebhookResult {
-            event: e.id.clone(),
-            outcome,
-            detail,
-        };
+        let result = |outcome, detail| taken(e, outcome, detail);
         // A delivery of the same event may have been applied while this one waited.
         if self.seen(&e.id).await? {
             return Ok(result(Outcome::Duplicate, None));

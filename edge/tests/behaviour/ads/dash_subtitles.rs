@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 
+use super::sessions::resolve;
 use crate::common::get_ok;
 
 /// Every text Representation's file in `mpd` (of session `id` of the demo), fetched.
@@ -57,20 +58,4 @@ pub(super) async fn check(addr: SocketAddr, id: &str, mpd: &str) {
         }
     }
     assert_eq!(slices, 4, "two content Periods, two languages");
-}
-
-/// `relative` resolved against the directory of `base` (a path ending in `/` is one).
-fn resolve(base: &str, relative: &str) -> String {
-    let mut parts: Vec<&str> = base.split('/').collect();
-    parts.pop();
-    for seg in relative.split('/') {
-        match seg {
-            ".." => {
-                parts.pop();
-            }
-            "." => {}
-            s => parts.push(s),
-        }
-    }
-    parts.join("/")
 }

@@ -81,9 +81,11 @@ const PLAY_THROUGH = [
   { id: 'shaka-hls', player: 'shaka', manifest: 'master.m3u8', subtitles: true, title: 'Shaka plays stitched HLS (CMAF) through the pre-roll and the mid-roll pod' },
   // Each content Period of the stitched MPD carries its slice of the WebVTT
   // file (cue times from the Period's start), each ad Period an empty one.
-  // Shaka shows the cues after the break; dash.js 5.2.1 loads no cue into its
-  // text track once the Period has changed (0 cues; upstream dash.js issues
-  // on multi-period WebVTT, e.g. #4795), so its case checks playback only.
+  // Shaka shows the cues after the break. dash.js adds a sidecar file's cues
+  // at offset 0 (TextSourceBuffer _appendText: addCaptions(idx, 0, ...)), not
+  // at its Period's start, so after the break they are not where the
+  // timeline is: its case checks playback only (fragmented WebVTT, which
+  // dash.js offsets, is the way to subtitles in its later Periods).
   { id: 'dashjs-dash', player: 'dashjs', manifest: 'manifest.mpd', subtitles: false, title: 'dash.js plays the multi-period DASH through the pre-roll and the mid-roll pod' },
   { id: 'shaka-dash', player: 'shaka', manifest: 'manifest.mpd', subtitles: true, title: 'Shaka plays the multi-period DASH through the pre-roll and the mid-roll pod, subtitles back after it' },
   { id: 'shaka-hls-cbcs', player: 'shaka', asset: A.ENCRYPTED_ASSET, manifest: 'master.m3u8', subtitles: true, encrypted: true, title: 'Shaka plays stitched cbcs + ClearKey HLS (CMAF) through the pre-roll and the mid-roll pod, the ads encrypted with the content key' },

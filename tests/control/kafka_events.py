@@ -283,10 +283,11 @@ def main():
         print("kafka-events: broker down: slowest request %.0f ms, %d of %d events dropped, failures counted"
               % (slowest * 1000, dropped, OUTAGE_EVENTS))
 
-        # A broker is back (empty: memory storage): the buffered events reach it.
-        broker.start()
+        # A broker is back (empty: memory storage): the buffered events reach it. The count
+        # is read before it starts: the sink may deliver the moment it can.
         kept = OUTAGE_EVENTS - dropped
         delivered_before = plane.metric("edgepack_control_events_delivered_total")
+        broker.start()
         wait_for("the buffered events delivered",
                  lambda: plane.metric("edgepack_control_events_delivered_total") >= delivered_before + kept, 60)
         records = read_topic(broker.port, kept)

@@ -45,6 +45,27 @@ pub struct SqlEntitlement {
 }
 
 impl SqlEntitlement {
+    /// A page of the rows of `table` (`columns` of each, made into items by `of`), of
+    /// `account` when one is given, keyed for the next page by `id`.
+    async fn account_page<T>(
+        &self,
+        columns: &str,
+        table: &str,
+        account: Option<&str>,
+        page: &PageQuery,
+        of: fn(&sqlx::any::AnyRow) -> Result<T, Problem>,
+        id: impl Fn(&T) -> String,
+    ) -> Result<Page<T>, Problem> {
+        let limit = page.limit()?;
+        if let Some(a) = account {
+            id_of("account", a)?;
+        }
+        let only = account.map(|a| ("account", a));
+        let rows = page_rows(&self.db, columns, table, only, page).await?;
+        let items = rows.iter().map(of).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_fetched(items, limit, id))
+    }
+
     pub fn new(
         db: Db,
         catalog: Arc<dyn Catalog>,
@@ -274,21 +295,15 @@ impl Entitlement for SqlEntitlement {
         account: Option<&str>,
         page: &PageQuery,
     ) -> Result<Page<Grant>, Problem> {
-        let limit = page.limit()?;
-        if let Some(a) = account {
-            id_of("account", a)?;
-        }
-        let only = account.map(|a| ("account", a));
-        let rows = page_rows(
-            &self.db,
+        self.account_page(
             "id, body, revision, updated_at",
             "entitlement_grants",
-            only,
+            account,
             page,
+            grant_of,
+            |g| g.id.clone(),
         )
-        .await?;
-        let grants = rows.iter().map(grant_of).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_fetched(grants, limit, |g| g.id.clone()))
+        .await
     }
 
     async fn delete_grant(&self, id: &str) -> Result<(), Problem> {
@@ -439,21 +454,15 @@ impl Entitlement for SqlEntitlement {
         account: Option<&str>,
         page: &PageQuery,
     ) -> Result<Page<PlaybackSession>, Problem> {
-        let limit = page.limit()?;
-        if let Some(a) = account {
-            id_of("account", a)?;
-        }
-        let only = account.map(|a| ("account", a));
-        let rows = page_rows(
-            &self.db,
+        self.account_page(
             SESSION_COLUMNS,
             "entitlement_sessions",
-            only,
+            account,
             page,
+            session_of,
+            |s| s.id.clone(),
         )
-        .await?;
-        let sessions = rows.iter().map(session_of).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_fetched(sessions, limit, |s| s.id.clone()))
+        .await
     }
 
     async fn renew_session(&self, id: &str) -> Result<PlaybackSession, Problem> {

@@ -45,6 +45,18 @@ pub struct SqlEntitlement {
 }
 
 impl SqlEntitlement {
+    /// Ends active session `id` of `account`, publishing `playback.session.ended` with `data`
+    /// when it was active.
+    async fn end(&self, id: &str, account: &str, data: serde_json::Value) -> Result<(), Problem> {
+        if self
+            .set_state(id, SessionState::Active, SessionState::Ended)
+            .await?
+        {
+            self.publish("playback.session.ended", id, account, data);
+        }
+        Ok(())
+    }
+
     /// A page of the rows of `table` (`columns` of each, made into items by `of`), of
     /// `account` when one is given, keyed for the next page by `id`.
     async fn account_page<T>(
@@ -500,17 +512,12 @@ impl Entitlement for SqlEntitlement {
             }
         };
         if let Some(reasons) = reasons {
-            if self
-                .set_state(id, SessionState::Active, SessionState::Ended)
-                .await?
-            {
-                self.publish(
-                    "playback.session.ended",
-                    id,
-                    &session.account,
-                    serde_json::json!({"session": id, "why": "no longer entitled", "reasons": reasons}),
-                );
-            }
+            self.end(
+                id,
+                &session.account,
+                serde_json::json!({"session": id, "why": "no longer entitled", "reasons": reasons}),
+            )
+            .await?;
             self.tell_edge(id).await?;
             return Err(denied(reasons));
         }
@@ -537,17 +544,12 @@ impl Entitlement for SqlEntitlement {
 
     async fn end_session(&self, id: &str) -> Result<PlaybackSession, Problem> {
         let session = self.session_row(id).await?;
-        if self
-            .set_state(id, SessionState::Active, SessionState::Ended)
-            .await?
-        {
-            self.publish(
-                "playback.session.ended",
-                id,
-                &session.account,
-                serde_json::json!({"session": id, "why": "ended by the caller"}),
-            );
-        }
+        self.end(
+            id,
+            &session.account,
+            serde_json::json!({"session": id, "why": "ended by the caller"}),
+        )
+        .await?;
         // Always told again: a retry after a failed call must reach the edge.
         if session.state != SessionState::Revoked {
             self.tell_edge(id).await?;
